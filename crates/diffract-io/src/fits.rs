@@ -1,0 +1,183 @@
+//! FITS output (PSFs with POPPY's header keywords) and image input.
+
+use crate::IoError;
+use diffract_propagation::Psf;
+use fitsio::images::{ImageDescription, ImageType};
+use fitsio::FitsFile;
+use ndarray::Array2;
+use std::path::{Path, PathBuf};
+
+/// Metadata written with a PSF beyond what the [`Psf`] itself holds.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// The scene's name (header `OBJECT`).
+    pub name: Option<String>,
+}
+
+/// A 2-D image read from a FITS HDU with the header values diffract uses.
+#[derive(Clone, Debug)]
+pub struct FitsImage {
+    /// The data, rows = FITS axis 2 (y), columns = axis 1 (x).
+    pub data: Array2<f64>,
+    /// `PIXELSCL`, if present.
+    pub pixelscale: Option<f64>,
+}
+
+fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
+    IoError::Fits { path: path.to_path_buf(), message: e.to_string() }
+}
+
+fn utf8(path: &Path) -> Result<&str, IoError> {
+    path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
+}
+
+/// Reads the 2-D image in HDU `hdu` (0 = primary).
+///
+/// # Errors
+///
+/// [`IoError`] for a missing or unreadable file, a missing HDU, or an HDU that is not a
+/// 2-D image.
+pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
+    utf8(path)?;
+    if !path.is_file() {
+        return Err(IoError::File {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let mut f = FitsFile::open(path).map_err(|e| fits_err(path, e))?;
+    let h = f.hdu(hdu).map_err(|e| fits_err(path, format!("HDU {hdu}: {e}")))?;
+    let shape = match &h.info {
+        fitsio::hdu::HduInfo::ImageInfo { shape, .. } if shape.len() == 2 => (shape[0], shape[1]),
+        fitsio::hdu::HduInfo::ImageInfo { shape, .. } => {
+            return Err(fits_err(
+                path,
+                format!("HDU {hdu} is a {}-D image, expected 2-D", shape.len()),
+            ))
+        }
+        _ => return Err(fits_err(path, format!("HDU {hdu} is not an image"))),
+    };
+    let values: Vec<f64> = h.read_image(&mut f).map_err(|e| fits_err(path, e))?;
+    let data = Array2::from_shape_vec(shape, values).map_err(|e| fits_err(path, e))?;
+    let pixelscale = h.read_key::<f64>(&mut f, "PIXELSCL").ok();
+    Ok(FitsImage { data, pixelscale })
+}
+
+/// A temporary path beside `target`, unique to this process.
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `psf` to `path`: primary HDU `OVERSAMP` with the oversampled PSF, extension
+/// `DET_SAMP` with the detector-sampled PSF. Written to a temporary file beside `path` and
+/// renamed into place, so `path` is never left half-written.
+///
+/// # Errors
+///
+/// [`IoError::Exists`] when `path` exists and `opts.overwrite` is false; other
+/// [`IoError`]s when the file cannot be written (the temporary file is removed).
+pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
+    utf8(path)?;
+    if path.exists() && !opts.overwrite {
+        return Err(IoError::Exists(path.to_path_buf()));
+    }
+    let tmp = temp_path(path);
+    let _ = std::fs::remove_file(&tmp);
+    let result = write_hdus(&tmp, psf, opts).and_then(|()| {
+        if path.exists() && !opts.overwrite {
+            return Err(IoError::Exists(path.to_path_buf()));
+        }
+        std::fs::rename(&tmp, path)
+            .map_err(|source| IoError::File { path: path.to_path_buf(), source })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
+    let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+    let over = psf.image.as_standard_layout();
+    let det = psf.detector_sampled();
+    let desc = ImageDescription {
+        data_type: ImageType::Double,
+        dimensions: &[over.nrows(), over.ncols()],
+    };
+    let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+    let primary = f.primary_hdu().map_err(e)?;
+    primary.write_image(&mut f, over.as_slice().expect("standard layout")).map_err(e)?;
+    write_keys(&mut f, &primary, psf, opts, psf.oversample, psf.pixelscale_arcsec, "OVERSAMP")
+        .map_err(e)?;
+
+    let det_desc =
+        ImageDescription { data_type: ImageType::Double, dimensions: &[det.nrows(), det.ncols()] };
+    let hdu = f.create_image("DET_SAMP", &det_desc).map_err(e)?;
+    hdu.write_image(&mut f, det.as_slice().expect("standard layout")).map_err(e)?;
+    let det_scale = psf.pixelscale_arcsec * psf.oversample as f64;
+    write_keys(&mut f, &hdu, psf, opts, 1, det_scale, "DET_SAMP").map_err(e)?;
+    hdu.write_key(
+        &mut f,
+        "CALCSAMP",
+        (psf.oversample as i64, "Oversampling factor of the calculation"),
+    )
+    .map_err(e)?;
+    drop(f);
+    // Flush to disk before the rename makes the file visible.
+    std::fs::File::open(tmp)
+        .and_then(|file| file.sync_all())
+        .map_err(|source| IoError::File { path: tmp.to_path_buf(), source })
+}
+
+fn write_keys(
+    f: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    psf: &Psf,
+    opts: &WriteOptions,
+    oversamp: usize,
+    pixelscale: f64,
+    extname: &str,
+) -> fitsio::errors::Result<()> {
+    if extname == "OVERSAMP" {
+        hdu.write_key(f, "EXTNAME", extname)?;
+    }
+    if let Some(name) = &opts.name {
+        hdu.write_key(f, "OBJECT", (name.as_str(), "Scene name"))?;
+    }
+    hdu.write_key(f, "WAVELEN", (psf.mean_wavelength, "Weighted mean wavelength in meters"))?;
+    hdu.write_key(
+        f,
+        "DIFFLMT",
+        (psf.diffraction_limit_arcsec, "Diffraction limit lambda/D in arcsec"),
+    )?;
+    hdu.write_key(f, "OVERSAMP", (oversamp as i64, "Oversampling factor for FFTs in computation"))?;
+    hdu.write_key(
+        f,
+        "DET_SAMP",
+        (psf.oversample as i64, "Oversampling factor for MFT to detector plane"),
+    )?;
+    hdu.write_key(f, "PIXELSCL", (pixelscale, "Scale in arcsec/pix (after oversampling)"))?;
+    hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
+    hdu.write_key(f, "PUPLDIAM", (psf.pupil_diameter, "Width of the pupil array in meters"))?;
+    hdu.write_key(
+        f,
+        "NWAVES",
+        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
+    )?;
+    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
+        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
+        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
+    }
+    hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    hdu.write_key(
+        f,
+        "SOFTWARE",
+        (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
+    )?;
+    hdu.write_key(f, "GEMMBACK", (psf.gemm.name(), "Matrix-product backend of the MFT"))?;
+    hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
+    Ok(())
+}

@@ -1,0 +1,678 @@
+//! The TOML scene format: reading, checking every key, and building the optical system.
+
+use crate::SceneError;
+use diffract_optics::{
+    CircularAperture, HexagonAperture, MultiCircularAperture, MultiHexagonAperture, NgonAperture,
+    OpticsError, PupilOptic, RectangleAperture, ScalarTransmission, SecondaryObscuration,
+    SquareAperture, ThinLens, ZernikeWfe,
+};
+use diffract_propagation::{Detector, Fov, OpticalSystem, PropagationError, Source};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::{Table, Value};
+
+/// A scene: the optical system and the source it is computed for.
+#[derive(Clone, Debug)]
+pub struct Scene {
+    /// The scene's name (the `name` key, else the file stem).
+    pub name: String,
+    /// The optical system.
+    pub system: OpticalSystem,
+    /// The source.
+    pub source: Source,
+}
+
+/// Where an optic may sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PlaneRule {
+    Pupil,
+    Image,
+    Either,
+}
+
+/// Every optic kind of the scene format, with the plane it belongs in.
+const KINDS: &[(&str, PlaneRule)] = &[
+    ("circular_aperture", PlaneRule::Pupil),
+    ("secondary_obscuration", PlaneRule::Pupil),
+    ("hexagon_aperture", PlaneRule::Pupil),
+    ("multi_hexagon_aperture", PlaneRule::Pupil),
+    ("multi_circular_aperture", PlaneRule::Pupil),
+    ("rectangle_aperture", PlaneRule::Pupil),
+    ("square_aperture", PlaneRule::Pupil),
+    ("ngon_aperture", PlaneRule::Pupil),
+    ("zernike_wfe", PlaneRule::Pupil),
+    ("thin_lens", PlaneRule::Pupil),
+    ("scalar_transmission", PlaneRule::Either),
+    ("fqpm_fft_aligner", PlaneRule::Pupil),
+    ("circular_occulter", PlaneRule::Image),
+    ("annular_field_stop", PlaneRule::Image),
+    ("square_field_stop", PlaneRule::Image),
+    ("rectangular_field_stop", PlaneRule::Image),
+    ("bar_occulter", PlaneRule::Image),
+    ("band_limited_coronagraph", PlaneRule::Image),
+    ("ideal_fqpm", PlaneRule::Image),
+];
+
+/// The optic kinds of the scene format, in the order of its documentation.
+pub const OPTIC_KINDS: &[&str] = &[
+    "circular_aperture",
+    "secondary_obscuration",
+    "hexagon_aperture",
+    "multi_hexagon_aperture",
+    "multi_circular_aperture",
+    "rectangle_aperture",
+    "square_aperture",
+    "ngon_aperture",
+    "zernike_wfe",
+    "thin_lens",
+    "scalar_transmission",
+    "fqpm_fft_aligner",
+    "circular_occulter",
+    "annular_field_stop",
+    "square_field_stop",
+    "rectangular_field_stop",
+    "bar_occulter",
+    "band_limited_coronagraph",
+    "ideal_fqpm",
+];
+
+/// Largest scene file read, bytes.
+const MAX_SCENE_BYTES: u64 = 16 << 20;
+
+/// Edit distance between two short strings, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// " (did you mean 'x'?)" for the closest candidate within a third of the word's length.
+fn suggestion<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let best = candidates.into_iter().map(|c| (edit_distance(given, c), c)).min();
+    match best {
+        Some((d, c)) if d > 0 && d <= (given.len() / 3).max(2) => format!(" (did you mean '{c}'?)"),
+        _ => String::new(),
+    }
+}
+
+/// A TOML value's type, in words.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// Reads keys from one table, remembering which were read so unknown keys can be named.
+struct Keys<'a> {
+    table: &'a Table,
+    used: Vec<&'static str>,
+    ctx: String,
+    file: Option<PathBuf>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(table: &'a Table, ctx: impl Into<String>, file: Option<&Path>) -> Self {
+        Keys { table, used: Vec::new(), ctx: ctx.into(), file: file.map(Path::to_path_buf) }
+    }
+
+    fn err(&self, message: impl Into<String>) -> SceneError {
+        SceneError { file: self.file.clone(), context: self.ctx.clone(), message: message.into() }
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.used.push(key);
+        self.table.get(key)
+    }
+
+    fn number(&self, key: &str, v: &Value) -> Result<f64, SceneError> {
+        let x = match v {
+            Value::Float(f) => *f,
+            Value::Integer(i) => *i as f64,
+            other => {
+                return Err(self.err(format!("{key} must be a number, got {}", type_name(other))))
+            }
+        };
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(self.err(format!("{key} = {x} is invalid; must be a finite number")))
+        }
+    }
+
+    fn f64_opt(&mut self, key: &'static str) -> Result<Option<f64>, SceneError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => self.number(key, v).map(Some),
+        }
+    }
+
+    fn f64_req(&mut self, key: &'static str) -> Result<f64, SceneError> {
+        self.f64_opt(key)?.ok_or_else(|| self.err(format!("missing required key {key}")))
+    }
+
+    fn f64_or(&mut self, key: &'static str, default: f64) -> Result<f64, SceneError> {
+        Ok(self.f64_opt(key)?.unwrap_or(default))
+    }
+
+    fn positive_f64_req(&mut self, key: &'static str) -> Result<f64, SceneError> {
+        let x = self.f64_req(key)?;
+        if x > 0.0 {
+            Ok(x)
+        } else {
+            Err(self.err(format!("{key} = {x} is invalid; must be > 0")))
+        }
+    }
+
+    fn integer(&self, key: &str, v: &Value, min: i64, max: i64) -> Result<usize, SceneError> {
+        match v {
+            Value::Integer(i) if (min..=max).contains(i) => Ok(*i as usize),
+            Value::Integer(i) => {
+                Err(self
+                    .err(format!("{key} = {i} is invalid; must be an integer from {min} to {max}")))
+            }
+            other => Err(self.err(format!("{key} must be an integer, got {}", type_name(other)))),
+        }
+    }
+
+    fn usize_opt(
+        &mut self,
+        key: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<usize>, SceneError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => self.integer(key, v, min, max).map(Some),
+        }
+    }
+
+    fn usize_req(&mut self, key: &'static str, min: i64, max: i64) -> Result<usize, SceneError> {
+        self.usize_opt(key, min, max)?
+            .ok_or_else(|| self.err(format!("missing required key {key}")))
+    }
+
+    fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool, SceneError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Boolean(b)) => Ok(*b),
+            Some(other) => {
+                Err(self.err(format!("{key} must be true or false, got {}", type_name(other))))
+            }
+        }
+    }
+
+    fn str_opt(&mut self, key: &'static str) -> Result<Option<&'a str>, SceneError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => {
+                Err(self.err(format!("{key} must be a string, got {}", type_name(other))))
+            }
+        }
+    }
+
+    fn list(&mut self, key: &'static str) -> Result<Option<&'a Vec<Value>>, SceneError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(other) => Err(self.err(format!("{key} must be a list, got {}", type_name(other)))),
+        }
+    }
+
+    fn f64_list_opt(&mut self, key: &'static str) -> Result<Option<Vec<f64>>, SceneError> {
+        let Some(items) = self.list(key)? else { return Ok(None) };
+        items.iter().map(|v| self.number(key, v)).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+
+    fn usize_list_opt(
+        &mut self,
+        key: &'static str,
+        max: i64,
+    ) -> Result<Option<Vec<usize>>, SceneError> {
+        let Some(items) = self.list(key)? else { return Ok(None) };
+        items.iter().map(|v| self.integer(key, v, 0, max)).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+
+    fn table(&mut self, key: &'static str) -> Result<Option<&'a Table>, SceneError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Table(t)) => Ok(Some(t)),
+            Some(other) => {
+                Err(self.err(format!("{key} must be a table, got {}", type_name(other))))
+            }
+        }
+    }
+
+    /// Fails on the first key that was never read, naming it and what was expected.
+    fn finish(self) -> Result<(), SceneError> {
+        if let Some(k) = self.table.keys().find(|k| !self.used.contains(&k.as_str())) {
+            let hint = suggestion(k, self.used.iter().copied());
+            let mut allowed: Vec<&str> = self.used.clone();
+            allowed.dedup();
+            return Err(
+                self.err(format!("unknown key '{k}'{hint}; allowed keys: {}", allowed.join(", ")))
+            );
+        }
+        Ok(())
+    }
+
+    /// Wraps an optics or system error with this table's context.
+    fn wrap(&self, e: impl Into<WrappedError>) -> SceneError {
+        self.err(e.into().0)
+    }
+}
+
+/// The message of a lower-level error, without its optic prefix (the context names it).
+struct WrappedError(String);
+
+impl From<OpticsError> for WrappedError {
+    fn from(e: OpticsError) -> Self {
+        match e {
+            OpticsError::Invalid { key, value, allowed, .. } => {
+                WrappedError(format!("{key} = {value} is invalid; {allowed}"))
+            }
+            other => WrappedError(other.to_string()),
+        }
+    }
+}
+
+impl From<PropagationError> for WrappedError {
+    fn from(e: PropagationError) -> Self {
+        match e {
+            PropagationError::Optics(o) => o.into(),
+            other => WrappedError(other.to_string()),
+        }
+    }
+}
+
+fn plane_of(kind: &str) -> Option<PlaneRule> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
+}
+
+fn build_pupil_optic(kind: &str, k: &mut Keys<'_>) -> Result<Arc<dyn PupilOptic>, SceneError> {
+    let optic: Arc<dyn PupilOptic> = match kind {
+        "circular_aperture" => {
+            Arc::new(CircularAperture::new(k.f64_req("radius_m")?).map_err(|e| k.wrap(e))?)
+        }
+        "secondary_obscuration" => Arc::new(
+            SecondaryObscuration::new(
+                k.f64_req("secondary_radius_m")?,
+                k.usize_opt("n_supports", 0, 360)?.unwrap_or(4),
+                k.f64_or("support_width_m", 0.01)?,
+                k.f64_or("support_angle_offset_deg", 0.0)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "hexagon_aperture" => Arc::new(
+            HexagonAperture::new(k.f64_req("flattoflat_m")?, k.f64_or("rotation_deg", 0.0)?)
+                .map_err(|e| k.wrap(e))?,
+        ),
+        "multi_hexagon_aperture" => Arc::new(
+            MultiHexagonAperture::new(
+                k.usize_req("rings", 0, 99)?,
+                k.f64_req("flattoflat_m")?,
+                k.f64_or("gap_m", 0.01)?,
+                k.bool_or("center", false)?,
+                k.usize_list_opt("segments", 1 << 20)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "multi_circular_aperture" => Arc::new(
+            MultiCircularAperture::new(
+                k.usize_req("rings", 0, 99)?,
+                k.f64_req("segment_radius_m")?,
+                k.f64_or("gap_m", 0.01)?,
+                k.bool_or("center", true)?,
+                k.usize_list_opt("segments", 1 << 20)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "rectangle_aperture" => Arc::new(
+            RectangleAperture::new(
+                k.f64_req("width_m")?,
+                k.f64_req("height_m")?,
+                k.f64_or("rotation_deg", 0.0)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "square_aperture" => Arc::new(
+            SquareAperture::new(k.f64_req("size_m")?, k.f64_or("rotation_deg", 0.0)?)
+                .map_err(|e| k.wrap(e))?,
+        ),
+        "ngon_aperture" => Arc::new(
+            NgonAperture::new(
+                k.usize_req("nsides", 3, 10_000)?,
+                k.f64_req("radius_m")?,
+                k.f64_or("rotation_deg", 0.0)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "zernike_wfe" => {
+            let radius = k.f64_req("radius_m")?;
+            let coefficients = k
+                .f64_list_opt("coefficients_m")?
+                .ok_or_else(|| k.err("missing required key coefficients_m"))?;
+            Arc::new(ZernikeWfe::new(radius, coefficients).map_err(|e| k.wrap(e))?)
+        }
+        "thin_lens" => Arc::new(
+            ThinLens::new(
+                k.f64_req("nwaves")?,
+                k.f64_req("reference_wavelength_m")?,
+                k.f64_req("radius_m")?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "scalar_transmission" => {
+            Arc::new(ScalarTransmission::new(k.f64_req("transmission")?).map_err(|e| k.wrap(e))?)
+        }
+        _ => {
+            return Err(
+                k.err(format!("{kind} is not supported yet; it needs image-plane propagation"))
+            )
+        }
+    };
+    Ok(optic)
+}
+
+impl Scene {
+    /// Reads and checks a scene file.
+    ///
+    /// # Errors
+    ///
+    /// [`SceneError`] naming the file, the place in it and the problem: a missing or
+    /// unreadable file, invalid TOML, an unknown kind or key, a missing or mistyped key, or a
+    /// value out of range.
+    pub fn from_file(path: &Path) -> Result<Scene, SceneError> {
+        let err = |m: String| SceneError {
+            file: Some(path.to_path_buf()),
+            context: String::new(),
+            message: m,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
+        if meta.is_dir() {
+            return Err(err("is a directory, not a scene file".into()));
+        }
+        if meta.len() > MAX_SCENE_BYTES {
+            return Err(err(format!(
+                "scene file is {} bytes; scenes are at most 16 MiB",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| err("not a text file (invalid UTF-8)".into()))?;
+        Scene::from_toml_str(&text, Some(path))
+    }
+
+    /// Parses and checks scene text; `file` names it in errors and gives the default name.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scene::from_file`].
+    pub fn from_toml_str(text: &str, file: Option<&Path>) -> Result<Scene, SceneError> {
+        let file_err = |m: String| SceneError {
+            file: file.map(Path::to_path_buf),
+            context: String::new(),
+            message: m,
+        };
+        if text.trim().is_empty() {
+            return Err(file_err(
+                "scene is empty; it needs [source], [[optic]] and [detector]".into(),
+            ));
+        }
+        let root: Table = text.parse().map_err(|e: toml::de::Error| {
+            let at = e.span().map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {col}: ")
+            });
+            file_err(format!(
+                "{}invalid TOML: {}",
+                at.unwrap_or_default(),
+                e.message().split_whitespace().collect::<Vec<_>>().join(" ")
+            ))
+        })?;
+        let mut top = Keys::new(&root, "", file);
+        let name = match top.str_opt("name")? {
+            Some(n) => n.to_string(),
+            None => file
+                .and_then(|f| f.file_stem())
+                .map_or("scene".into(), |s| s.to_string_lossy().into_owned()),
+        };
+        let npix = top.usize_opt("npix", 1, 16384)?.unwrap_or(1024);
+        let pupil_diameter = top.f64_opt("pupil_diameter_m")?;
+        if let Some(d) = pupil_diameter {
+            if d <= 0.0 {
+                return Err(top.err(format!("pupil_diameter_m = {d} is invalid; must be > 0")));
+            }
+        }
+        let oversample = top.usize_opt("oversample", 1, 64)?.unwrap_or(2);
+        let source_table =
+            top.table("source")?.ok_or_else(|| top.err("missing required table [source]"))?;
+        let optics = match top.get("optic") {
+            Some(Value::Array(a)) if !a.is_empty() => a,
+            Some(Value::Array(_)) | None => {
+                return Err(top.err("no optics: add at least one [[optic]] table"));
+            }
+            Some(other) => {
+                return Err(top.err(format!(
+                    "optic must be an array of tables ([[optic]]), got {}",
+                    type_name(other)
+                )))
+            }
+        };
+        let detector_table =
+            top.table("detector")?.ok_or_else(|| top.err("missing required table [detector]"))?;
+        if top.table("coronagraph")?.is_some() {
+            return Err(
+                top.err("[coronagraph]: special coronagraph propagation is not supported yet")
+            );
+        }
+        top.finish()?;
+
+        let source = parse_source(source_table, file)?;
+        let mut system = OpticalSystem::new(name.clone(), npix, oversample);
+        if let Some(d) = pupil_diameter {
+            system.set_pupil_diameter(d);
+        }
+        for (i, v) in optics.iter().enumerate() {
+            let ctx = format!("optic {}", i + 1);
+            let Value::Table(t) = v else {
+                return Err(SceneError {
+                    file: file.map(Path::to_path_buf),
+                    context: ctx,
+                    message: format!("each [[optic]] must be a table, got {}", type_name(v)),
+                });
+            };
+            system.add_pupil_shared(parse_optic(t, i, file)?);
+        }
+        system.set_detector(parse_detector(detector_table, file)?);
+        // Resolve the pupil size now so a missing diameter is reported before any work.
+        system.grid().map_err(|e| SceneError {
+            file: file.map(Path::to_path_buf),
+            context: String::new(),
+            message: WrappedError::from(e).0,
+        })?;
+        Ok(Scene { name, system, source })
+    }
+}
+
+fn parse_optic(
+    t: &Table,
+    index: usize,
+    file: Option<&Path>,
+) -> Result<Arc<dyn PupilOptic>, SceneError> {
+    let mut k = Keys::new(t, format!("optic {}", index + 1), file);
+    let kind = k.str_opt("kind")?.ok_or_else(|| k.err("missing required key kind"))?;
+    let Some(rule) = plane_of(kind) else {
+        let hint = suggestion(kind, OPTIC_KINDS.iter().copied());
+        return Err(k.err(format!("unknown optic kind '{kind}'{hint}")));
+    };
+    k.ctx = format!("optic {} ({kind})", index + 1);
+    let plane = k
+        .str_opt("plane")?
+        .ok_or_else(|| k.err("missing required key plane (\"pupil\" or \"image\")"))?;
+    match (plane, rule) {
+        ("pupil", PlaneRule::Image) => {
+            return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
+        }
+        ("image", PlaneRule::Pupil) => {
+            return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
+        }
+        ("image", _) => return Err(k.err("image-plane optics are not supported yet")),
+        ("pupil", _) => {}
+        (other, _) => {
+            return Err(
+                k.err(format!("plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""))
+            )
+        }
+    }
+    let optic = build_pupil_optic(kind, &mut k)?;
+    k.finish()?;
+    Ok(optic)
+}
+
+fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
+    let mut k = Keys::new(t, "[source]", file);
+    let wavelengths = k
+        .f64_list_opt("wavelengths_m")?
+        .ok_or_else(|| k.err("missing required key wavelengths_m"))?;
+    let weights = k.f64_list_opt("weights")?;
+    let r = k.f64_or("offset_r_arcsec", 0.0)?;
+    let theta = k.f64_or("offset_theta_deg", 0.0)?;
+    k.finish()?;
+    let source =
+        Source::new(wavelengths, weights).map_err(|e| Keys::new(t, "[source]", file).wrap(e))?;
+    source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
+}
+
+fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
+    let mut k = Keys::new(t, "[detector]", file);
+    let pixelscale = k.positive_f64_req("pixelscale_arcsec")?;
+    let fov_arcsec = k.f64_opt("fov_arcsec")?;
+    let fov_pixels = k.usize_opt("fov_pixels", 1, 32768)?;
+    let fov = match (fov_arcsec, fov_pixels) {
+        (Some(a), None) => Fov::Arcsec(a),
+        (None, Some(p)) => Fov::Pixels(p),
+        (Some(_), Some(_)) => return Err(k.err("give fov_arcsec or fov_pixels, not both")),
+        (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
+    };
+    k.finish()?;
+    Detector::new(pixelscale, fov).map_err(|e| Keys::new(t, "[detector]", file).wrap(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+npix = 64
+[source]
+wavelengths_m = [1e-6, 2e-6]
+weights = [1, 3]
+[[optic]]
+plane = "pupil"
+kind = "circular_aperture"
+radius_m = 1.0
+[[optic]]
+plane = "pupil"
+kind = "secondary_obscuration"
+secondary_radius_m = 0.2
+[detector]
+pixelscale_arcsec = 0.05
+fov_arcsec = 2.0
+"#;
+
+    fn err_of(text: &str) -> String {
+        Scene::from_toml_str(text, Some(Path::new("s.toml"))).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_scene_builds_its_system() {
+        let s = Scene::from_toml_str(GOOD, Some(Path::new("dir/good.toml"))).unwrap();
+        assert_eq!(s.name, "good");
+        assert_eq!(s.system.optics().len(), 2);
+        assert_eq!(s.system.oversample(), 2);
+        assert_eq!(s.source.normalized_weights(), vec![0.25, 0.75]);
+        assert_eq!(s.system.detector().unwrap().fov_pixels(), 40);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_optic_and_the_key() {
+        let e = err_of(&GOOD.replace("circular_aperture", "circular_aperure"));
+        assert_eq!(e, "s.toml: optic 1: unknown optic kind 'circular_aperure' (did you mean 'circular_aperture'?)");
+        let e = err_of(&GOOD.replace("radius_m = 1.0", "radius = 1.0"));
+        assert!(
+            e.starts_with("s.toml: optic 1 (circular_aperture): missing required key radius_m"),
+            "{e}"
+        );
+        let e = err_of(&GOOD.replace("radius_m = 1.0", "radius_m = 1.0\nradius = 2"));
+        assert!(e.contains("unknown key 'radius' (did you mean 'radius_m'?)"), "{e}");
+        let e = err_of(&GOOD.replace("radius_m = 1.0", "radius_m = -1.0"));
+        assert_eq!(e, "s.toml: optic 1 (circular_aperture): radius_m = -1 is invalid; must be a finite number > 0");
+        let e = err_of(&GOOD.replace("radius_m = 1.0", "radius_m = nan"));
+        assert!(e.contains("radius_m = NaN is invalid"), "{e}");
+        let e = err_of(&GOOD.replace("radius_m = 1.0", "radius_m = \"big\""));
+        assert!(e.contains("radius_m must be a number, got a string"), "{e}");
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 0"));
+        assert_eq!(e, "s.toml: npix = 0 is invalid; must be an integer from 1 to 16384");
+        let e = err_of(&GOOD.replace("weights = [1, 3]", "weights = [1]"));
+        assert!(
+            e.starts_with("s.toml: [source]: weights = 1 weights for 2 wavelengths is invalid"),
+            "{e}"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = 2.0\nfov_pixels = 3"));
+        assert!(e.contains("[detector]: give fov_arcsec or fov_pixels, not both"), "{e}");
+        let e = err_of("npix = [");
+        assert!(e.starts_with("s.toml: line 1, column"), "{e}");
+        assert_eq!(e.lines().count(), 1);
+        let e = err_of(&GOOD.replace(
+            "plane = \"pupil\"\nkind = \"circular_aperture\"",
+            "plane = \"image\"\nkind = \"circular_aperture\"",
+        ));
+        assert!(
+            e.contains("circular_aperture belongs in a pupil plane, not an image plane"),
+            "{e}"
+        );
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 64\nfoo = 1"));
+        assert!(e.starts_with("s.toml: unknown key 'foo'"), "{e}");
+    }
+
+    #[test]
+    fn a_first_optic_without_a_size_needs_pupil_diameter() {
+        let text = GOOD.replace(
+            "kind = \"circular_aperture\"\nradius_m = 1.0",
+            "kind = \"zernike_wfe\"\nradius_m = 1.0\ncoefficients_m = [0, 1e-8]",
+        );
+        let e = err_of(&text);
+        assert!(
+            e.contains("the first optic (zernike_wfe) has no natural size; set pupil_diameter_m"),
+            "{e}"
+        );
+        let ok = Scene::from_toml_str(
+            &text.replace("npix = 64", "npix = 64\npupil_diameter_m = 2.0"),
+            None,
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn empty_and_garbage_input_are_errors() {
+        assert!(err_of("").contains("scene is empty"));
+        assert!(err_of("\u{0}\u{1}garbage").starts_with("s.toml: line 1"));
+    }
+}

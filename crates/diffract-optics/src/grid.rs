@@ -1,0 +1,72 @@
+//! The sampling of the entrance pupil.
+
+use crate::error::positive;
+use crate::OpticsError;
+use ndarray::Array2;
+
+/// A square pupil sampling: `npix` samples across a width of `diameter` metres.
+///
+/// Sample `i` sits at `x_i = pixelscale * (i - (npix - 1) / 2)`: pixel centres, symmetric
+/// about the array centre, as POPPY's pupil coordinates. Row index is y, column index is x.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PupilGrid {
+    npix: usize,
+    diameter: f64,
+    pixelscale: f64,
+}
+
+/// Largest pupil array accepted: 16384 pixels across (a 4 GiB complex field).
+pub const MAX_PUPIL_NPIX: usize = 16384;
+
+impl PupilGrid {
+    /// A grid of `npix` x `npix` samples spanning `diameter_m` metres.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] when `npix` is 0 or above [`MAX_PUPIL_NPIX`], or the
+    /// diameter is not a finite positive number.
+    pub fn new(npix: usize, diameter_m: f64) -> Result<Self, OpticsError> {
+        if npix == 0 || npix > MAX_PUPIL_NPIX {
+            return Err(OpticsError::invalid(
+                "pupil grid",
+                "npix",
+                npix,
+                "must be between 1 and 16384",
+            ));
+        }
+        let diameter = positive("pupil grid", "pupil_diameter_m", diameter_m)?;
+        Ok(PupilGrid { npix, diameter, pixelscale: diameter / npix as f64 })
+    }
+
+    /// Samples across the array.
+    pub fn npix(&self) -> usize {
+        self.npix
+    }
+
+    /// Width of the array in metres.
+    pub fn diameter(&self) -> f64 {
+        self.diameter
+    }
+
+    /// Metres per pixel.
+    pub fn pixelscale(&self) -> f64 {
+        self.pixelscale
+    }
+
+    /// Coordinate of sample `i` along either axis, in metres.
+    #[inline]
+    pub fn coord(&self, i: usize) -> f64 {
+        self.pixelscale * (i as f64 - (self.npix as f64 - 1.0) / 2.0)
+    }
+
+    /// The coordinates of all samples along one axis, in metres.
+    pub fn coords(&self) -> Vec<f64> {
+        (0..self.npix).map(|i| self.coord(i)).collect()
+    }
+
+    /// An array of this grid's shape with `f(y, x)` at every sample (metres).
+    pub fn map(&self, f: impl Fn(f64, f64) -> f64) -> Array2<f64> {
+        let c = self.coords();
+        Array2::from_shape_fn((self.npix, self.npix), |(i, j)| f(c[i], c[j]))
+    }
+}

@@ -1,0 +1,31 @@
+//! The pupil-plane optic interface.
+
+use crate::PupilGrid;
+use ndarray::Array2;
+use std::fmt::Debug;
+
+/// An optic in a pupil plane: an amplitude transmission and an OPD, independent of
+/// wavelength.
+///
+/// The complex field after the optic is `field * t * exp(2 pi i opd / lambda)`.
+pub trait PupilOptic: Debug + Send + Sync {
+    /// The scene kind of this optic, e.g. `"circular_aperture"`.
+    fn kind(&self) -> &'static str;
+
+    /// A short description, e.g. `"Circle, radius=1 m"`.
+    fn describe(&self) -> String;
+
+    /// The pupil diameter this optic implies when it is the first optic of a system and no
+    /// diameter is given (POPPY's `pupil_diam`), in metres.
+    fn natural_diameter(&self) -> Option<f64> {
+        None
+    }
+
+    /// The amplitude transmission on `grid`, or `None` for a clear (all-ones) optic.
+    fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>>;
+
+    /// The OPD in metres on `grid`, or `None` for no OPD.
+    fn opd(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+}

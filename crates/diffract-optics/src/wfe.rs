@@ -1,0 +1,135 @@
+//! Wavefront error: Zernike polynomials and the thin lens (defocus).
+
+use crate::error::{finite, positive};
+use crate::geometry::gray_disc;
+use crate::zernike::zernike_noll;
+use crate::{OpticsError, PupilGrid, PupilOptic};
+use ndarray::Array2;
+
+/// Wavefront error as a sum of Zernike polynomials over a circle of `radius`. POPPY's
+/// `ZernikeWFE`: coefficients in metres RMS, Noll order starting from piston (j = 1);
+/// the OPD is zero outside the circle and the transmission is untouched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZernikeWfe {
+    radius: f64,
+    coefficients: Vec<f64>,
+}
+
+/// Most Zernike terms accepted (radial order up to about 44).
+pub const MAX_ZERNIKE_TERMS: usize = 1035;
+
+impl ZernikeWfe {
+    /// Zernike wavefront error over a circle of `radius_m`, with `coefficients_m[k]` the
+    /// RMS in metres of Noll term `k + 1`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-positive radius, a non-finite coefficient or more
+    /// than [`MAX_ZERNIKE_TERMS`] terms.
+    pub fn new(radius_m: f64, coefficients_m: Vec<f64>) -> Result<Self, OpticsError> {
+        const K: &str = "zernike_wfe";
+        let radius = positive(K, "radius_m", radius_m)?;
+        if coefficients_m.len() > MAX_ZERNIKE_TERMS {
+            return Err(OpticsError::invalid(
+                K,
+                "coefficients_m",
+                coefficients_m.len(),
+                "at most 1035 terms",
+            ));
+        }
+        for &c in &coefficients_m {
+            finite(K, "coefficients_m", c)?;
+        }
+        Ok(ZernikeWfe { radius, coefficients: coefficients_m })
+    }
+}
+
+impl PupilOptic for ZernikeWfe {
+    fn kind(&self) -> &'static str {
+        "zernike_wfe"
+    }
+    fn describe(&self) -> String {
+        format!("Zernike WFE, {} terms over radius {} m", self.coefficients.len(), self.radius)
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let r0 = self.radius;
+        let terms: Vec<(usize, f64)> = self
+            .coefficients
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c != 0.0)
+            .map(|(k, &c)| (k + 1, c))
+            .collect();
+        Some(grid.map(|y, x| {
+            let r = (x * x + y * y).sqrt();
+            if r > r0 {
+                return 0.0;
+            }
+            let rho = r / r0;
+            let theta = (y / r0).atan2(x / r0);
+            terms.iter().map(|&(j, c)| c * zernike_noll(j, rho, theta)).sum()
+        }))
+    }
+}
+
+/// A thin lens: a circular aperture (gray edges) with a defocus OPD of `nwaves` waves
+/// peak-to-valley at `reference_wavelength`. POPPY's `ThinLens`:
+/// `OPD = (2 rho^2 - 1) * nwaves * lambda_ref / 2` inside the aperture, 0 outside.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThinLens {
+    nwaves: f64,
+    reference_wavelength: f64,
+    radius: f64,
+}
+
+impl ThinLens {
+    /// A lens of `nwaves` waves of defocus at `reference_wavelength_m` over `radius_m`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-finite `nwaves` or non-positive lengths.
+    pub fn new(
+        nwaves: f64,
+        reference_wavelength_m: f64,
+        radius_m: f64,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "thin_lens";
+        Ok(ThinLens {
+            nwaves: finite(K, "nwaves", nwaves)?,
+            reference_wavelength: positive(K, "reference_wavelength_m", reference_wavelength_m)?,
+            radius: positive(K, "radius_m", radius_m)?,
+        })
+    }
+}
+
+impl PupilOptic for ThinLens {
+    fn kind(&self) -> &'static str {
+        "thin_lens"
+    }
+    fn describe(&self) -> String {
+        format!("Thin lens, {} waves at {} m", self.nwaves, self.reference_wavelength)
+    }
+    fn natural_diameter(&self) -> Option<f64> {
+        Some(2.0 * self.radius)
+    }
+    fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        Some(gray_disc(grid, 0.0, 0.0, self.radius))
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let aperture = gray_disc(grid, 0.0, 0.0, self.radius);
+        let amp = 0.5 * self.nwaves * self.reference_wavelength;
+        let mut opd = grid.map(|y, x| {
+            let rn = (x * x + y * y).sqrt() / self.radius;
+            (2.0 * rn * rn - 1.0) * amp
+        });
+        opd.zip_mut_with(&aperture, |o, &t| {
+            if t == 0.0 {
+                *o = 0.0;
+            }
+        });
+        Some(opd)
+    }
+}

@@ -1,0 +1,20 @@
+//! Scheduling for diffract: how many workers run, where the threads go, and an ordered
+//! parallel map that the wavelength loop (and user code) runs on.
+//!
+//! Parallelism is a value passed down ([`Par`]), never a global. The [`Schedule`] decides
+//! once, from the number of work items, the cores and the memory one item needs, whether the
+//! cores go to items (each kernel then runs [`Par::Seq`]) or to the kernels of a single item.
+//!
+//! ```
+//! use diffract_parallel::{map_ordered, Schedule, ScheduleOptions};
+//!
+//! let schedule = Schedule::plan(4, 1 << 20, &ScheduleOptions::default());
+//! let squares = map_ordered(&schedule, &[1, 2, 3, 4], |_, x, _par| Ok::<_, ()>(x * x)).unwrap();
+//! assert_eq!(squares, vec![1, 4, 9, 16]);
+//! ```
+
+mod memory;
+mod schedule;
+
+pub use memory::available_memory_bytes;
+pub use schedule::{map_ordered, ItemError, Par, Schedule, ScheduleOptions};

@@ -1,0 +1,114 @@
+//! The detector: pixel scale, field of view and oversampling.
+
+use crate::PropagationError;
+
+/// Largest detector field accepted, in oversampled pixels across.
+pub const MAX_DETECTOR_PIXELS: usize = 32768;
+
+/// How the square field of view is given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fov {
+    /// In arcseconds; rounded to a whole number of detector pixels (half to even), as POPPY.
+    Arcsec(f64),
+    /// In detector pixels.
+    Pixels(usize),
+}
+
+/// A detector plane. POPPY's `Detector`; its oversampling is the system's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detector {
+    pixelscale_arcsec: f64,
+    fov: Fov,
+}
+
+impl Detector {
+    /// A detector of `pixelscale_arcsec` arcsec per pixel and a square field of `fov`.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for a non-positive pixel scale or field, or a field that
+    /// rounds to zero pixels.
+    pub fn new(pixelscale_arcsec: f64, fov: Fov) -> Result<Self, PropagationError> {
+        if !(pixelscale_arcsec.is_finite() && pixelscale_arcsec > 0.0) {
+            return Err(PropagationError::invalid(
+                "pixelscale_arcsec",
+                pixelscale_arcsec,
+                "must be a finite number > 0",
+            ));
+        }
+        let d = Detector { pixelscale_arcsec, fov };
+        match fov {
+            Fov::Arcsec(a) if !(a.is_finite() && a > 0.0) => {
+                Err(PropagationError::invalid("fov_arcsec", a, "must be a finite number > 0"))
+            }
+            Fov::Pixels(0) => {
+                Err(PropagationError::invalid("fov_pixels", 0, "must be an integer >= 1"))
+            }
+            _ if d.fov_pixels() == 0 => Err(PropagationError::invalid(
+                "fov_arcsec",
+                d.fov_arcsec(),
+                "must be at least half a detector pixel",
+            )),
+            _ if d.fov_pixels() > MAX_DETECTOR_PIXELS => Err(PropagationError::invalid(
+                "field of view",
+                format!("{} pixels", d.fov_pixels()),
+                "must be at most 32768 detector pixels across",
+            )),
+            _ => Ok(d),
+        }
+    }
+
+    /// A detector with the field given in arcseconds.
+    ///
+    /// # Errors
+    ///
+    /// As [`Detector::new`].
+    pub fn with_fov_arcsec(
+        pixelscale_arcsec: f64,
+        fov_arcsec: f64,
+    ) -> Result<Self, PropagationError> {
+        Detector::new(pixelscale_arcsec, Fov::Arcsec(fov_arcsec))
+    }
+
+    /// A detector with the field given in pixels.
+    ///
+    /// # Errors
+    ///
+    /// As [`Detector::new`].
+    pub fn with_fov_pixels(
+        pixelscale_arcsec: f64,
+        fov_pixels: usize,
+    ) -> Result<Self, PropagationError> {
+        Detector::new(pixelscale_arcsec, Fov::Pixels(fov_pixels))
+    }
+
+    /// Arcseconds per detector pixel.
+    pub fn pixelscale_arcsec(&self) -> f64 {
+        self.pixelscale_arcsec
+    }
+
+    /// The field as given.
+    pub fn fov(&self) -> Fov {
+        self.fov
+    }
+
+    /// Detector pixels across the field.
+    pub fn fov_pixels(&self) -> usize {
+        match self.fov {
+            Fov::Pixels(n) => n,
+            Fov::Arcsec(a) => {
+                let n = (a / self.pixelscale_arcsec).round_ties_even();
+                if n.is_finite() && n > 0.0 {
+                    n.min(usize::MAX as f64 / 4.0) as usize
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// The field actually computed, in arcseconds: whole pixels times the pixel scale.
+    pub fn fov_arcsec(&self) -> f64 {
+        self.fov_pixels() as f64 * self.pixelscale_arcsec
+    }
+}

@@ -1,0 +1,58 @@
+//! A computed PSF and its detector-sampled version.
+
+use diffract_transforms::GemmBackend;
+use ndarray::Array2;
+
+/// A polychromatic PSF on the oversampled detector grid, with what produced it.
+#[derive(Clone, Debug)]
+pub struct Psf {
+    /// Intensity, (rows = y, columns = x), oversampled.
+    pub image: Array2<f64>,
+    /// Arcsec per oversampled pixel.
+    pub pixelscale_arcsec: f64,
+    /// Detector oversampling factor.
+    pub oversample: usize,
+    /// The detector field of view computed, arcsec.
+    pub fov_arcsec: f64,
+    /// Wavelengths, metres.
+    pub wavelengths: Vec<f64>,
+    /// Weights, normalised to sum 1.
+    pub weights: Vec<f64>,
+    /// Weighted mean wavelength, metres.
+    pub mean_wavelength: f64,
+    /// lambda/D in arcsec at the first wavelength (POPPY's DIFFLMT).
+    pub diffraction_limit_arcsec: f64,
+    /// Width of the pupil array, metres.
+    pub pupil_diameter: f64,
+    /// The GEMM backend used.
+    pub gemm: GemmBackend,
+    /// Wavelengths computed at once.
+    pub workers: usize,
+}
+
+impl Psf {
+    /// The PSF binned to detector pixels (sums of `oversample` x `oversample` blocks).
+    pub fn detector_sampled(&self) -> Array2<f64> {
+        bin_by(&self.image, self.oversample)
+    }
+
+    /// Total intensity in the field.
+    pub fn flux(&self) -> f64 {
+        self.image.sum()
+    }
+}
+
+/// Sums `factor` x `factor` blocks of `a` (flux-conserving); trailing rows or columns that do
+/// not fill a block are dropped, as POPPY's `rebin_array`.
+pub fn bin_by(a: &Array2<f64>, factor: usize) -> Array2<f64> {
+    let f = factor.max(1);
+    let (ny, nx) = (a.nrows() / f, a.ncols() / f);
+    let mut out = Array2::zeros((ny, nx));
+    for ((i, j), v) in a.indexed_iter() {
+        let (bi, bj) = (i / f, j / f);
+        if bi < ny && bj < nx {
+            out[[bi, bj]] += v;
+        }
+    }
+    out
+}

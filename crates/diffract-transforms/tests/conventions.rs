@@ -1,0 +1,200 @@
+//! Transform conventions against independent references: the unitary DFT, Parseval's
+//! theorem and POPPY's FFT/MFT relation (poppy-notes section 2.3). Every test runs on every
+//! compiled GEMM backend.
+
+use diffract_parallel::Par;
+use diffract_transforms::{
+    Fft2d, FftBackend, FftDirection, GemmBackend, MftCache, MftDirection, MftGeometry, MftPlan,
+};
+use ndarray::Array2;
+use num_complex::Complex64;
+
+/// Deterministic pseudo-random complex array (xorshift64*, fixed seed).
+fn random_field(ny: usize, nx: usize, seed: u64) -> Array2<Complex64> {
+    let mut s = seed.max(1);
+    let mut next = move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        (s.wrapping_mul(0x2545F4914F6CDD1D) >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    Array2::from_shape_fn((ny, nx), |_| Complex64::new(next(), next()))
+}
+
+fn max_abs_diff(a: &Array2<Complex64>, b: &Array2<Complex64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max)
+}
+
+fn energy(a: &Array2<Complex64>) -> f64 {
+    a.iter().map(|z| z.norm_sqr()).sum()
+}
+
+/// Reference: POPPY's relation between its pupil-to-image FFT and an FFT-style MFT (the
+/// adjustable MFT with a half-pixel offset): equal up to the checkerboard
+/// (-1)^((kx - N/2) + (ky - N/2)) for even N. Tolerance 1e-10 of the largest value, as
+/// POPPY's test_MFT_FFT_equivalence.
+#[test]
+fn mft_equals_fft_on_the_same_grid() {
+    for n in [64usize, 128] {
+        let field = random_field(n, n, 7 + n as u64);
+        let mut fft = field.clone();
+        Fft2d::new((n, n), FftBackend::RustFft)
+            .unwrap()
+            .process(&mut fft, FftDirection::PupilToImage, Par::Seq)
+            .unwrap();
+        let half = (n / 2) as isize;
+        let checker = Array2::from_shape_fn((n, n), |(y, x)| {
+            if ((x as isize - half) + (y as isize - half)).rem_euclid(2) == 0 {
+                1.0
+            } else {
+                -1.0
+            }
+        });
+        let fft_checkered = &fft * &checker.mapv(|c| Complex64::new(c, 0.0));
+        let scale = fft.iter().map(|z| z.norm()).fold(0.0, f64::max);
+        let geometry = MftGeometry {
+            offset: (0.5, 0.5),
+            ..MftGeometry::square(n, n as f64, n, MftDirection::Forward)
+        };
+        for backend in GemmBackend::compiled() {
+            let mft = MftPlan::<f64>::new(&geometry)
+                .unwrap()
+                .apply(field.view(), backend, Par::Seq)
+                .unwrap();
+            let err = max_abs_diff(&mft, &fft_checkered) / scale;
+            assert!(err < 1e-10, "n={n} {backend}: relative difference {err:e}");
+        }
+    }
+}
+
+/// Reference: for odd sizes the centred FFT and MFT differ only by a phase ramp, so their
+/// intensities agree; tolerance 1e-10 of the peak intensity.
+#[test]
+fn mft_and_fft_intensities_agree_for_odd_sizes() {
+    let n = 63;
+    let field = random_field(n, n, 3);
+    let mut fft = field.clone();
+    Fft2d::new((n, n), FftBackend::RustFft)
+        .unwrap()
+        .process(&mut fft, FftDirection::PupilToImage, Par::Seq)
+        .unwrap();
+    let geometry = MftGeometry::square(n, n as f64, n, MftDirection::Forward);
+    for backend in GemmBackend::compiled() {
+        let mft =
+            MftPlan::<f64>::new(&geometry).unwrap().apply(field.view(), backend, Par::Seq).unwrap();
+        let peak = fft.iter().map(|z| z.norm_sqr()).fold(0.0, f64::max);
+        let err = fft
+            .iter()
+            .zip(&mft)
+            .map(|(a, b)| (a.norm_sqr() - b.norm_sqr()).abs())
+            .fold(0.0, f64::max);
+        assert!(err / peak < 1e-10, "{backend}: {err:e}");
+    }
+}
+
+/// Reference: the input itself. Pupil to image and back is the identity (unitary
+/// transforms), to 1e-12, for even and odd sizes and both parallel modes.
+#[test]
+fn fft_forward_then_inverse_returns_the_input() {
+    for (ny, nx) in [(64, 64), (45, 45), (32, 48)] {
+        let field = random_field(ny, nx, 11);
+        let plan = Fft2d::new((ny, nx), FftBackend::RustFft).unwrap();
+        for par in [Par::Seq, Par::Threads(2)] {
+            let mut a = field.clone();
+            plan.process(&mut a, FftDirection::PupilToImage, par).unwrap();
+            assert!((energy(&a) / energy(&field) - 1.0).abs() < 1e-12);
+            plan.process(&mut a, FftDirection::ImageToPupil, par).unwrap();
+            let err = max_abs_diff(&a, &field);
+            assert!(err < 1e-12, "{ny}x{nx} {par:?}: {err:e}");
+        }
+    }
+}
+
+/// Reference: Parseval's theorem. When the output covers the whole field (nlamD = npup)
+/// at twice the Nyquist density, the MFT conserves energy exactly: tolerance 1e-12.
+#[test]
+fn mft_conserves_energy_when_the_output_covers_the_field() {
+    let n = 48;
+    let field = random_field(n, n, 5);
+    let geometry = MftGeometry::square(n, n as f64, 2 * n, MftDirection::Forward);
+    for backend in GemmBackend::compiled() {
+        let out =
+            MftPlan::<f64>::new(&geometry).unwrap().apply(field.view(), backend, Par::Seq).unwrap();
+        let ratio = energy(&out) / energy(&field);
+        assert!((ratio - 1.0).abs() < 1e-12, "{backend}: ratio {ratio}");
+    }
+}
+
+/// Reference: the input. With nlamD = npup = npix the MFT is the unitary DFT, so the inverse
+/// MFT undoes it, to 1e-12, also with an offset and for a rectangular array.
+#[test]
+fn inverse_mft_undoes_the_forward_mft() {
+    for (ny, nx, offset) in [(32, 32, (0.0, 0.0)), (24, 40, (1.5, -2.0))] {
+        let field = random_field(ny, nx, 9);
+        let fwd = MftGeometry {
+            input: (ny, nx),
+            nlamd: (ny as f64, nx as f64),
+            output: (ny, nx),
+            offset,
+            direction: MftDirection::Forward,
+        };
+        let inv = MftGeometry { direction: MftDirection::Inverse, ..fwd };
+        for backend in GemmBackend::compiled() {
+            let image =
+                MftPlan::<f64>::new(&fwd).unwrap().apply(field.view(), backend, Par::Seq).unwrap();
+            let back = MftPlan::<f64>::new(&inv)
+                .unwrap()
+                .apply(image.view(), backend, Par::Threads(2))
+                .unwrap();
+            let err = max_abs_diff(&back, &field);
+            assert!(err < 1e-12, "{ny}x{nx} {backend}: {err:e}");
+        }
+    }
+}
+
+/// Reference: the f64 transform; an f32 plan agrees to 1e-5 of the peak.
+#[test]
+fn single_precision_mft_tracks_double_precision() {
+    let n = 64;
+    let field = random_field(n, n, 13);
+    let field32 = field.mapv(|z| num_complex::Complex32::new(z.re as f32, z.im as f32));
+    let geometry = MftGeometry::square(n, 20.0, 50, MftDirection::Forward);
+    for backend in GemmBackend::compiled() {
+        let a =
+            MftPlan::<f64>::new(&geometry).unwrap().apply(field.view(), backend, Par::Seq).unwrap();
+        let b = MftPlan::<f32>::new(&geometry)
+            .unwrap()
+            .apply(field32.view(), backend, Par::Seq)
+            .unwrap();
+        let peak = a.iter().map(|z| z.norm()).fold(0.0, f64::max);
+        let err = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - Complex64::new(y.re as f64, y.im as f64)).norm())
+            .fold(0.0, f64::max);
+        assert!(err / peak < 1e-5, "{backend}: {err:e}");
+    }
+}
+
+#[test]
+fn the_cache_returns_one_plan_per_geometry() {
+    let cache = MftCache::<f64>::new();
+    let g = MftGeometry::square(16, 4.0, 8, MftDirection::Forward);
+    let a = cache.get(&g).unwrap();
+    let b = cache.get(&g).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    cache.get(&MftGeometry { offset: (0.5, 0.0), ..g }).unwrap();
+    assert_eq!(cache.len(), 2);
+}
+
+#[test]
+fn bad_geometry_and_shapes_are_errors_not_panics() {
+    assert!(MftPlan::<f64>::new(&MftGeometry::square(0, 4.0, 8, MftDirection::Forward)).is_err());
+    assert!(
+        MftPlan::<f64>::new(&MftGeometry::square(8, f64::NAN, 8, MftDirection::Forward)).is_err()
+    );
+    let plan = MftPlan::<f64>::new(&MftGeometry::square(8, 4.0, 8, MftDirection::Forward)).unwrap();
+    assert!(plan.apply(Array2::zeros((7, 8)).view(), GemmBackend::Gemm, Par::Seq).is_err());
+    let fft = Fft2d::<f64>::new((8, 8), FftBackend::RustFft).unwrap();
+    assert!(fft.process(&mut Array2::zeros((4, 8)), FftDirection::PupilToImage, Par::Seq).is_err());
+}

@@ -1,0 +1,180 @@
+//! The `diffract` command line: compute PSFs from scene files and write FITS and PNG.
+
+use clap::{Parser, Subcommand};
+use diffract::instruments::DirectImaging;
+use diffract::io::{write_psf, Scene, WriteOptions};
+use diffract::propagation::{ComputeOptions, OpticalSystem, Source};
+use diffract::transforms::GemmBackend;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "diffract",
+    version,
+    about = "Point spread functions by physical-optics propagation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute a PSF from a scene file (or the built-in default) and write it as FITS.
+    Psf(PsfArgs),
+}
+
+#[derive(clap::Args)]
+struct PsfArgs {
+    /// Scene file (TOML). Without one, computes the built-in default: a 6.5 m segmented
+    /// telescope at three wavelengths.
+    scene: Option<PathBuf>,
+    /// Output FITS file.
+    #[arg(short, long, default_value = "psf.fits")]
+    output: PathBuf,
+    /// Replace existing output files.
+    #[arg(long)]
+    overwrite: bool,
+    /// Also write a PNG picture of the PSF (log stretch). The default run always writes one,
+    /// beside the FITS file.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Matrix-product backend of the MFT: gemm or matrixmultiply.
+    #[arg(long, default_value = "gemm")]
+    gemm: String,
+    /// Wavelengths computed at once (default: chosen from cores and free memory).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// A failure, with the exit code it maps to: 2 for bad input or usage, 1 for failures while
+/// computing or writing.
+enum Failure {
+    Input(String),
+    Run(String),
+}
+
+impl Failure {
+    fn input(e: impl ToString) -> Self {
+        Failure::Input(e.to_string())
+    }
+    fn run(e: impl ToString) -> Self {
+        Failure::Run(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Psf(args) => run_psf(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check_free(path: &Path, overwrite: bool) -> Result<(), Failure> {
+    if path.exists() && !overwrite {
+        return Err(Failure::input(format!(
+            "{}: file exists; pass --overwrite to replace it",
+            path.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Failure::input(format!("{}: is a directory", path.display())));
+    }
+    Ok(())
+}
+
+fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
+    let gemm: GemmBackend = args.gemm.parse().map_err(Failure::input)?;
+    gemm.ensure_compiled().map_err(Failure::input)?;
+    if args.workers == Some(0) {
+        return Err(Failure::input("--workers must be at least 1"));
+    }
+    let (name, system, source, png) = match &args.scene {
+        Some(path) => {
+            let scene = Scene::from_file(path).map_err(Failure::input)?;
+            (scene.name, scene.system, scene.source, args.png.clone())
+        }
+        None => {
+            if !args.quiet {
+                println!("no scene given: computing the built-in default, a 6.5 m segmented telescope at 1.8, 2.0 and 2.2 um");
+            }
+            let imaging = DirectImaging::default_segmented();
+            let system = imaging.system().map_err(Failure::run)?;
+            let source = Source::new(vec![1.8e-6, 2.0e-6, 2.2e-6], None).map_err(Failure::run)?;
+            let png = args.png.clone().or_else(|| Some(args.output.with_extension("png")));
+            ("default_segmented_6.5m".to_string(), system, source, png)
+        }
+    };
+    check_free(&args.output, args.overwrite)?;
+    if let Some(p) = &png {
+        check_free(p, args.overwrite)?;
+    }
+    compute_and_write(args, &name, &system, &source, png.as_deref(), gemm)
+}
+
+fn compute_and_write(
+    args: &PsfArgs,
+    name: &str,
+    system: &OpticalSystem,
+    source: &Source,
+    png: Option<&Path>,
+    gemm: GemmBackend,
+) -> Result<(), Failure> {
+    let start = Instant::now();
+    let plan = system.plan().map_err(Failure::input)?;
+    let opts = ComputeOptions { gemm, workers: args.workers };
+    let psf = plan.compute(source, &opts).map_err(Failure::run)?;
+    let seconds = start.elapsed().as_secs_f64();
+    write_psf(
+        &args.output,
+        &psf,
+        &WriteOptions { overwrite: args.overwrite, name: Some(name.to_string()) },
+    )
+    .map_err(Failure::run)?;
+    if let Some(p) = png {
+        diffract::picture::write_log_png(p, &psf.image, 5.0, args.overwrite)
+            .map_err(Failure::run)?;
+    }
+    if !args.quiet {
+        let (ny, nx) = psf.image.dim();
+        let det = psf.detector_sampled().dim();
+        let wl = &psf.wavelengths;
+        let (lo, hi) = wl.iter().fold((f64::MAX, f64::MIN), |(a, b), &w| (a.min(w), b.max(w)));
+        let range = if wl.len() == 1 {
+            format!("{:.4} um", lo * 1e6)
+        } else {
+            format!("{:.4}-{:.4} um", lo * 1e6, hi * 1e6)
+        };
+        println!(
+            "{}: {nx} x {ny} pixels ({} x {} detector pixels of {:.4}\", oversample {}), {} wavelength(s) {range}, \
+             {seconds:.3} s, flux in field {:.6}",
+            args.output.display(),
+            det.1,
+            det.0,
+            psf.pixelscale_arcsec * psf.oversample as f64,
+            psf.oversample,
+            wl.len(),
+            psf.flux()
+        );
+        if let Some(p) = png {
+            println!("{}: picture (log stretch, 5 decades)", p.display());
+        }
+    }
+    Ok(())
+}
