@@ -1,1 +1,136 @@
+//! The `diffract` command line as a user meets it: outputs, summaries, exit codes, and one
+//! clear line for every bad input.
 
+use diffract::io::read_image;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diffract"))
+}
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/cases")
+        .join(format!("{name}.toml"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn psf_writes_fits_with_oversampled_and_detector_hdus_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("airy.fits");
+    let o = bin().arg("psf").arg(case("airy_circular")).arg("-o").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        summary.contains("230 x 230 pixels") && summary.contains("flux in field 0.977"),
+        "{summary}"
+    );
+    let over = read_image(&out, 0).unwrap();
+    let det = read_image(&out, 1).unwrap();
+    assert_eq!(over.data.dim(), (230, 230));
+    assert_eq!(det.data.dim(), (115, 115));
+    assert!((over.pixelscale.unwrap() - 0.0065).abs() < 1e-15);
+    assert!((det.pixelscale.unwrap() - 0.013).abs() < 1e-15);
+    // Binning conserves flux.
+    assert!((over.data.sum() - det.data.sum()).abs() < 1e-12);
+}
+
+#[test]
+fn an_existing_output_is_kept_without_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep.fits");
+    std::fs::write(&out, b"precious").unwrap();
+    let o = bin().arg("psf").arg(case("airy_circular")).arg("-o").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("file exists; pass --overwrite"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    let o = bin()
+        .arg("psf")
+        .arg(case("airy_circular"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--overwrite")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(read_image(&out, 0).unwrap().data.dim(), (230, 230));
+}
+
+#[test]
+fn the_default_run_writes_fits_and_png_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("psf.fits");
+    let o = bin().arg("psf").arg("-o").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("built-in default"), "{text}");
+    assert_eq!(read_image(&out, 0).unwrap().data.dim(), (194, 194));
+    let png = std::fs::read(dir.path().join("psf.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+/// Each bad scene: exit code 2, exactly one line on stderr naming the file and the
+/// problem, no panic, no output file.
+#[test]
+fn bad_scenes_get_one_clear_line_and_no_output() {
+    let good = std::fs::read_to_string(case("obscured_zernike_poly")).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("unknown kind", good.replace("\"secondary_obscuration\"", "\"secondary_obscurashun\""), "optic 2: unknown optic kind 'secondary_obscurashun' (did you mean 'secondary_obscuration'?)"),
+        ("missing key", good.replace("radius_m = 3.25\n\n[[optic]]\nplane = \"pupil\"\nkind = \"secondary", "\n[[optic]]\nplane = \"pupil\"\nkind = \"secondary"), "optic 1 (circular_aperture): missing required key radius_m"),
+        ("mistyped key", good.replace("n_supports = 3", "n_supports = \"three\""), "optic 2 (secondary_obscuration): n_supports must be an integer, got a string"),
+        ("misspelt key", good.replace("support_width_m", "support_widht_m"), "unknown key 'support_widht_m' (did you mean 'support_width_m'?)"),
+        ("negative size", good.replace("secondary_radius_m = 0.5", "secondary_radius_m = -0.5"), "secondary_radius_m = -0.5 is invalid"),
+        ("zero pixel scale", good.replace("pixelscale_arcsec = 0.031", "pixelscale_arcsec = 0.0"), "[detector]: pixelscale_arcsec = 0 is invalid; must be > 0"),
+        ("nan", good.replace("radius_m = 3.25\n\n[[optic]]\nplane = \"pupil\"\nkind = \"secondary", "radius_m = nan\n\n[[optic]]\nplane = \"pupil\"\nkind = \"secondary"), "radius_m = NaN is invalid"),
+        ("weights", good.replace("weights = [0.3, 0.4, 0.3]", "weights = [0.3, 0.4]"), "[source]: weights"),
+        ("broken toml", good.replace("[detector]", "[detector"), "invalid TOML"),
+        ("empty", String::new(), "scene is empty"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text, expect) in cases {
+        let scene = dir.path().join("bad.toml");
+        std::fs::write(&scene, text).unwrap();
+        let out = dir.path().join("out.fits");
+        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}");
+        assert!(!out.exists(), "{what}: output written");
+    }
+    // Not a scene at all: a missing file, a directory, binary garbage.
+    std::fs::write(dir.path().join("garbage.toml"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    for (path, expect) in [
+        (dir.path().join("missing.toml"), "cannot read scene"),
+        (dir.path().to_path_buf(), "is a directory"),
+        (dir.path().join("garbage.toml"), "not a text file"),
+    ] {
+        let o =
+            bin().arg("psf").arg(&path).arg("-o").arg(dir.path().join("x.fits")).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o).lines().count(), 1);
+        assert!(stderr(&o).contains(expect), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn unknown_backend_is_a_usage_error_naming_the_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("psf")
+        .arg(case("airy_circular"))
+        .arg("--gemm")
+        .arg("mkl")
+        .arg("-o")
+        .arg(dir.path().join("a.fits"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected one of: gemm, matrixmultiply"), "{}", stderr(&o));
+}

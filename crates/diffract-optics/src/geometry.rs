@@ -19,7 +19,7 @@ fn half_disc_integral(x: f64, r: f64) -> f64 {
 /// closed-form.
 pub fn disc_rectangle_overlap(r: f64, x0: f64, x1: f64, y0: f64, y1: f64) -> f64 {
     let (a, b) = (x0.max(-r), x1.min(r));
-    if !(r > 0.0) || a >= b || y0 >= y1 || y0 >= r || y1 <= -r {
+    if r.is_nan() || r <= 0.0 || a >= b || y0 >= y1 || y0 >= r || y1 <= -r {
         return 0.0;
     }
     let mut cuts = [a, b, f64::NAN, f64::NAN, f64::NAN, f64::NAN];
