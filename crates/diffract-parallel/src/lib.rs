@@ -9,7 +9,7 @@
 //! use diffract_parallel::{map_ordered, Schedule, ScheduleOptions};
 //!
 //! let schedule = Schedule::plan(4, 1 << 20, &ScheduleOptions::default());
-//! let squares = map_ordered(&schedule, &[1, 2, 3, 4], |_, x, _par| Ok::<_, ()>(x * x)).unwrap();
+//! let squares = map_ordered(&schedule, &[1, 2, 3, 4], |_, x, _par| Ok::<_, std::convert::Infallible>(x * x)).unwrap();
 //! assert_eq!(squares, vec![1, 4, 9, 16]);
 //! ```
 
