@@ -1,4 +1,4 @@
-//! Parity with POPPY 1.1.2: every pupil-plane reference scene in tests/data reproduces the
+//! Parity with POPPY 1.1.2: every reference scene in tests/data reproduces the
 //! PSF POPPY computed for it (tests/data/expected, tests/data/more/expected; made by
 //! tests/data/poppy_reference.py) to |ours - POPPY|_2 / |POPPY|_2 <= 1e-4 on the primary
 //! HDU, with the same shape, on every compiled GEMM backend.
@@ -48,12 +48,15 @@ macro_rules! parity {
     )*};
 }
 
-// The shared pupil-plane reference cases.
+// The shared reference cases.
 parity! {
     airy_circular => "",
     obscured_zernike_poly => "",
     segmented_hex => "",
     nrm_seven_holes => "",
+    lyot_occulter => "",
+    band_limited_circular => "",
+    slit_stop => "",
 }
 
 // More scenes made by POPPY the same way: odd sizes, rotations, offsets, weights, segment
@@ -69,4 +72,16 @@ parity! {
     zernike_high_order_os4 => "more",
     zernike_first_explicit_diameter => "more",
     thin_lens_obscured_first => "more",
+}
+
+// Image planes: every image-plane kind, rotations, offsets, two image planes, the FQPM with
+// its aligners, and both special coronagraph propagations.
+parity! {
+    bar_rotated_offset => "more",
+    band_limited_linear => "more",
+    square_stop_rotated_zernike => "more",
+    semi_analytic_lyot => "more",
+    matrix_ft_annular => "more",
+    fqpm_aligned => "more",
+    two_image_planes => "more",
 }

@@ -2,11 +2,15 @@
 
 use crate::SceneError;
 use diffract_optics::{
-    CircularAperture, HexagonAperture, MultiCircularAperture, MultiHexagonAperture, NgonAperture,
-    OpticsError, PupilOptic, RectangleAperture, ScalarTransmission, SecondaryObscuration,
-    SquareAperture, ThinLens, ZernikeWfe,
+    AnnularFieldStop, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter, CircularAperture,
+    CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic, MultiCircularAperture,
+    MultiHexagonAperture, NgonAperture, OpticsError, PupilOptic, RectangleAperture,
+    RectangularFieldStop, ScalarTransmission, SecondaryObscuration, SquareAperture, ThinLens,
+    ZernikeWfe,
 };
-use diffract_propagation::{Detector, Fov, OpticalSystem, PropagationError, Source};
+use diffract_propagation::{
+    AlignerDirection, Coronagraph, Detector, Fov, OpticalSystem, Plane, PropagationError, Source,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use toml::{Table, Value};
@@ -378,11 +382,69 @@ fn build_pupil_optic(kind: &str, k: &mut Keys<'_>) -> Result<Arc<dyn PupilOptic>
         "scalar_transmission" => {
             Arc::new(ScalarTransmission::new(k.f64_req("transmission")?).map_err(|e| k.wrap(e))?)
         }
-        _ => {
-            return Err(
-                k.err(format!("{kind} is not supported yet; it needs image-plane propagation"))
-            )
+        _ => unreachable!("plane rules route {kind} elsewhere"),
+    };
+    Ok(optic)
+}
+
+fn build_image_optic(kind: &str, k: &mut Keys<'_>) -> Result<Arc<dyn ImageOptic>, SceneError> {
+    let optic: Arc<dyn ImageOptic> = match kind {
+        "circular_occulter" => {
+            Arc::new(CircularOcculter::new(k.f64_req("radius_arcsec")?).map_err(|e| k.wrap(e))?)
         }
+        "annular_field_stop" => Arc::new(
+            AnnularFieldStop::new(
+                k.f64_or("radius_inner_arcsec", 0.0)?,
+                k.f64_or("radius_outer_arcsec", 1.0)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "square_field_stop" => Arc::new(
+            RectangularFieldStop::square(k.f64_req("size_arcsec")?, k.f64_or("rotation_deg", 0.0)?)
+                .map_err(|e| k.wrap(e))?,
+        ),
+        "rectangular_field_stop" => Arc::new(
+            RectangularFieldStop::new(
+                k.f64_req("width_arcsec")?,
+                k.f64_req("height_arcsec")?,
+                k.f64_or("rotation_deg", 0.0)?,
+            )
+            .map_err(|e| k.wrap(e))?,
+        ),
+        "bar_occulter" => Arc::new(
+            BarOcculter::new(k.f64_req("width_arcsec")?, k.f64_or("rotation_deg", 0.0)?)
+                .map_err(|e| k.wrap(e))?,
+        ),
+        "band_limited_coronagraph" => {
+            let profile = match k.str_opt("profile")? {
+                Some("circular") => BandLimitedProfile::Circular,
+                Some("linear") => BandLimitedProfile::Linear,
+                Some(other) => {
+                    return Err(k.err(format!(
+                        "profile = \"{other}\" is invalid; must be \"circular\" or \"linear\""
+                    )))
+                }
+                None => {
+                    return Err(k.err("missing required key profile (\"circular\" or \"linear\")"))
+                }
+            };
+            let sigma = k.f64_req("sigma")?;
+            // The wavelength only matters for POPPY's NIRCam-specific profiles; it is checked
+            // and otherwise unused, as in POPPY.
+            if let Some(w) = k.f64_opt("wavelength_m")? {
+                if w <= 0.0 {
+                    return Err(k.err(format!("wavelength_m = {w} is invalid; must be > 0")));
+                }
+            }
+            Arc::new(BandLimitedCoronagraph::new(profile, sigma).map_err(|e| k.wrap(e))?)
+        }
+        "ideal_fqpm" => {
+            Arc::new(IdealFqpm::new(k.f64_or("wavelength_m", 10.65e-6)?).map_err(|e| k.wrap(e))?)
+        }
+        "scalar_transmission" => {
+            Arc::new(ScalarTransmission::new(k.f64_req("transmission")?).map_err(|e| k.wrap(e))?)
+        }
+        _ => unreachable!("plane rules route {kind} elsewhere"),
     };
     Ok(optic)
 }
@@ -477,11 +539,7 @@ impl Scene {
         };
         let detector_table =
             top.table("detector")?.ok_or_else(|| top.err("missing required table [detector]"))?;
-        if top.table("coronagraph")?.is_some() {
-            return Err(
-                top.err("[coronagraph]: special coronagraph propagation is not supported yet")
-            );
-        }
+        let coronagraph_table = top.table("coronagraph")?;
         top.finish()?;
 
         let source = parse_source(source_table, file)?;
@@ -498,9 +556,12 @@ impl Scene {
                     message: format!("each [[optic]] must be a table, got {}", type_name(v)),
                 });
             };
-            system.add_pupil_shared(parse_optic(t, i, file)?);
+            system.add_plane(parse_optic(t, i, file)?);
         }
         system.set_detector(parse_detector(detector_table, file)?);
+        if let Some(t) = coronagraph_table {
+            system.set_coronagraph(parse_coronagraph(t, file)?);
+        }
         // Resolve the pupil size now so a missing diameter is reported before any work.
         system.grid().map_err(|e| SceneError {
             file: file.map(Path::to_path_buf),
@@ -511,11 +572,7 @@ impl Scene {
     }
 }
 
-fn parse_optic(
-    t: &Table,
-    index: usize,
-    file: Option<&Path>,
-) -> Result<Arc<dyn PupilOptic>, SceneError> {
+fn parse_optic(t: &Table, index: usize, file: Option<&Path>) -> Result<Plane, SceneError> {
     let mut k = Keys::new(t, format!("optic {}", index + 1), file);
     let kind = k.str_opt("kind")?.ok_or_else(|| k.err("missing required key kind"))?;
     let Some(rule) = plane_of(kind) else {
@@ -526,24 +583,59 @@ fn parse_optic(
     let plane = k
         .str_opt("plane")?
         .ok_or_else(|| k.err("missing required key plane (\"pupil\" or \"image\")"))?;
-    match (plane, rule) {
-        ("pupil", PlaneRule::Image) => {
-            return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
-        }
-        ("image", PlaneRule::Pupil) => {
-            return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
-        }
-        ("image", _) => return Err(k.err("image-plane optics are not supported yet")),
-        ("pupil", _) => {}
-        (other, _) => {
-            return Err(
-                k.err(format!("plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""))
-            )
-        }
-    }
-    let optic = build_pupil_optic(kind, &mut k)?;
+    let optic =
+        match (plane, rule) {
+            ("pupil", PlaneRule::Image) => {
+                return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
+            }
+            ("image", PlaneRule::Pupil) => {
+                return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
+            }
+            ("pupil", _) if kind == "fqpm_fft_aligner" => {
+                match k.str_opt("direction")?.unwrap_or("forward") {
+                    "forward" => Plane::FqpmAligner(AlignerDirection::Forward),
+                    "backward" => Plane::FqpmAligner(AlignerDirection::Backward),
+                    other => return Err(k.err(format!(
+                        "direction = \"{other}\" is invalid; must be \"forward\" or \"backward\""
+                    ))),
+                }
+            }
+            ("pupil", _) => Plane::Pupil(build_pupil_optic(kind, &mut k)?),
+            ("image", _) => Plane::Image(build_image_optic(kind, &mut k)?),
+            (other, _) => {
+                return Err(k.err(format!(
+                    "plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""
+                )))
+            }
+        };
     k.finish()?;
     Ok(optic)
+}
+
+fn parse_coronagraph(t: &Table, file: Option<&Path>) -> Result<Coronagraph, SceneError> {
+    let mut k = Keys::new(t, "[coronagraph]", file);
+    let method = k
+        .str_opt("method")?
+        .ok_or_else(|| k.err("missing required key method (\"semi_analytic\" or \"matrix_ft\")"))?;
+    let half_box = k.positive_f64_req("occulter_box_arcsec")?;
+    let method = match method {
+        "semi_analytic" => Coronagraph::SemiAnalytic {
+            occulter_box_arcsec: half_box,
+            oversample: k.usize_opt("oversample", 1, 64)?.unwrap_or(8),
+        },
+        "matrix_ft" => Coronagraph::MatrixFt {
+            occulter_box_arcsec: half_box,
+            oversample: k.usize_opt("oversample", 1, 64)?.unwrap_or(4),
+        },
+        other => {
+            let hint = suggestion(other, ["semi_analytic", "matrix_ft"]);
+            return Err(k.err(format!(
+                "method = \"{other}\" is invalid{hint}; must be \"semi_analytic\" or \"matrix_ft\""
+            )));
+        }
+    };
+    k.finish()?;
+    Ok(method)
 }
 
 fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
@@ -605,7 +697,7 @@ fov_arcsec = 2.0
     fn a_good_scene_builds_its_system() {
         let s = Scene::from_toml_str(GOOD, Some(Path::new("dir/good.toml"))).unwrap();
         assert_eq!(s.name, "good");
-        assert_eq!(s.system.optics().len(), 2);
+        assert_eq!(s.system.planes().len(), 2);
         assert_eq!(s.system.oversample(), 2);
         assert_eq!(s.source.normalized_weights(), vec![0.25, 0.75]);
         assert_eq!(s.system.detector().unwrap().fov_pixels(), 40);

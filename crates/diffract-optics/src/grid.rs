@@ -38,6 +38,25 @@ impl PupilGrid {
         Ok(PupilGrid { npix, diameter, pixelscale: diameter / npix as f64 })
     }
 
+    /// A grid of `npix` samples spaced `pixelscale_m` metres (for zero-padded pupils, whose
+    /// spacing is fixed by the unpadded pupil).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] as [`PupilGrid::new`].
+    pub fn with_pixelscale(npix: usize, pixelscale_m: f64) -> Result<Self, OpticsError> {
+        if npix == 0 || npix > 4 * MAX_PUPIL_NPIX {
+            return Err(OpticsError::invalid(
+                "pupil grid",
+                "npix",
+                npix,
+                "must be between 1 and 65536",
+            ));
+        }
+        let pixelscale = positive("pupil grid", "pixelscale", pixelscale_m)?;
+        Ok(PupilGrid { npix, diameter: pixelscale * npix as f64, pixelscale })
+    }
+
     /// Samples across the array.
     pub fn npix(&self) -> usize {
         self.npix

@@ -8,6 +8,9 @@
 //! Circular edges are gray: each edge pixel holds the exact area of the pixel inside the
 //! circle. Polygons and spiders are sampled at pixel centres, as in POPPY.
 //!
+//! Image-plane optics (occulters, field stops, coronagraph masks) implement [`ImageOptic`]
+//! and are evaluated on an [`ImageGrid`] in arcseconds, whose scale depends on wavelength.
+//!
 //! ```
 //! use diffract_optics::{CircularAperture, PupilGrid, PupilOptic};
 //!
@@ -22,8 +25,10 @@ mod apertures;
 mod error;
 pub mod geometry;
 mod grid;
+mod image;
 mod optic;
 mod segmented;
+pub mod special;
 mod wfe;
 pub mod zernike;
 
@@ -33,6 +38,10 @@ pub use apertures::{
 };
 pub use error::OpticsError;
 pub use grid::PupilGrid;
+pub use image::{
+    AnnularFieldStop, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter, CircularOcculter,
+    IdealFqpm, ImageGrid, ImageOptic, RectangularFieldStop,
+};
 pub use optic::PupilOptic;
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
 pub use wfe::{ThinLens, ZernikeWfe};

@@ -29,10 +29,10 @@ mod system;
 
 pub use detector::{Detector, Fov};
 pub use error::PropagationError;
-pub use plan::{ComputeOptions, PsfPlan};
+pub use plan::{ComputeOptions, PlaneImage, PsfPlan};
 pub use psf::{bin_by, Psf};
 pub use source::Source;
-pub use system::OpticalSystem;
+pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};
 
 /// Arcseconds per radian (astropy's conversion).
 pub const ARCSEC_PER_RAD: f64 = 180.0 * 3600.0 / std::f64::consts::PI;

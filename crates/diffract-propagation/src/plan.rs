@@ -1,13 +1,20 @@
-//! The PSF plan: optics sampled once, then monochromatic PSFs by MFT, summed over
-//! wavelengths in a fixed order.
+//! The PSF plan: pupil optics sampled once, then per wavelength the planes in order (FFTs
+//! between pupil and image planes, or the semi-analytic and matrix-FT coronagraph
+//! propagations), an MFT to the detector, and the weighted sum over wavelengths in a fixed
+//! order.
 
+use crate::system::{AlignerDirection, Coronagraph, Plane};
 use crate::{Detector, OpticalSystem, PropagationError, Psf, Source, ARCSEC_PER_RAD};
-use diffract_optics::PupilGrid;
+use diffract_optics::{ImageGrid, ImageOptic, PupilGrid};
 use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
-use diffract_transforms::{GemmBackend, MftCache, MftDirection, MftGeometry};
-use ndarray::{Array2, Zip};
+use diffract_transforms::{
+    Fft2d, FftBackend, FftDirection, GemmBackend, MftCache, MftDirection, MftGeometry,
+};
+use ndarray::{s, Array2, Zip};
 use num_complex::Complex64;
 use std::f64::consts::PI;
+use std::ops::Range;
+use std::sync::Arc;
 
 /// How to run a computation: backends and workers.
 #[derive(Clone, Debug, Default)]
@@ -18,32 +25,119 @@ pub struct ComputeOptions {
     pub workers: Option<usize>,
 }
 
-/// A system prepared for computing PSFs: the pupil's transmission and OPD, sampled once.
+/// Largest oversampling accepted.
+pub const MAX_OVERSAMPLE: usize = 64;
+
+/// Largest zero-padded FFT array accepted, pixels across.
+pub const MAX_FFT_NPIX: usize = 32768;
+
+/// Wavelength-independent arrays of consecutive pupil-plane optics, on the grid where they
+/// apply (the entrance pupil, or the zero-padded pupil after an FFT).
+#[derive(Debug)]
+struct PupilArrays {
+    transmission: Option<Array2<f64>>,
+    opd: Option<Array2<f64>>,
+}
+
+#[derive(Debug)]
+enum Step {
+    Pupil(PupilArrays),
+    Aligner(AlignerDirection),
+    Image(Vec<Arc<dyn ImageOptic>>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Fft,
+    SemiAnalytic { half_box: f64, oversample: usize, occulter_step: usize },
+    MatrixFt { half_box: f64, oversample: usize },
+}
+
+/// Where the field is between steps.
+enum At {
+    Pupil {
+        padded: bool,
+    },
+    /// An image plane; `nlamd` is set when it was reached by MFT (the way back is then an
+    /// inverse MFT).
+    Image {
+        grid: ImageGrid,
+        nlamd: Option<f64>,
+    },
+}
+
+/// The intensity after one plane, summed over wavelengths with their weights.
+#[derive(Clone, Debug)]
+pub struct PlaneImage {
+    /// Index of the plane in the system (0-based).
+    pub index: usize,
+    /// The plane's optic kind.
+    pub kind: &'static str,
+    /// Whether it is an image plane.
+    pub image_plane: bool,
+    /// Weighted intensity.
+    pub intensity: Array2<f64>,
+    /// Phase in radians, for a single wavelength only.
+    pub phase: Option<Array2<f64>>,
+    /// Pixel scale: metres per pixel in pupil planes, arcsec per pixel in image planes (at
+    /// the first wavelength).
+    pub pixelscale: f64,
+}
+
+/// A system prepared for computing PSFs.
 #[derive(Debug)]
 pub struct PsfPlan {
     grid: PupilGrid,
     detector: Detector,
     oversample: usize,
-    /// Product of all optics' amplitude transmissions.
-    transmission: Array2<f64>,
-    /// Sum of all optics' OPDs, metres; `None` when no optic has one.
-    opd: Option<Array2<f64>>,
-    /// `1 / sqrt(total intensity after the first optic)`: POPPY's "first" normalisation.
+    npad: usize,
+    steps: Vec<Step>,
+    /// The system planes each step covers.
+    step_planes: Vec<Range<usize>>,
+    plane_kinds: Vec<&'static str>,
+    mode: Mode,
+    /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front.
     norm: f64,
+    /// The first optic's natural diameter (the matrix-FT box sampling uses it, as POPPY).
+    first_diameter: f64,
+    entrance: PupilArrays,
     mfts: MftCache<f64>,
+    fft: Option<Fft2d<f64>>,
 }
 
-/// Largest oversampling accepted.
-pub const MAX_OVERSAMPLE: usize = 64;
+fn layout_error(message: String) -> PropagationError {
+    PropagationError::System(message)
+}
+
+/// Whether a box of half-widths `extent` fits in a square of half-size `half_box`.
+fn fits(extent: (f64, f64), half_box: f64) -> bool {
+    extent.0 <= half_box * (1.0 + 1e-12) && extent.1 <= half_box * (1.0 + 1e-12)
+}
 
 impl PsfPlan {
-    /// Samples the optics of `system`.
+    /// Samples the optics of `system` and checks its layout.
     ///
     /// # Errors
     ///
     /// [`PropagationError`] for a system without optics or detector, an oversampling
-    /// outside 1..=64, or a first optic that transmits no light.
+    /// outside 1..=64, a first optic that transmits no light, or a plane layout that the
+    /// propagation (or the chosen coronagraph method) cannot follow.
     pub fn new(system: &OpticalSystem) -> Result<Self, PropagationError> {
+        Self::build(system, true)
+    }
+
+    /// As [`PsfPlan::new`], keeping every plane a step of its own so that
+    /// [`PsfPlan::compute_with_planes`] reports each plane (slower: pupil optics are not
+    /// merged).
+    ///
+    /// # Errors
+    ///
+    /// As [`PsfPlan::new`].
+    pub fn new_plane_by_plane(system: &OpticalSystem) -> Result<Self, PropagationError> {
+        Self::build(system, false)
+    }
+
+    fn build(system: &OpticalSystem, merge: bool) -> Result<Self, PropagationError> {
         let oversample = system.oversample();
         if !(1..=MAX_OVERSAMPLE).contains(&oversample) {
             return Err(PropagationError::invalid(
@@ -55,47 +149,229 @@ impl PsfPlan {
         let detector = *system
             .detector()
             .ok_or_else(|| PropagationError::System("the system has no detector".into()))?;
+        let planes = system.planes();
+        let first = planes
+            .first()
+            .ok_or_else(|| PropagationError::System("the system has no optics".into()))?;
+        if first.is_image() {
+            return Err(layout_error(format!(
+                "the first optic ({}) is in an image plane; the light must enter through a pupil plane",
+                first.kind()
+            )));
+        }
+        let last = planes.last().expect("non-empty");
+        if last.is_image() {
+            return Err(layout_error(format!(
+                "the last optic ({}) is in an image plane; the detector must follow a pupil plane",
+                last.kind()
+            )));
+        }
         let grid = system.grid()?;
         let n = grid.npix();
-        let mut transmission: Option<Array2<f64>> = None;
-        let mut opd: Option<Array2<f64>> = None;
-        let mut first_intensity = None;
-        for optic in system.optics() {
-            let t = optic.transmission(&grid);
-            if first_intensity.is_none() {
-                first_intensity =
-                    Some(t.as_ref().map_or((n * n) as f64, |t| t.iter().map(|v| v * v).sum()));
-            }
-            if let Some(t) = t {
-                match transmission.as_mut() {
-                    Some(acc) => *acc *= &t,
-                    None => transmission = Some(t),
+        let npad = n * oversample;
+        let image_planes = planes.iter().filter(|p| p.is_image()).count();
+        if image_planes > 0 && system.coronagraph().is_none() && npad > MAX_FFT_NPIX {
+            return Err(PropagationError::invalid(
+                "npix * oversample",
+                npad,
+                "zero-padded FFT arrays must be at most 32768 pixels across",
+            ));
+        }
+        let mut mode = Self::mode(system)?;
+        let padded_grid =
+            PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
+
+        // Compile the planes into steps, merging consecutive pupil optics.
+        let mut steps = Vec::new();
+        let mut step_planes: Vec<Range<usize>> = Vec::new();
+        let mut seen_image = false;
+        let mut i = 0;
+        while i < planes.len() {
+            match &planes[i] {
+                Plane::Pupil(_) => {
+                    let mut j = i + 1;
+                    while merge && j < planes.len() && matches!(planes[j], Plane::Pupil(_)) {
+                        j += 1;
+                    }
+                    let on_padded = seen_image && matches!(mode, Mode::Fft) && oversample > 1;
+                    let g = if on_padded { &padded_grid } else { &grid };
+                    let mut arrays = PupilArrays { transmission: None, opd: None };
+                    for p in &planes[i..j] {
+                        if let Plane::Pupil(o) = p {
+                            combine(&mut arrays, o.transmission(g), o.opd(g));
+                        }
+                    }
+                    steps.push(Step::Pupil(arrays));
+                    step_planes.push(i..j);
+                    i = j;
                 }
-            }
-            if let Some(o) = optic.opd(&grid) {
-                match opd.as_mut() {
-                    Some(acc) => *acc += &o,
-                    None => opd = Some(o),
+                Plane::FqpmAligner(d) => {
+                    steps.push(Step::Aligner(*d));
+                    step_planes.push(i..i + 1);
+                    i += 1;
+                }
+                Plane::Image(_) => {
+                    let mut j = i;
+                    let mut optics = Vec::new();
+                    while j < planes.len() && (j == i || merge) {
+                        match &planes[j] {
+                            Plane::Image(o) => optics.push(Arc::clone(o)),
+                            _ => break,
+                        }
+                        j += 1;
+                    }
+                    seen_image = true;
+                    steps.push(Step::Image(optics));
+                    step_planes.push(i..j);
+                    i = j;
                 }
             }
         }
-        let first_intensity = first_intensity
-            .ok_or_else(|| PropagationError::System("the system has no optics".into()))?;
+        if let Mode::SemiAnalytic { occulter_step, .. } = &mut mode {
+            *occulter_step =
+                steps.iter().position(|s| matches!(s, Step::Image(_))).expect("layout checked");
+        }
+
+        // "First" normalisation: unit total intensity after the first optic. Its
+        // transmission on the entrance grid fixes it (phase and tilt do not change
+        // intensities).
+        let first_intensity = match first {
+            Plane::Pupil(o) => {
+                o.transmission(&grid).map_or((n * n) as f64, |t| t.iter().map(|v| v * v).sum())
+            }
+            _ => (n * n) as f64,
+        };
         if first_intensity <= 0.0 {
             return Err(PropagationError::System(format!(
                 "the first optic ({}) transmits no light on this pupil grid",
-                system.optics()[0].kind()
+                first.kind()
             )));
         }
+        let fft = if image_planes > 0 && matches!(mode, Mode::Fft) {
+            Some(Fft2d::new((npad, npad), FftBackend::RustFft)?)
+        } else {
+            None
+        };
+        // The combined entrance-pupil arrays, for pictures and users.
+        let mut entrance = PupilArrays { transmission: None, opd: None };
+        for p in planes.iter().take_while(|p| matches!(p, Plane::Pupil(_))) {
+            if let Plane::Pupil(o) = p {
+                combine(&mut entrance, o.transmission(&grid), o.opd(&grid));
+            }
+        }
         Ok(PsfPlan {
+            first_diameter: system.first_optic_diameter().unwrap_or(grid.diameter()),
             grid,
             detector,
             oversample,
-            transmission: transmission.unwrap_or_else(|| Array2::ones((n, n))),
-            opd,
+            npad,
+            steps,
+            step_planes,
+            plane_kinds: planes.iter().map(Plane::kind).collect(),
+            mode,
             norm: first_intensity.sqrt().recip(),
+            entrance,
             mfts: MftCache::new(),
+            fft,
         })
+    }
+
+    fn mode(system: &OpticalSystem) -> Result<Mode, PropagationError> {
+        let planes = system.planes();
+        let Some(method) = system.coronagraph() else { return Ok(Mode::Fft) };
+        let (name, half_box, oversample) = match *method {
+            Coronagraph::SemiAnalytic { occulter_box_arcsec, oversample } => {
+                ("semi_analytic", occulter_box_arcsec, oversample)
+            }
+            Coronagraph::MatrixFt { occulter_box_arcsec, oversample } => {
+                ("matrix_ft", occulter_box_arcsec, oversample)
+            }
+        };
+        if !(half_box.is_finite() && half_box > 0.0) {
+            return Err(PropagationError::invalid(
+                "occulter_box_arcsec",
+                half_box,
+                "must be a finite number > 0",
+            ));
+        }
+        if !(1..=MAX_OVERSAMPLE).contains(&oversample) {
+            return Err(PropagationError::invalid(
+                "[coronagraph] oversample",
+                oversample,
+                "must be an integer from 1 to 64",
+            ));
+        }
+        if let Some(i) = planes.iter().position(|p| matches!(p, Plane::FqpmAligner(_))) {
+            return Err(layout_error(format!(
+                "coronagraph method {name} cannot follow optic {} (fqpm_fft_aligner): an FQPM needs the FFT propagation; remove [coronagraph]",
+                i + 1
+            )));
+        }
+        let images: Vec<usize> =
+            planes.iter().enumerate().filter(|(_, p)| p.is_image()).map(|(i, _)| i).collect();
+        if images.is_empty() {
+            return Err(layout_error(format!(
+                "coronagraph method {name} needs an image-plane optic; this system has none"
+            )));
+        }
+        match *method {
+            Coronagraph::SemiAnalytic { .. } => {
+                if images.len() != 1 {
+                    return Err(layout_error(format!(
+                        "coronagraph method semi_analytic needs exactly one image plane (the occulter); this system has {} (optics {})",
+                        images.len(),
+                        images.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                let Plane::Image(occulter) = &planes[images[0]] else { unreachable!() };
+                match occulter.blocking_extent() {
+                    Some(extent) if fits(extent, half_box) => {}
+                    Some(extent) => {
+                        return Err(layout_error(format!(
+                            "coronagraph method semi_analytic: optic {} ({}) reaches {:.4}\" x {:.4}\" from the axis, beyond occulter_box_arcsec = {half_box}; enlarge the box",
+                            images[0] + 1,
+                            occulter.kind(),
+                            extent.0,
+                            extent.1
+                        )))
+                    }
+                    None => {
+                        return Err(layout_error(format!(
+                            "coronagraph method semi_analytic needs an occulter of finite size; optic {} ({}) changes the light everywhere (use matrix_ft or no [coronagraph])",
+                            images[0] + 1,
+                            occulter.kind()
+                        )))
+                    }
+                }
+                // The occulter's step index is set once the steps are built.
+                Ok(Mode::SemiAnalytic { half_box, oversample, occulter_step: 0 })
+            }
+            Coronagraph::MatrixFt { .. } => {
+                for &i in &images {
+                    let Plane::Image(o) = &planes[i] else { unreachable!() };
+                    match o.transmitting_extent() {
+                        Some(extent) if fits(extent, half_box) => {}
+                        Some(extent) => {
+                            return Err(layout_error(format!(
+                                "coronagraph method matrix_ft: optic {} ({}) transmits out to {:.4}\" x {:.4}\" from the axis, beyond occulter_box_arcsec = {half_box}; enlarge the box",
+                                i + 1,
+                                o.kind(),
+                                extent.0,
+                                extent.1
+                            )))
+                        }
+                        None => {
+                            return Err(layout_error(format!(
+                                "coronagraph method matrix_ft needs image-plane optics that transmit only inside the box; optic {} ({}) transmits everywhere (use semi_analytic or no [coronagraph])",
+                                i + 1,
+                                o.kind()
+                            )))
+                        }
+                    }
+                }
+                Ok(Mode::MatrixFt { half_box, oversample })
+            }
+        }
     }
 
     /// The pupil sampling.
@@ -108,14 +384,17 @@ impl PsfPlan {
         &self.detector
     }
 
-    /// The combined amplitude transmission of the pupil.
-    pub fn transmission(&self) -> &Array2<f64> {
-        &self.transmission
+    /// The combined amplitude transmission of the optics before the first image plane.
+    pub fn transmission(&self) -> Array2<f64> {
+        self.entrance
+            .transmission
+            .clone()
+            .unwrap_or_else(|| Array2::ones((self.grid.npix(), self.grid.npix())))
     }
 
-    /// The combined OPD of the pupil in metres, if any optic has one.
+    /// The combined OPD (metres) of the optics before the first image plane, if any.
     pub fn opd(&self) -> Option<&Array2<f64>> {
-        self.opd.as_ref()
+        self.entrance.opd.as_ref()
     }
 
     /// Oversampled output pixels across.
@@ -123,25 +402,36 @@ impl PsfPlan {
         self.detector.fov_pixels() * self.oversample
     }
 
-    fn geometry(&self, wavelength: f64) -> MftGeometry {
-        let lam_d_arcsec = wavelength / self.grid.diameter() * ARCSEC_PER_RAD;
-        let nlamd = self.detector.fov_arcsec() / lam_d_arcsec;
-        MftGeometry::square(self.grid.npix(), nlamd, self.output_npix(), MftDirection::Forward)
+    fn lam_d_arcsec(&self, wavelength: f64) -> f64 {
+        wavelength / self.grid.diameter() * ARCSEC_PER_RAD
     }
 
-    /// Memory one wavelength needs while it runs: the pupil field, the MFT matrices and
-    /// scratch, and the output, in bytes.
+    /// Memory one wavelength needs while it runs, in bytes.
     pub fn bytes_per_wavelength(&self) -> u64 {
         let n = self.grid.npix() as u64;
         let m = self.output_npix() as u64;
         let c = std::mem::size_of::<Complex64>() as u64;
-        n * n * c + 2 * m * n * c + m * n * c + m * m * (c + 8)
+        let detector = n * n * c + 3 * m * n * c + m * m * (c + 8);
+        let planes = match self.mode {
+            Mode::Fft if self.fft.is_some() => {
+                let p = self.npad as u64;
+                // Field, transposed copy, mask transmission and OPD.
+                p * p * (2 * c + 16)
+            }
+            Mode::Fft => 0,
+            Mode::SemiAnalytic { .. } | Mode::MatrixFt { .. } => 3 * n * n * c,
+        };
+        detector + planes
     }
 
     /// Memory held by the plan itself (sampled pupil arrays), in bytes.
     pub fn bytes_resident(&self) -> u64 {
-        let n = self.grid.npix() as u64;
-        n * n * 8 * (1 + u64::from(self.opd.is_some()))
+        let count = |a: &PupilArrays| {
+            a.transmission.as_ref().map_or(0, |t| t.len() as u64 * 8)
+                + a.opd.as_ref().map_or(0, |t| t.len() as u64 * 8)
+        };
+        self.steps.iter().map(|s| if let Step::Pupil(a) = s { count(a) } else { 0 }).sum::<u64>()
+            + count(&self.entrance)
     }
 
     /// The schedule a computation of `n_wavelengths` would use.
@@ -150,28 +440,21 @@ impl PsfPlan {
         Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts)
     }
 
-    /// The complex field at the entrance pupil after all optics, for one wavelength,
-    /// normalised so the field after the first optic has unit total intensity, with the
-    /// source offset as a tilt.
-    pub fn pupil_field(&self, wavelength: f64, source: &Source) -> Array2<Complex64> {
-        let k = 2.0 * PI / wavelength;
+    /// The complex field entering the system at `wavelength`: unit amplitude scaled for
+    /// "first" normalisation, with the source offset as a tilt.
+    fn input_field(&self, wavelength: f64, source: &Source) -> Array2<Complex64> {
+        let n = self.grid.npix();
         let (tx, ty) = source.tilt_arcsec();
-        let (tx, ty) = (tx / ARCSEC_PER_RAD, ty / ARCSEC_PER_RAD);
-        let coords = self.grid.coords();
-        let tilted = tx != 0.0 || ty != 0.0;
-        let mut field = Array2::zeros(self.transmission.dim());
-        let norm = self.norm;
-        let opd = self.opd.as_ref();
-        Zip::indexed(&mut field).and(&self.transmission).for_each(|(i, j), f, &t| {
-            if t == 0.0 {
-                return;
-            }
-            let mut phase = opd.map_or(0.0, |o| k * o[[i, j]]);
-            if tilted {
-                phase -= 2.0 * PI * (coords[j] * tx + coords[i] * ty) / wavelength;
-            }
-            *f = Complex64::from_polar(t * norm, phase);
-        });
+        let mut field = Array2::from_elem((n, n), Complex64::new(self.norm, 0.0));
+        if tx != 0.0 || ty != 0.0 {
+            tilt(
+                &mut field,
+                self.grid.pixelscale(),
+                tx / ARCSEC_PER_RAD,
+                ty / ARCSEC_PER_RAD,
+                wavelength,
+            );
+        }
         field
     }
 
@@ -187,9 +470,212 @@ impl PsfPlan {
         gemm: GemmBackend,
         par: Par,
     ) -> Result<Array2<f64>, PropagationError> {
-        let field = self.pupil_field(wavelength, source);
-        let plan = self.mfts.get(&self.geometry(wavelength))?;
-        let image = plan.apply(field.view(), gemm, par)?;
+        self.propagate(wavelength, source, gemm, par, None)
+    }
+
+    /// Runs the planes for one wavelength; `record` collects each step's field.
+    fn propagate(
+        &self,
+        wavelength: f64,
+        source: &Source,
+        gemm: GemmBackend,
+        par: Par,
+        mut record: Option<&mut Vec<(Array2<Complex64>, f64)>>,
+    ) -> Result<Array2<f64>, PropagationError> {
+        let mut field = self.input_field(wavelength, source);
+        let mut at = At::Pupil { padded: false };
+        let mut corner = false;
+        let k = 2.0 * PI / wavelength;
+        for (index, step) in self.steps.iter().enumerate() {
+            if let Mode::SemiAnalytic { half_box, oversample, occulter_step } = self.mode {
+                if index == occulter_step {
+                    let Step::Image(optics) = step else { unreachable!("layout checked") };
+                    let px = self.detector.pixelscale_arcsec() / oversample as f64;
+                    let (mut image, grid, nlamd) =
+                        self.mft_to_box(&field, wavelength, px, half_box, gemm, par)?;
+                    apply_image(&mut image, &grid, optics, k, true);
+                    let back = self.inverse_mft(&image, nlamd, gemm, par)?;
+                    field -= &back;
+                    if let Some(r) = record.as_deref_mut() {
+                        r.push((image, grid.pixelscale));
+                    }
+                    continue;
+                }
+            }
+            match step {
+                Step::Pupil(arrays) => {
+                    self.to_pupil(&mut field, &mut at, gemm, par)?;
+                    apply_pupil(&mut field, arrays, k);
+                }
+                Step::Aligner(direction) => {
+                    self.to_pupil(&mut field, &mut at, gemm, par)?;
+                    let n = field.nrows();
+                    let scale = if n == self.grid.npix() {
+                        self.grid.pixelscale()
+                    } else {
+                        self.grid.diameter() * self.oversample as f64 / n as f64
+                    };
+                    let half = wavelength / self.grid.diameter() / self.oversample as f64 * 0.5;
+                    let angle = match direction {
+                        AlignerDirection::Forward => -half,
+                        AlignerDirection::Backward => half,
+                    };
+                    tilt(&mut field, scale, angle, angle, wavelength);
+                    corner = *direction == AlignerDirection::Forward;
+                }
+                Step::Image(optics) => {
+                    if let At::Pupil { padded } = at {
+                        at = self.to_image(&mut field, padded, corner, wavelength, gemm, par)?;
+                    }
+                    let At::Image { grid, .. } = &at else { unreachable!() };
+                    apply_image(&mut field, grid, optics, k, false);
+                }
+            }
+            if let Some(r) = record.as_deref_mut() {
+                let scale = match &at {
+                    At::Image { grid, .. } => grid.pixelscale,
+                    At::Pupil { .. } if field.nrows() == self.grid.npix() => self.grid.pixelscale(),
+                    At::Pupil { .. } => {
+                        self.grid.diameter() * self.oversample as f64 / field.nrows() as f64
+                    }
+                };
+                r.push((field.clone(), scale));
+            }
+        }
+        self.to_pupil(&mut field, &mut at, gemm, par)?;
+        self.detector_image(field, wavelength, gemm, par)
+    }
+
+    /// Moves an image-plane field back to a pupil (FFT, or inverse MFT when the image was
+    /// reached by MFT); a pupil field is left as it is.
+    fn to_pupil(
+        &self,
+        field: &mut Array2<Complex64>,
+        at: &mut At,
+        gemm: GemmBackend,
+        par: Par,
+    ) -> Result<(), PropagationError> {
+        let At::Image { nlamd, .. } = at else { return Ok(()) };
+        match nlamd {
+            Some(nlamd) => {
+                *field = self.inverse_mft(field, *nlamd, gemm, par)?;
+                *at = At::Pupil { padded: false };
+            }
+            None => {
+                self.fft.as_ref().expect("planned").process(
+                    field,
+                    FftDirection::ImageToPupil,
+                    par,
+                )?;
+                *at = At::Pupil { padded: self.oversample > 1 };
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a pupil field to the next image plane.
+    fn to_image(
+        &self,
+        field: &mut Array2<Complex64>,
+        padded: bool,
+        corner: bool,
+        wavelength: f64,
+        gemm: GemmBackend,
+        par: Par,
+    ) -> Result<At, PropagationError> {
+        match self.mode {
+            Mode::Fft => {
+                if !padded && self.oversample > 1 {
+                    *field = pad(field, self.npad);
+                }
+                self.fft.as_ref().expect("planned").process(
+                    field,
+                    FftDirection::PupilToImage,
+                    par,
+                )?;
+                let n = self.npad as f64;
+                let c = if corner { (n - 1.0) / 2.0 } else { n / 2.0 };
+                let pixelscale =
+                    wavelength / self.grid.diameter() / self.oversample as f64 * ARCSEC_PER_RAD;
+                Ok(At::Image {
+                    grid: ImageGrid { shape: (self.npad, self.npad), pixelscale, center: (c, c) },
+                    nlamd: None,
+                })
+            }
+            Mode::MatrixFt { half_box, oversample } => {
+                let px =
+                    wavelength / self.first_diameter * ARCSEC_PER_RAD / oversample as f64 / 2.0;
+                let (image, grid, nlamd) =
+                    self.mft_to_box(field, wavelength, px, half_box, gemm, par)?;
+                *field = image;
+                Ok(At::Image { grid, nlamd: Some(nlamd) })
+            }
+            Mode::SemiAnalytic { .. } => {
+                unreachable!("the semi-analytic occulter is handled by propagate")
+            }
+        }
+    }
+
+    /// MFT of an (unpadded) pupil field onto a square box of half-size `half_box` arcsec
+    /// sampled at `px` arcsec: POPPY's Detector stand-in, whose field is rounded to whole
+    /// pixels.
+    fn mft_to_box(
+        &self,
+        field: &Array2<Complex64>,
+        wavelength: f64,
+        px: f64,
+        half_box: f64,
+        gemm: GemmBackend,
+        par: Par,
+    ) -> Result<(Array2<Complex64>, ImageGrid, f64), PropagationError> {
+        let npix = (2.0 * half_box / px).round_ties_even().max(1.0) as usize;
+        let fov = npix as f64 * px;
+        let nlamd = fov / self.lam_d_arcsec(wavelength);
+        let geometry = MftGeometry::square(field.nrows(), nlamd, npix, MftDirection::Forward);
+        let image = self.mfts.get(&geometry)?.apply(field.view(), gemm, par)?;
+        let c = (npix as f64 - 1.0) / 2.0;
+        Ok((
+            image,
+            ImageGrid { shape: (npix, npix), pixelscale: fov / npix as f64, center: (c, c) },
+            nlamd,
+        ))
+    }
+
+    /// Inverse MFT of an image-plane box back to the entrance-pupil sampling.
+    fn inverse_mft(
+        &self,
+        image: &Array2<Complex64>,
+        nlamd: f64,
+        gemm: GemmBackend,
+        par: Par,
+    ) -> Result<Array2<Complex64>, PropagationError> {
+        let n = self.grid.npix();
+        let geometry = MftGeometry {
+            input: image.dim(),
+            nlamd: (nlamd, nlamd),
+            output: (n, n),
+            offset: (0.0, 0.0),
+            direction: MftDirection::Inverse,
+        };
+        Ok(self.mfts.get(&geometry)?.apply(image.view(), gemm, par)?)
+    }
+
+    /// The detector image: drop the FFT padding, crop the pupil to its non-zero support
+    /// (same result, smaller product), MFT to the detector field, intensity.
+    fn detector_image(
+        &self,
+        field: Array2<Complex64>,
+        wavelength: f64,
+        gemm: GemmBackend,
+        par: Par,
+    ) -> Result<Array2<f64>, PropagationError> {
+        let n = self.grid.npix();
+        let field = if field.nrows() != n { unpad(&field, n) } else { field };
+        let (cropped, m) = crop_to_support(&field);
+        let nlamd =
+            self.detector.fov_arcsec() / self.lam_d_arcsec(wavelength) * m as f64 / n as f64;
+        let geometry = MftGeometry::square(m, nlamd, self.output_npix(), MftDirection::Forward);
+        let image = self.mfts.get(&geometry)?.apply(cropped.view(), gemm, par)?;
         Ok(image.mapv(|z| z.norm_sqr()))
     }
 
@@ -202,20 +688,69 @@ impl PsfPlan {
     /// [`PropagationError::Memory`] when the chosen workers would need more memory than is
     /// free, and [`PropagationError::Transform`] for a backend missing from this build.
     pub fn compute(&self, source: &Source, opts: &ComputeOptions) -> Result<Psf, PropagationError> {
+        let (psf, _) = self.run(source, opts, false)?;
+        Ok(psf)
+    }
+
+    /// As [`PsfPlan::compute`], and also the intensity after every plane (summed over
+    /// wavelengths with their weights; the phase too for a single wavelength).
+    ///
+    /// # Errors
+    ///
+    /// As [`PsfPlan::compute`].
+    pub fn compute_with_planes(
+        &self,
+        source: &Source,
+        opts: &ComputeOptions,
+    ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
+        self.run(source, opts, true)
+    }
+
+    fn run(
+        &self,
+        source: &Source,
+        opts: &ComputeOptions,
+        planes: bool,
+    ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
         let gemm = opts.gemm.ensure_compiled()?;
         let wavelengths = source.wavelengths();
         let weights = source.normalized_weights();
         let schedule = self.schedule(wavelengths.len(), opts);
         self.check_memory(schedule.workers)?;
-        let images = map_ordered(&schedule, wavelengths, |_, &wl, par| {
-            self.monochromatic(wl, source, gemm, par)
-        })
-        .map_err(|e| e.source)?;
+        type Recorded = Vec<(Array2<Complex64>, f64)>;
+        let results: Vec<(Array2<f64>, Option<Recorded>)> =
+            map_ordered(&schedule, wavelengths, |_, &wl, par| {
+                if planes {
+                    let mut rec = Vec::new();
+                    let img = self.propagate(wl, source, gemm, par, Some(&mut rec))?;
+                    Ok((img, Some(rec)))
+                } else {
+                    Ok::<_, PropagationError>((self.propagate(wl, source, gemm, par, None)?, None))
+                }
+            })
+            .map_err(|e| e.source)?;
         let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
-        for (img, w) in images.iter().zip(&weights) {
-            total.scaled_add(*w, img);
+        let mut plane_images: Vec<PlaneImage> = Vec::new();
+        for (w_index, ((img, rec), w)) in results.into_iter().zip(&weights).enumerate() {
+            total.scaled_add(*w, &img);
+            for (s, (field, scale)) in rec.into_iter().flatten().enumerate() {
+                let intensity = field.mapv(|z| z.norm_sqr() * w);
+                if w_index == 0 {
+                    let range = &self.step_planes[s];
+                    plane_images.push(PlaneImage {
+                        index: range.start,
+                        kind: self.plane_kinds[range.start],
+                        image_plane: matches!(self.steps[s], Step::Image(_)),
+                        phase: (wavelengths.len() == 1).then(|| field.mapv(|z| z.arg())),
+                        intensity,
+                        pixelscale: scale,
+                    });
+                } else if plane_images[s].intensity.dim() == intensity.dim() {
+                    plane_images[s].intensity += &intensity;
+                }
+            }
         }
-        Ok(Psf {
+        let psf = Psf {
             image: total,
             pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,
             oversample: self.oversample,
@@ -223,11 +758,12 @@ impl PsfPlan {
             wavelengths: wavelengths.to_vec(),
             weights,
             mean_wavelength: source.mean_wavelength(),
-            diffraction_limit_arcsec: wavelengths[0] / self.grid.diameter() * ARCSEC_PER_RAD,
+            diffraction_limit_arcsec: self.lam_d_arcsec(wavelengths[0]),
             pupil_diameter: self.grid.diameter(),
             gemm,
             workers: schedule.workers,
-        })
+        };
+        Ok((psf, plane_images))
     }
 
     fn check_memory(&self, workers: usize) -> Result<(), PropagationError> {
@@ -241,5 +777,152 @@ impl PsfPlan {
             }
         }
         Ok(())
+    }
+}
+
+fn combine(acc: &mut PupilArrays, t: Option<Array2<f64>>, opd: Option<Array2<f64>>) {
+    if let Some(t) = t {
+        match acc.transmission.as_mut() {
+            Some(a) => *a *= &t,
+            None => acc.transmission = Some(t),
+        }
+    }
+    if let Some(o) = opd {
+        match acc.opd.as_mut() {
+            Some(a) => *a += &o,
+            None => acc.opd = Some(o),
+        }
+    }
+}
+
+/// Multiplies `field` by `t * exp(i k opd)`.
+fn apply_pupil(field: &mut Array2<Complex64>, arrays: &PupilArrays, k: f64) {
+    match (&arrays.transmission, &arrays.opd) {
+        (None, None) => {}
+        (Some(t), None) => Zip::from(field).and(t).for_each(|f, &t| *f *= t),
+        (None, Some(o)) => {
+            Zip::from(field).and(o).for_each(|f, &o| *f *= Complex64::from_polar(1.0, k * o))
+        }
+        (Some(t), Some(o)) => Zip::from(field).and(t).and(o).for_each(|f, &t, &o| {
+            *f = if t == 0.0 {
+                Complex64::new(0.0, 0.0)
+            } else {
+                *f * Complex64::from_polar(t, k * o)
+            }
+        }),
+    }
+}
+
+/// Multiplies an image-plane field by its optics (or, `inverse`, by one minus the
+/// transmission with the optics' OPD: the Babinet complement of the semi-analytic method).
+fn apply_image(
+    field: &mut Array2<Complex64>,
+    grid: &ImageGrid,
+    optics: &[Arc<dyn ImageOptic>],
+    k: f64,
+    inverse: bool,
+) {
+    for optic in optics {
+        let t = optic.transmission(grid);
+        let t = if inverse {
+            Some(t.map_or_else(|| Array2::zeros(grid.shape), |t| t.mapv(|v| 1.0 - v)))
+        } else {
+            t
+        };
+        apply_pupil(field, &PupilArrays { transmission: t, opd: optic.opd(grid) }, k);
+    }
+}
+
+/// Multiplies `field` (pixel spacing `scale` metres, centred at `(n-1)/2`) by the tilt
+/// `exp(-2 pi i (x ax + y ay) / lambda)` for angles `ax`, `ay` in radians.
+fn tilt(field: &mut Array2<Complex64>, scale: f64, ax: f64, ay: f64, wavelength: f64) {
+    let n = field.nrows();
+    let c: Vec<f64> = (0..n).map(|i| scale * (i as f64 - (n as f64 - 1.0) / 2.0)).collect();
+    let cols: Vec<Complex64> =
+        c.iter().map(|&x| Complex64::from_polar(1.0, -2.0 * PI * x * ax / wavelength)).collect();
+    for (i, mut row) in field.rows_mut().into_iter().enumerate() {
+        let ry = Complex64::from_polar(1.0, -2.0 * PI * c[i] * ay / wavelength);
+        for (f, cx) in row.iter_mut().zip(&cols) {
+            *f *= ry * cx;
+        }
+    }
+}
+
+/// The offset of an `n`-pixel array centred in an `npad`-pixel one (POPPY's rounding).
+fn pad_offset(n: usize, npad: usize) -> usize {
+    let os = npad as f64 / n as f64;
+    (n as f64 * (os - 1.0) / 2.0).round_ties_even() as usize
+}
+
+fn pad(field: &Array2<Complex64>, npad: usize) -> Array2<Complex64> {
+    let n = field.nrows();
+    let o = pad_offset(n, npad);
+    let mut out = Array2::zeros((npad, npad));
+    out.slice_mut(s![o..o + n, o..o + n]).assign(field);
+    out
+}
+
+fn unpad(field: &Array2<Complex64>, n: usize) -> Array2<Complex64> {
+    let o = pad_offset(n, field.nrows());
+    field.slice(s![o..o + n, o..o + n]).to_owned()
+}
+
+/// The smallest centred square sub-array (same parity as the input) holding every non-zero
+/// value, and its size. The MFT of the crop, over `nlamD * m / n`, equals the MFT of the
+/// whole array.
+fn crop_to_support(field: &Array2<Complex64>) -> (Array2<Complex64>, usize) {
+    let n = field.nrows();
+    let zero = Complex64::new(0.0, 0.0);
+    let mut reach = 0usize; // largest |index - centre| in half-pixel units, rounded up
+    let mut any = false;
+    for ((i, j), v) in field.indexed_iter() {
+        if *v != zero {
+            any = true;
+            let di = (2 * i).abs_diff(n - 1);
+            let dj = (2 * j).abs_diff(n - 1);
+            reach = reach.max(di).max(dj);
+        }
+    }
+    if !any {
+        return (field.clone(), n);
+    }
+    // Size m with m - 1 >= reach and (n - m) even.
+    let mut m = reach + 1;
+    if (n - m.min(n)) % 2 == 1 {
+        m += 1;
+    }
+    let m = m.min(n);
+    if m == n {
+        return (field.clone(), n);
+    }
+    let o = (n - m) / 2;
+    (field.slice(s![o..o + m, o..o + m]).to_owned(), m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_keeps_the_centre_and_parity() {
+        let mut f = Array2::zeros((10, 10));
+        f[[4, 5]] = Complex64::new(1.0, 0.0);
+        f[[3, 6]] = Complex64::new(1.0, 0.0);
+        let (c, m) = crop_to_support(&f);
+        assert_eq!(m, 4);
+        assert_eq!(c[[0, 3]], Complex64::new(1.0, 0.0));
+        let mut g = Array2::zeros((9, 9));
+        g[[4, 4]] = Complex64::new(1.0, 0.0);
+        assert_eq!(crop_to_support(&g).1, 1);
+        g[[0, 4]] = Complex64::new(1.0, 0.0);
+        assert_eq!(crop_to_support(&g).1, 9);
+    }
+
+    #[test]
+    fn pad_and_unpad_round_trip() {
+        let f = Array2::from_shape_fn((6, 6), |(i, j)| Complex64::new(i as f64, j as f64));
+        let p = pad(&f, 24);
+        assert_eq!(p[[9, 9]], f[[0, 0]]);
+        assert_eq!(unpad(&p, 6), f);
     }
 }

@@ -1,32 +1,93 @@
-//! An optical system: the entrance-pupil sampling, the optics in order, the detector.
+//! An optical system: the entrance-pupil sampling, the planes in order, the detector, and
+//! optionally a special coronagraph propagation.
 
 use crate::{Detector, PropagationError, PsfPlan};
-use diffract_optics::{PupilGrid, PupilOptic};
+use diffract_optics::{ImageOptic, PupilGrid, PupilOptic};
 use std::sync::Arc;
 
-/// An ordered list of pupil-plane optics followed by a detector. POPPY's `OpticalSystem`
-/// with `add_pupil` and `add_detector`.
+/// Which way an FQPM aligner tilts (POPPY's `FQPM_FFT_aligner`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlignerDirection {
+    /// Before the mask: tilt by minus half an FFT image pixel so the PSF centre falls on the
+    /// corner between pixels (the mask's crosshair).
+    Forward,
+    /// After the mask: undo the tilt.
+    Backward,
+}
+
+/// One plane of an optical system.
+#[derive(Clone, Debug)]
+pub enum Plane {
+    /// An optic in a pupil plane.
+    Pupil(Arc<dyn PupilOptic>),
+    /// An optic in an image plane.
+    Image(Arc<dyn ImageOptic>),
+    /// The half-pixel tilt that centres an FFT image on an FQPM's crosshair (a pupil plane).
+    FqpmAligner(AlignerDirection),
+}
+
+impl Plane {
+    /// The scene kind of the plane's optic.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Plane::Pupil(o) => o.kind(),
+            Plane::Image(o) => o.kind(),
+            Plane::FqpmAligner(_) => "fqpm_fft_aligner",
+        }
+    }
+
+    /// Whether the plane is an image plane.
+    pub fn is_image(&self) -> bool {
+        matches!(self, Plane::Image(_))
+    }
+}
+
+/// A special propagation for coronagraphs, replacing the large zero-padded FFTs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Coronagraph {
+    /// Soummer et al. (2007): the occulter is reached by an MFT onto a small box, applied
+    /// by Babinet's principle; no FFT. POPPY's `SemiAnalyticCoronagraph`.
+    SemiAnalytic {
+        /// Half-size of the box, arcsec, about the axis; it must hold the whole occulter.
+        occulter_box_arcsec: f64,
+        /// Sampling of the box relative to detector pixels (POPPY's default 8).
+        oversample: usize,
+    },
+    /// Every image plane reached by MFT onto a box (Zimmerman et al. 2016); for masks that
+    /// transmit only inside the box. POPPY's `MatrixFTCoronagraph`.
+    MatrixFt {
+        /// Half-size of the box, arcsec; it must hold everything the masks transmit.
+        occulter_box_arcsec: f64,
+        /// Sampling of the box in units of lambda/(2D) (POPPY's default 4).
+        oversample: usize,
+    },
+}
+
+/// An ordered list of planes followed by a detector. POPPY's `OpticalSystem` with
+/// `add_pupil`, `add_image` and `add_detector`.
 #[derive(Clone, Debug)]
 pub struct OpticalSystem {
     name: String,
     npix: usize,
     oversample: usize,
     pupil_diameter: Option<f64>,
-    optics: Vec<Arc<dyn PupilOptic>>,
+    planes: Vec<Plane>,
     detector: Option<Detector>,
+    coronagraph: Option<Coronagraph>,
 }
 
 impl OpticalSystem {
-    /// An empty system sampling the entrance pupil with `npix` pixels across and
-    /// oversampling the detector by `oversample`.
+    /// An empty system sampling the entrance pupil with `npix` pixels across, zero-padding
+    /// FFTs and oversampling the detector by `oversample`.
     pub fn new(name: impl Into<String>, npix: usize, oversample: usize) -> Self {
         OpticalSystem {
             name: name.into(),
             npix,
             oversample,
             pupil_diameter: None,
-            optics: Vec::new(),
+            planes: Vec::new(),
             detector: None,
+            coronagraph: None,
         }
     }
 
@@ -39,19 +100,31 @@ impl OpticalSystem {
 
     /// Appends a pupil-plane optic.
     pub fn add_pupil(&mut self, optic: impl PupilOptic + 'static) -> &mut Self {
-        self.optics.push(Arc::new(optic));
+        self.planes.push(Plane::Pupil(Arc::new(optic)));
         self
     }
 
-    /// Appends a shared pupil-plane optic.
-    pub fn add_pupil_shared(&mut self, optic: Arc<dyn PupilOptic>) -> &mut Self {
-        self.optics.push(optic);
+    /// Appends an image-plane optic.
+    pub fn add_image(&mut self, optic: impl ImageOptic + 'static) -> &mut Self {
+        self.planes.push(Plane::Image(Arc::new(optic)));
+        self
+    }
+
+    /// Appends a plane.
+    pub fn add_plane(&mut self, plane: Plane) -> &mut Self {
+        self.planes.push(plane);
         self
     }
 
     /// Sets the detector.
     pub fn set_detector(&mut self, detector: Detector) -> &mut Self {
         self.detector = Some(detector);
+        self
+    }
+
+    /// Uses a special coronagraph propagation instead of zero-padded FFTs.
+    pub fn set_coronagraph(&mut self, method: Coronagraph) -> &mut Self {
+        self.coronagraph = Some(method);
         self
     }
 
@@ -65,19 +138,32 @@ impl OpticalSystem {
         self.npix
     }
 
-    /// Detector oversampling.
+    /// FFT zero-padding and detector oversampling.
     pub fn oversample(&self) -> usize {
         self.oversample
     }
 
-    /// The optics in order.
-    pub fn optics(&self) -> &[Arc<dyn PupilOptic>] {
-        &self.optics
+    /// The planes in order.
+    pub fn planes(&self) -> &[Plane] {
+        &self.planes
     }
 
     /// The detector, if set.
     pub fn detector(&self) -> Option<&Detector> {
         self.detector.as_ref()
+    }
+
+    /// The special coronagraph propagation, if set.
+    pub fn coronagraph(&self) -> Option<&Coronagraph> {
+        self.coronagraph.as_ref()
+    }
+
+    /// The natural diameter of the first plane's optic, if it has one.
+    pub fn first_optic_diameter(&self) -> Option<f64> {
+        match self.planes.first()? {
+            Plane::Pupil(o) => o.natural_diameter(),
+            _ => None,
+        }
     }
 
     /// The width of the pupil array: the one set, or the first optic's natural diameter.
@@ -90,10 +176,10 @@ impl OpticalSystem {
             return Ok(d);
         }
         let first = self
-            .optics
+            .planes
             .first()
             .ok_or_else(|| PropagationError::System("the system has no optics".into()))?;
-        first.natural_diameter().ok_or_else(|| {
+        self.first_optic_diameter().ok_or_else(|| {
             PropagationError::System(format!(
                 "the first optic ({}) has no natural size; set pupil_diameter_m",
                 first.kind()
@@ -114,8 +200,8 @@ impl OpticalSystem {
     ///
     /// # Errors
     ///
-    /// [`PropagationError`] for a system without optics or detector, a bad oversampling, or
-    /// a pupil that cannot be sampled.
+    /// [`PropagationError`] for a system without optics or detector, a bad oversampling, a
+    /// plane layout the propagation cannot follow, or a pupil that cannot be sampled.
     pub fn plan(&self) -> Result<PsfPlan, PropagationError> {
         PsfPlan::new(self)
     }
