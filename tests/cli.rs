@@ -134,3 +134,42 @@ fn unknown_backend_is_a_usage_error_naming_the_choices() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected one of: gemm, matrixmultiply"), "{}", stderr(&o));
 }
+
+#[test]
+fn planes_writes_one_file_per_plane_named_by_index_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let planes = dir.path().join("planes");
+    let o = bin()
+        .arg("psf")
+        .arg(case("lyot_occulter"))
+        .arg("-o")
+        .arg(dir.path().join("lyot.fits"))
+        .arg("--planes")
+        .arg(&planes)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&planes)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "plane_01_circular_aperture.fits",
+            "plane_02_circular_occulter.fits",
+            "plane_03_circular_aperture.fits"
+        ]
+    );
+    // The entrance pupil holds unit intensity ("first" normalisation); the occulter plane is
+    // the 1024-pixel zero-padded FFT image.
+    let pupil = read_image(&planes.join("plane_01_circular_aperture.fits"), 0).unwrap();
+    assert!((pupil.data.sum() - 1.0).abs() < 1e-12);
+    let image = read_image(&planes.join("plane_02_circular_occulter.fits"), 0).unwrap();
+    assert_eq!(image.data.dim(), (1024, 1024));
+    assert!(
+        read_image(&planes.join("plane_02_circular_occulter.fits"), 1).is_ok(),
+        "phase extension"
+    );
+}

@@ -1,9 +1,8 @@
 //! Direct imaging: a telescope pupil, optional wavefront error, and a detector.
 
+use crate::Camera;
 use diffract_optics::{CircularAperture, MultiHexagonAperture, SecondaryObscuration, ZernikeWfe};
-use diffract_propagation::{
-    ComputeOptions, Detector, OpticalSystem, PropagationError, Psf, Source,
-};
+use diffract_propagation::{ComputeOptions, OpticalSystem, PropagationError, Psf, Source};
 
 /// A telescope's entrance pupil.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +54,12 @@ impl Telescope {
         }
     }
 
-    fn add_to(&self, system: &mut OpticalSystem) -> Result<(), PropagationError> {
+    /// Appends the telescope's pupil optics to `system`.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError`] for invalid dimensions.
+    pub fn add_to(&self, system: &mut OpticalSystem) -> Result<(), PropagationError> {
         match *self {
             Telescope::Circular { diameter_m } => {
                 system.add_pupil(CircularAperture::new(diameter_m / 2.0)?);
@@ -103,41 +107,23 @@ pub struct DirectImaging {
     pub telescope: Telescope,
     /// Zernike wavefront error over the pupil, metres RMS in Noll order from piston.
     pub zernike_m: Vec<f64>,
-    /// Detector pixel scale, arcsec.
-    pub pixelscale_arcsec: f64,
-    /// Square field of view, arcsec.
-    pub fov_arcsec: f64,
-    /// Pupil samples across (1024 by default).
-    pub npix: usize,
-    /// Detector oversampling (2 by default).
-    pub oversample: usize,
+    /// Detector and sampling.
+    pub camera: Camera,
 }
 
 impl DirectImaging {
-    /// `telescope` imaging onto a detector of `pixelscale_arcsec` with a field of
-    /// `fov_arcsec`, with POPPY's default sampling (1024 pupil pixels, oversample 2).
-    pub fn new(telescope: Telescope, pixelscale_arcsec: f64, fov_arcsec: f64) -> Self {
-        DirectImaging {
-            telescope,
-            zernike_m: Vec::new(),
-            pixelscale_arcsec,
-            fov_arcsec,
-            npix: 1024,
-            oversample: 2,
-        }
+    /// `telescope` imaging onto `camera`.
+    pub fn new(telescope: Telescope, camera: Camera) -> Self {
+        DirectImaging { telescope, zernike_m: Vec::new(), camera }
     }
 
     /// The built-in default of the command line: the 6.5 m segmented telescope with 0.031"
     /// pixels over 3", a 512-pixel pupil.
     pub fn default_segmented() -> Self {
-        DirectImaging::new(Telescope::segmented_6p5m(), 0.031, 3.0).with_sampling(512, 2)
-    }
-
-    /// Sets the pupil sampling and the detector oversampling.
-    pub fn with_sampling(mut self, npix: usize, oversample: usize) -> Self {
-        self.npix = npix;
-        self.oversample = oversample;
-        self
+        DirectImaging::new(
+            Telescope::segmented_6p5m(),
+            Camera::new(0.031, 3.0).with_sampling(512, 2),
+        )
     }
 
     /// Adds Zernike wavefront error (metres RMS, Noll order from piston) over the pupil.
@@ -152,14 +138,13 @@ impl DirectImaging {
     ///
     /// [`PropagationError`] for invalid parameters.
     pub fn system(&self) -> Result<OpticalSystem, PropagationError> {
-        let mut system = OpticalSystem::new("direct imaging", self.npix, self.oversample);
+        let mut system = self.camera.system("direct imaging");
         self.telescope.add_to(&mut system)?;
         if !self.zernike_m.is_empty() {
             let radius = system.pupil_diameter()? / 2.0;
             system.add_pupil(ZernikeWfe::new(radius, self.zernike_m.clone())?);
         }
-        system.set_detector(Detector::with_fov_arcsec(self.pixelscale_arcsec, self.fov_arcsec)?);
-        Ok(system)
+        self.camera.finish(system)
     }
 
     /// Computes the PSF of `source`.

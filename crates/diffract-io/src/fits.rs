@@ -1,7 +1,7 @@
 //! FITS output (PSFs with POPPY's header keywords) and image input.
 
 use crate::IoError;
-use diffract_propagation::Psf;
+use diffract_propagation::{PlaneImage, Psf};
 use fitsio::images::{ImageDescription, ImageType};
 use fitsio::FitsFile;
 use ndarray::Array2;
@@ -71,23 +71,24 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `psf` to `path`: primary HDU `OVERSAMP` with the oversampled PSF, extension
-/// `DET_SAMP` with the detector-sampled PSF. Written to a temporary file beside `path` and
-/// renamed into place, so `path` is never left half-written.
-///
-/// # Errors
-///
-/// [`IoError::Exists`] when `path` exists and `opts.overwrite` is false; other
-/// [`IoError`]s when the file cannot be written (the temporary file is removed).
-pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
+/// Writes a file atomically: `write` fills a temporary path beside `path`, which is then
+/// renamed into place; on failure the temporary file is removed.
+fn atomic_write(
+    path: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&Path) -> Result<(), IoError>,
+) -> Result<(), IoError> {
     utf8(path)?;
-    if path.exists() && !opts.overwrite {
+    if path.exists() && !overwrite {
         return Err(IoError::Exists(path.to_path_buf()));
     }
     let tmp = temp_path(path);
     let _ = std::fs::remove_file(&tmp);
-    let result = write_hdus(&tmp, psf, opts).and_then(|()| {
-        if path.exists() && !opts.overwrite {
+    let result = write(&tmp).and_then(|()| {
+        std::fs::File::open(&tmp)
+            .and_then(|file| file.sync_all())
+            .map_err(|source| IoError::File { path: tmp.clone(), source })?;
+        if path.exists() && !overwrite {
             return Err(IoError::Exists(path.to_path_buf()));
         }
         std::fs::rename(&tmp, path)
@@ -97,6 +98,62 @@ pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoEr
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes `psf` to `path`: primary HDU `OVERSAMP` with the oversampled PSF, extension
+/// `DET_SAMP` with the detector-sampled PSF. Written to a temporary file beside `path` and
+/// renamed into place, so `path` is never left half-written.
+///
+/// # Errors
+///
+/// [`IoError::Exists`] when `path` exists and `opts.overwrite` is false; other
+/// [`IoError`]s when the file cannot be written (the temporary file is removed).
+pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
+    atomic_write(path, opts.overwrite, |tmp| write_hdus(tmp, psf, opts))
+}
+
+/// Writes the intensity after one plane (primary HDU) and, when known, its phase (extension
+/// `PHASE`, radians), with `PLANE`, `OPTIC`, `PLANETYP` and `PIXELSCL` (`PIXUNIT` says
+/// whether it is metres or arcsec per pixel).
+///
+/// # Errors
+///
+/// As [`write_psf`].
+pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(), IoError> {
+    atomic_write(path, overwrite, |tmp| {
+        let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+        let data = plane.intensity.as_standard_layout();
+        let desc = ImageDescription {
+            data_type: ImageType::Double,
+            dimensions: &[data.nrows(), data.ncols()],
+        };
+        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+        let hdu = f.primary_hdu().map_err(e)?;
+        hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
+        let keys = |f: &mut FitsFile,
+                    hdu: &fitsio::hdu::FitsHdu,
+                    what: &str|
+         -> fitsio::errors::Result<()> {
+            hdu.write_key(f, "CONTENTS", what)?;
+            hdu.write_key(
+                f,
+                "PLANE",
+                (plane.index as i64 + 1, "Plane number in the system (1-based)"),
+            )?;
+            hdu.write_key(f, "OPTIC", (plane.kind, "Optic kind of the plane"))?;
+            hdu.write_key(f, "PLANETYP", if plane.image_plane { "image" } else { "pupil" })?;
+            hdu.write_key(f, "PIXELSCL", (plane.pixelscale, "Pixel scale"))?;
+            hdu.write_key(f, "PIXUNIT", if plane.image_plane { "arcsecond" } else { "meter" })
+        };
+        keys(&mut f, &hdu, "intensity, weighted over wavelengths").map_err(e)?;
+        if let Some(phase) = &plane.phase {
+            let phase = phase.as_standard_layout();
+            let hdu = f.create_image("PHASE", &desc).map_err(e)?;
+            hdu.write_image(&mut f, phase.as_slice().expect("standard layout")).map_err(e)?;
+            keys(&mut f, &hdu, "phase in radians").map_err(e)?;
+        }
+        Ok(())
+    })
 }
 
 fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
@@ -125,11 +182,7 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
         (psf.oversample as i64, "Oversampling factor of the calculation"),
     )
     .map_err(e)?;
-    drop(f);
-    // Flush to disk before the rename makes the file visible.
-    std::fs::File::open(tmp)
-        .and_then(|file| file.sync_all())
-        .map_err(|source| IoError::File { path: tmp.to_path_buf(), source })
+    Ok(())
 }
 
 fn write_keys(

@@ -583,31 +583,32 @@ fn parse_optic(t: &Table, index: usize, file: Option<&Path>) -> Result<Plane, Sc
     let plane = k
         .str_opt("plane")?
         .ok_or_else(|| k.err("missing required key plane (\"pupil\" or \"image\")"))?;
-    let optic =
-        match (plane, rule) {
-            ("pupil", PlaneRule::Image) => {
-                return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
-            }
-            ("image", PlaneRule::Pupil) => {
-                return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
-            }
-            ("pupil", _) if kind == "fqpm_fft_aligner" => {
-                match k.str_opt("direction")?.unwrap_or("forward") {
-                    "forward" => Plane::FqpmAligner(AlignerDirection::Forward),
-                    "backward" => Plane::FqpmAligner(AlignerDirection::Backward),
-                    other => return Err(k.err(format!(
+    let optic = match (plane, rule) {
+        ("pupil", PlaneRule::Image) => {
+            return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
+        }
+        ("image", PlaneRule::Pupil) => {
+            return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
+        }
+        ("pupil", _) if kind == "fqpm_fft_aligner" => {
+            match k.str_opt("direction")?.unwrap_or("forward") {
+                "forward" => Plane::FqpmAligner(AlignerDirection::Forward),
+                "backward" => Plane::FqpmAligner(AlignerDirection::Backward),
+                other => {
+                    return Err(k.err(format!(
                         "direction = \"{other}\" is invalid; must be \"forward\" or \"backward\""
-                    ))),
+                    )))
                 }
             }
-            ("pupil", _) => Plane::Pupil(build_pupil_optic(kind, &mut k)?),
-            ("image", _) => Plane::Image(build_image_optic(kind, &mut k)?),
-            (other, _) => {
-                return Err(k.err(format!(
-                    "plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""
-                )))
-            }
-        };
+        }
+        ("pupil", _) => Plane::Pupil(build_pupil_optic(kind, &mut k)?),
+        ("image", _) => Plane::Image(build_image_optic(kind, &mut k)?),
+        (other, _) => {
+            return Err(
+                k.err(format!("plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""))
+            )
+        }
+    };
     k.finish()?;
     Ok(optic)
 }

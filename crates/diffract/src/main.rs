@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
-use diffract::io::{write_psf, Scene, WriteOptions};
-use diffract::propagation::{ComputeOptions, OpticalSystem, Source};
+use diffract::io::{write_plane, write_psf, Scene, WriteOptions};
+use diffract::propagation::{ComputeOptions, OpticalSystem, PsfPlan, Source};
 use diffract::transforms::GemmBackend;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +41,10 @@ struct PsfArgs {
     /// beside the FITS file.
     #[arg(long)]
     png: Option<PathBuf>,
+    /// Also write the intensity (and, for one wavelength, the phase) after every plane to
+    /// DIR/plane_NN_KIND.fits, weighted over wavelengths.
+    #[arg(long, value_name = "DIR")]
+    planes: Option<PathBuf>,
     /// Matrix-product backend of the MFT: gemm or matrixmultiply.
     #[arg(long, default_value = "gemm")]
     gemm: String,
@@ -125,6 +129,11 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
     if let Some(p) = &png {
         check_free(p, args.overwrite)?;
     }
+    if let Some(dir) = &args.planes {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
+        }
+    }
     compute_and_write(args, &name, &system, &source, png.as_deref(), gemm)
 }
 
@@ -137,10 +146,26 @@ fn compute_and_write(
     gemm: GemmBackend,
 ) -> Result<(), Failure> {
     let start = Instant::now();
-    let plan = system.plan().map_err(Failure::input)?;
     let opts = ComputeOptions { gemm, workers: args.workers };
-    let psf = plan.compute(source, &opts).map_err(Failure::run)?;
+    let (psf, planes) = if args.planes.is_some() {
+        let plan = PsfPlan::new_plane_by_plane(system).map_err(Failure::input)?;
+        plan.compute_with_planes(source, &opts).map_err(Failure::run)?
+    } else {
+        let plan = system.plan().map_err(Failure::input)?;
+        (plan.compute(source, &opts).map_err(Failure::run)?, Vec::new())
+    };
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(dir) = &args.planes {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::run(format!("{}: {e}", dir.display())))?;
+        for plane in &planes {
+            let path = dir.join(format!("plane_{:02}_{}.fits", plane.index + 1, plane.kind));
+            write_plane(&path, plane, args.overwrite).map_err(Failure::run)?;
+        }
+        if !args.quiet {
+            println!("{}: {} plane files", dir.display(), planes.len());
+        }
+    }
     write_psf(
         &args.output,
         &psf,
