@@ -21,14 +21,15 @@ pub struct NonRedundantMask {
 }
 
 impl NonRedundantMask {
-    /// Seven holes of 0.35 m radius at a 1.3 m pitch from a two-ring grid, chosen so that no
-    /// two pairs share a baseline: the mask of the shared reference scene `nrm_seven_holes`.
+    /// Seven holes of 0.35 m radius at a 1.3 m pitch from a two-ring grid (positions 1, 2, 8,
+    /// 11, 13, 15 and 17, avoiding the centre), chosen so that no two pairs share a baseline:
+    /// all 21 baselines differ.
     pub fn seven_holes(camera: Camera) -> Self {
         NonRedundantMask {
             rings: 2,
             hole_radius_m: 0.35,
             gap_m: 0.6,
-            holes: vec![1, 4, 8, 11, 13, 16, 18],
+            holes: vec![1, 2, 8, 11, 13, 15, 17],
             camera,
         }
     }
