@@ -95,6 +95,91 @@ pub fn complex_matmul<T: Real>(
     Ok(())
 }
 
+/// `c = a * b` for real matrices, on `backend` with parallelism `par`.
+///
+/// # Errors
+///
+/// As [`complex_matmul`].
+pub fn real_matmul<T: Real>(
+    backend: GemmBackend,
+    par: Par,
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    mut c: ArrayViewMut2<'_, T>,
+) -> Result<(), TransformError> {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    if k != k2 || c.dim() != (m, n) {
+        return Err(TransformError::Shape(format!(
+            "cannot multiply {m}x{k} by {k2}x{n} into {}x{}",
+            c.nrows(),
+            c.ncols()
+        )));
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        c.fill(T::zero());
+        return Ok(());
+    }
+    let (rsa, csa) = (a.strides()[0], a.strides()[1]);
+    let (rsb, csb) = (b.strides()[0], b.strides()[1]);
+    let (rsc, csc) = (c.strides()[0], c.strides()[1]);
+    match backend.ensure_compiled()? {
+        GemmBackend::Gemm => {
+            let parallelism = match par {
+                Par::Seq => gemm::Parallelism::None,
+                Par::Threads(n) => gemm::Parallelism::Rayon(n),
+            };
+            // SAFETY: as in complex_matmul.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    c.as_mut_ptr(),
+                    csc,
+                    rsc,
+                    false,
+                    a.as_ptr(),
+                    csa,
+                    rsa,
+                    b.as_ptr(),
+                    csb,
+                    rsb,
+                    T::one(),
+                    T::one(),
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                )
+            }
+        }
+        GemmBackend::MatrixMultiply => {
+            // SAFETY: as in complex_matmul.
+            unsafe {
+                T::matrixmultiply_gemm(
+                    m,
+                    k,
+                    n,
+                    a.as_ptr(),
+                    rsa,
+                    csa,
+                    b.as_ptr(),
+                    rsb,
+                    csb,
+                    c.as_mut_ptr(),
+                    rsc,
+                    csc,
+                )
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,10 +36,31 @@ pub trait Real:
         rsc: isize,
         csc: isize,
     );
+
+    /// `c = a * b` for real matrices with the `matrixmultiply` crate; strides in elements.
+    ///
+    /// # Safety
+    ///
+    /// As [`Real::matrixmultiply_cgemm`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn matrixmultiply_gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
 }
 
 macro_rules! impl_real {
-    ($t:ty, $mm:ident) => {
+    ($t:ty, $mm:ident, $mmr:ident) => {
         impl Real for $t {
             fn of(v: f64) -> Self {
                 v as $t
@@ -47,6 +68,26 @@ macro_rules! impl_real {
 
             fn as_f64(self) -> f64 {
                 self as f64
+            }
+
+            unsafe fn matrixmultiply_gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: *const Self,
+                rsa: isize,
+                csa: isize,
+                b: *const Self,
+                rsb: isize,
+                csb: isize,
+                c: *mut Self,
+                rsc: isize,
+                csc: isize,
+            ) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe {
+                    matrixmultiply::$mmr(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc)
+                }
             }
 
             unsafe fn matrixmultiply_cgemm(
@@ -91,5 +132,5 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f64, zgemm);
-impl_real!(f32, cgemm);
+impl_real!(f64, zgemm, dgemm);
+impl_real!(f32, cgemm, sgemm);
