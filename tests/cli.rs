@@ -132,7 +132,7 @@ fn unknown_backend_is_a_usage_error_naming_the_choices() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("expected one of: gemm, matrixmultiply"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expected one of: gemm, matrixmultiply, blas"), "{}", stderr(&o));
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn run(system: &OpticalSystem, source: &Source) -> (Psf, f64) {
     let plan = system.plan().unwrap();
     let start = Instant::now();
     let psf = plan
-        .compute(source, &ComputeOptions { gemm: GemmBackend::Gemm, workers: Some(1) })
+        .compute(
+            source,
+            &ComputeOptions { gemm: GemmBackend::Gemm, workers: Some(1), ..Default::default() },
+        )
         .unwrap();
     (psf, start.elapsed().as_secs_f64())
 }

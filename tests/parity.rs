@@ -25,7 +25,9 @@ fn check(case: &Path, expected: &Path) {
     let reference = read_image(expected, 0).unwrap().data;
     let plan = scene.system.plan().unwrap();
     for gemm in GemmBackend::compiled() {
-        let psf = plan.compute(&scene.source, &ComputeOptions { gemm, workers: None }).unwrap();
+        let psf = plan
+            .compute(&scene.source, &ComputeOptions { gemm, workers: None, ..Default::default() })
+            .unwrap();
         assert_eq!(psf.image.dim(), reference.dim(), "{}: shape", case.display());
         let err = relative_l2(&psf.image, &reference);
         println!("{:<40} {gemm:<15} rel L2 {err:.3e}", scene.name);

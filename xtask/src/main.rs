@@ -65,10 +65,9 @@ fn parity(gemm: GemmBackend) -> ExitCode {
             }
         };
         let start = Instant::now();
-        let result = scene
-            .system
-            .plan()
-            .and_then(|p| p.compute(&scene.source, &ComputeOptions { gemm, workers: None }));
+        let result = scene.system.plan().and_then(|p| {
+            p.compute(&scene.source, &ComputeOptions { gemm, workers: None, ..Default::default() })
+        });
         let seconds = start.elapsed().as_secs_f64();
         let (psf, reference) = match (result, read_image(&expected, 0)) {
             (Ok(p), Ok(r)) => (p, r.data),

@@ -231,6 +231,12 @@ fn write_keys(
         (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
     )?;
     hdu.write_key(f, "GEMMBACK", (psf.gemm.name(), "Matrix-product backend of the MFT"))?;
+    hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
+    hdu.write_key(
+        f,
+        "PRECISIO",
+        (psf.precision.name(), "Precision of the matrix Fourier transforms"),
+    )?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
     Ok(())
 }

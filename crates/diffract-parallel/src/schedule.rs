@@ -43,7 +43,14 @@ pub struct ScheduleOptions {
     pub cores: Option<usize>,
     /// Override the detected free memory in bytes (tests, benchmarks).
     pub available_memory: Option<u64>,
+    /// Expected run time of one item, when known. Short jobs get fewer workers: starting a
+    /// thread pool costs about a tenth of a millisecond per thread, so each worker should
+    /// have at least a millisecond of work.
+    pub item_seconds: Option<f64>,
 }
+
+/// Work each extra worker must have to be worth starting, seconds.
+const MIN_WORK_PER_WORKER_SECONDS: f64 = 1e-3;
 
 /// Memory kept free for the operating system and everything else when choosing workers.
 const MEMORY_HEADROOM_BYTES: u64 = 1 << 30;
@@ -85,7 +92,14 @@ impl Schedule {
                         (usable / bytes_per_item.max(1)).max(1) as usize
                     })
                     .unwrap_or(usize::MAX);
-                usable_cores.min(n_items).min(by_memory).max(1)
+                let by_work = opts
+                    .item_seconds
+                    .map(|t| {
+                        ((t * n_items as f64) / MIN_WORK_PER_WORKER_SECONDS).floor().max(1.0)
+                            as usize
+                    })
+                    .unwrap_or(usize::MAX);
+                usable_cores.min(n_items).min(by_memory).min(by_work).max(1)
             }
         };
         let kernel_par = if workers == 1 { Par::from_threads(usable_cores) } else { Par::Seq };
@@ -171,6 +185,16 @@ mod tests {
         // 3 GiB free, 1 GiB headroom, 1 GiB per item: two workers fit.
         let s = Schedule::plan(10, 1 << 30, &opts(8, 3 << 30));
         assert_eq!(s.workers, 2);
+    }
+
+    #[test]
+    fn short_jobs_get_fewer_workers_and_cores_can_be_left_free() {
+        let short = ScheduleOptions { item_seconds: Some(1e-5), ..opts(8, 64 << 30) };
+        assert_eq!(Schedule::plan(100, 1, &short).workers, 1);
+        let long = ScheduleOptions { item_seconds: Some(1.0), ..opts(8, 64 << 30) };
+        assert_eq!(Schedule::plan(100, 1, &long).workers, 8);
+        let reserved = ScheduleOptions { reserve_cores: 3, ..opts(8, 64 << 30) };
+        assert_eq!(Schedule::plan(100, 1, &reserved).workers, 5);
     }
 
     #[test]

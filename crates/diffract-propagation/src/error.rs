@@ -26,6 +26,18 @@ pub enum PropagationError {
     /// A system that cannot be computed as described.
     #[error("{0}")]
     System(String),
+    /// Threaded FFTW transforms inside several parallel workers.
+    #[error(
+        "--fftw-threads {threads} with {workers} workers would run {threads} FFTW threads inside each \
+         worker and oversubscribe the cores; use --workers 1 with FFTW threads, or --fftw-threads 1 \
+         with several workers"
+    )]
+    FftwThreads {
+        /// FFTW threads asked for.
+        threads: usize,
+        /// Workers asked for.
+        workers: usize,
+    },
     /// The run would need more memory than the machine has free.
     #[error(
         "this calculation needs about {needed_mib} MiB but only {available_mib} MiB are free; \

@@ -29,7 +29,7 @@ mod system;
 
 pub use detector::{Detector, Fov};
 pub use error::PropagationError;
-pub use plan::{ComputeOptions, PlaneImage, PsfPlan};
+pub use plan::{ComputeOptions, PlaneImage, Precision, PsfPlan};
 pub use psf::{bin_by, Psf};
 pub use source::Source;
 pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};

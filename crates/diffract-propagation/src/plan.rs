@@ -16,13 +16,63 @@ use std::f64::consts::PI;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// How to run a computation: backends and workers.
+/// The floating-point precision of the transforms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// Double precision throughout (the default; what is compared with POPPY).
+    #[default]
+    F64,
+    /// The matrix Fourier transforms in single precision (pupil sampling, FFTs and sums stay
+    /// double): faster, with errors near 1e-6 of the peak.
+    F32,
+}
+
+impl Precision {
+    /// Both precisions.
+    pub const ALL: &'static [Precision] = &[Precision::F64, Precision::F32];
+
+    /// `"f64"` or `"f32"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F64 => "f64",
+            Precision::F32 => "f32",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = PropagationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "f64" => Ok(Precision::F64),
+            "f32" => Ok(Precision::F32),
+            other => Err(PropagationError::invalid("precision", other, "must be f64 or f32")),
+        }
+    }
+}
+
+/// How to run a computation: backends, precision and workers.
 #[derive(Clone, Debug, Default)]
 pub struct ComputeOptions {
     /// Matrix-product backend of the MFT.
     pub gemm: GemmBackend,
+    /// FFT backend of image-plane propagation.
+    pub fft: FftBackend,
+    /// Precision of the matrix Fourier transforms.
+    pub precision: Precision,
     /// Wavelengths computed at once; `None` chooses from cores and free memory.
     pub workers: Option<usize>,
+    /// Threads of each FFTW transform (0 or 1: single-threaded). More than one needs a
+    /// single worker.
+    pub fftw_threads: usize,
+}
+
+/// The backends and parallelism one wavelength runs with.
+struct Exec<'a> {
+    gemm: GemmBackend,
+    par: Par,
+    fft: Option<&'a Fft2d<f64>>,
+    single: bool,
 }
 
 /// Largest oversampling accepted.
@@ -101,12 +151,19 @@ pub struct PsfPlan {
     /// The entrance-pupil arrays when they differ from the first step's.
     entrance: Option<PupilArrays>,
     mfts: MftCache<f64>,
-    fft: Option<Fft2d<f64>>,
+    mfts32: MftCache<f32>,
+    /// Size of the zero-padded FFTs, when the propagation uses them.
+    fft_shape: Option<(usize, usize)>,
+    /// FFT plans by backend and FFTW thread count, made on first use.
+    ffts: std::sync::Mutex<Vec<FftPlanEntry>>,
     /// FFT mode: the first step after the last image plane. From there on the field is cut
     /// to the central `npix` pixels (only they reach the detector), and those steps' arrays
     /// are stored cut likewise.
     final_from: Option<usize>,
 }
+
+/// An FFT plan with the backend and FFTW thread count it was made for.
+type FftPlanEntry = (FftBackend, usize, Arc<Fft2d<f64>>);
 
 /// Most bytes of MFT plans a plan keeps between wavelengths and calls.
 const MFT_CACHE_BYTES: u64 = 32 << 20;
@@ -253,11 +310,7 @@ impl PsfPlan {
                 first.kind()
             )));
         }
-        let fft = if image_planes > 0 && matches!(mode, Mode::Fft) {
-            Some(Fft2d::new((npad, npad), FftBackend::RustFft)?)
-        } else {
-            None
-        };
+        let fft_shape = (image_planes > 0 && matches!(mode, Mode::Fft)).then_some((npad, npad));
         let final_from = match mode {
             Mode::Fft if oversample > 1 => {
                 steps.iter().rposition(|s| matches!(s, Step::Image(_))).map(|i| i + 1)
@@ -305,7 +358,9 @@ impl PsfPlan {
             norm: first_intensity.sqrt().recip(),
             entrance,
             mfts: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
-            fft,
+            mfts32: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
+            fft_shape,
+            ffts: std::sync::Mutex::new(Vec::new()),
             final_from,
         })
     }
@@ -454,10 +509,10 @@ impl PsfPlan {
         let c = std::mem::size_of::<Complex64>() as u64;
         let detector = n * n * c + 3 * m * n * c + m * m * (c + 8);
         let planes = match self.mode {
-            Mode::Fft if self.fft.is_some() => {
+            Mode::Fft if self.fft_shape.is_some() => {
                 let p = self.npad as u64;
-                // Field, transposed copy, mask transmission and OPD.
-                p * p * (2 * c + 16)
+                // The zero-padded field, and the pupil cut out of it.
+                p * p * c + n * n * c
             }
             Mode::Fft => 0,
             Mode::SemiAnalytic { .. } | Mode::MatrixFt { .. } => 3 * n * n * c,
@@ -476,9 +531,31 @@ impl PsfPlan {
     }
 
     /// The schedule a computation of `n_wavelengths` would use.
-    pub fn schedule(&self, n_wavelengths: usize, opts: &ComputeOptions) -> Schedule {
-        let sched_opts = ScheduleOptions { workers: opts.workers, ..Default::default() };
-        Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts)
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::FftwThreads`] when FFTW threads and several workers are both
+    /// asked for.
+    pub fn schedule(
+        &self,
+        n_wavelengths: usize,
+        opts: &ComputeOptions,
+    ) -> Result<Schedule, PropagationError> {
+        let fftw_threaded = opts.fft == FftBackend::Fftw && opts.fftw_threads > 1;
+        if fftw_threaded && opts.workers.is_some_and(|w| w > 1) && n_wavelengths > 1 {
+            return Err(PropagationError::FftwThreads {
+                threads: opts.fftw_threads,
+                workers: opts.workers.unwrap_or(1),
+            });
+        }
+        let workers = if fftw_threaded { Some(1) } else { opts.workers };
+        let sched_opts = ScheduleOptions { workers, ..Default::default() };
+        let mut schedule = Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts);
+        if fftw_threaded {
+            // FFTW brings its own threads; the other kernels stay serial beside them.
+            schedule.kernel_par = Par::Seq;
+        }
+        Ok(schedule)
     }
 
     /// The complex field entering the system at `wavelength`: unit amplitude scaled for
@@ -501,28 +578,12 @@ impl PsfPlan {
         field
     }
 
-    /// The monochromatic PSF at `wavelength` (intensity on the oversampled detector grid).
-    ///
-    /// # Errors
-    ///
-    /// [`PropagationError::Transform`] for a backend missing from this build.
-    pub fn monochromatic(
-        &self,
-        wavelength: f64,
-        source: &Source,
-        gemm: GemmBackend,
-        par: Par,
-    ) -> Result<Array2<f64>, PropagationError> {
-        self.propagate(wavelength, source, gemm, par, None)
-    }
-
     /// Runs the planes for one wavelength; `record` collects each step's field.
     fn propagate(
         &self,
         wavelength: f64,
         source: &Source,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
         mut record: Option<&mut Vec<(Array2<Complex64>, f64)>>,
     ) -> Result<Array2<f64>, PropagationError> {
         let mut field = self.input_field(wavelength, source);
@@ -540,9 +601,9 @@ impl PsfPlan {
                     let Step::Image(optics) = step else { unreachable!("layout checked") };
                     let px = self.detector.pixelscale_arcsec() / oversample as f64;
                     let (mut image, grid, nlamd) =
-                        self.mft_to_box(&field, wavelength, px, half_box, gemm, par)?;
+                        self.mft_to_box(&field, wavelength, px, half_box, ex)?;
                     apply_image(&mut image, &grid, optics, k, true);
-                    let back = self.inverse_mft(&image, nlamd, gemm, par)?;
+                    let back = self.inverse_mft(&image, nlamd, ex)?;
                     field -= &back;
                     if let Some(r) = record.as_deref_mut() {
                         r.push((image, grid.pixelscale));
@@ -553,11 +614,11 @@ impl PsfPlan {
             let last = self.final_from == Some(index);
             match step {
                 Step::Pupil(arrays) => {
-                    self.to_pupil(&mut field, &mut at, last, gemm, par)?;
+                    self.to_pupil(&mut field, &mut at, last, ex)?;
                     apply_pupil(&mut field, arrays, k);
                 }
                 Step::Aligner(direction) => {
-                    self.to_pupil(&mut field, &mut at, last, gemm, par)?;
+                    self.to_pupil(&mut field, &mut at, last, ex)?;
                     let At::Pupil { scale, centre, .. } = at else { unreachable!() };
                     let half = wavelength / self.grid.diameter() / self.oversample as f64 * 0.5;
                     let angle = match direction {
@@ -569,7 +630,7 @@ impl PsfPlan {
                 }
                 Step::Image(optics) => {
                     if let At::Pupil { padded, .. } = at {
-                        at = self.to_image(&mut field, padded, corner, wavelength, gemm, par)?;
+                        at = self.to_image(&mut field, padded, corner, wavelength, ex)?;
                     }
                     let At::Image { grid, .. } = &at else { unreachable!() };
                     apply_image(&mut field, grid, optics, k, false);
@@ -583,8 +644,8 @@ impl PsfPlan {
                 r.push((field.clone(), scale));
             }
         }
-        self.to_pupil(&mut field, &mut at, false, gemm, par)?;
-        self.detector_image(field, wavelength, gemm, par)
+        self.to_pupil(&mut field, &mut at, false, ex)?;
+        self.detector_image(field, wavelength, ex)
     }
 
     /// Moves an image-plane field back to a pupil (FFT, or inverse MFT when the image was
@@ -595,14 +656,13 @@ impl PsfPlan {
         field: &mut Array2<Complex64>,
         at: &mut At,
         last: bool,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<(), PropagationError> {
         let At::Image { nlamd, .. } = at else { return Ok(()) };
         let n = self.grid.npix();
         match nlamd {
             Some(nlamd) => {
-                *field = self.inverse_mft(field, *nlamd, gemm, par)?;
+                *field = self.inverse_mft(field, *nlamd, ex)?;
                 *at = At::Pupil {
                     padded: false,
                     scale: self.grid.pixelscale(),
@@ -610,18 +670,18 @@ impl PsfPlan {
                 };
             }
             None => {
-                let fft = self.fft.as_ref().expect("planned");
+                let fft = ex.fft.expect("planned");
                 let npad = self.npad;
                 let scale = self.grid.diameter() * self.oversample as f64 / npad as f64;
                 let padded_centre = (npad as f64 - 1.0) / 2.0;
                 if last {
                     let o = pad_offset(n, npad);
-                    fft.process_rows(field, FftDirection::ImageToPupil, par, 0..npad, o..o + n)?;
+                    fft.process_rows(field, FftDirection::ImageToPupil, ex.par, 0..npad, o..o + n)?;
                     let cut = field.slice(s![o..o + n, o..o + n]).to_owned();
                     give_back(std::mem::replace(field, cut).into_raw_vec_and_offset().0);
                     *at = At::Pupil { padded: false, scale, centre: padded_centre - o as f64 };
                 } else {
-                    fft.process_rows(field, FftDirection::ImageToPupil, par, 0..npad, 0..npad)?;
+                    fft.process_rows(field, FftDirection::ImageToPupil, ex.par, 0..npad, 0..npad)?;
                     *at = At::Pupil { padded: npad != n, scale, centre: padded_centre };
                 }
             }
@@ -637,8 +697,7 @@ impl PsfPlan {
         padded: bool,
         corner: bool,
         wavelength: f64,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<At, PropagationError> {
         match self.mode {
             Mode::Fft => {
@@ -651,8 +710,8 @@ impl PsfPlan {
                 } else {
                     0..npad
                 };
-                let fft = self.fft.as_ref().expect("planned");
-                fft.process_rows(field, FftDirection::PupilToImage, par, rows, 0..npad)?;
+                let fft = ex.fft.expect("planned");
+                fft.process_rows(field, FftDirection::PupilToImage, ex.par, rows, 0..npad)?;
                 let n = npad as f64;
                 let c = if corner { (n - 1.0) / 2.0 } else { n / 2.0 };
                 let pixelscale =
@@ -665,8 +724,7 @@ impl PsfPlan {
             Mode::MatrixFt { half_box, oversample } => {
                 let px =
                     wavelength / self.first_diameter * ARCSEC_PER_RAD / oversample as f64 / 2.0;
-                let (image, grid, nlamd) =
-                    self.mft_to_box(field, wavelength, px, half_box, gemm, par)?;
+                let (image, grid, nlamd) = self.mft_to_box(field, wavelength, px, half_box, ex)?;
                 *field = image;
                 Ok(At::Image { grid, nlamd: Some(nlamd) })
             }
@@ -685,14 +743,13 @@ impl PsfPlan {
         wavelength: f64,
         px: f64,
         half_box: f64,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<(Array2<Complex64>, ImageGrid, f64), PropagationError> {
         let npix = (2.0 * half_box / px).round_ties_even().max(1.0) as usize;
         let fov = npix as f64 * px;
         let nlamd = fov / self.lam_d_arcsec(wavelength);
         let geometry = MftGeometry::square(field.nrows(), nlamd, npix, MftDirection::Forward);
-        let image = self.mft(&geometry, field.view(), gemm, par)?;
+        let image = self.mft(&geometry, field.view(), ex)?;
         let c = (npix as f64 - 1.0) / 2.0;
         Ok((
             image,
@@ -706,8 +763,7 @@ impl PsfPlan {
         &self,
         image: &Array2<Complex64>,
         nlamd: f64,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<Array2<Complex64>, PropagationError> {
         let n = self.grid.npix();
         let geometry = MftGeometry {
@@ -717,7 +773,7 @@ impl PsfPlan {
             offset: (0.0, 0.0),
             direction: MftDirection::Inverse,
         };
-        self.mft(&geometry, image.view(), gemm, par)
+        self.mft(&geometry, image.view(), ex)
     }
 
     /// The detector image: drop the FFT padding, crop the pupil to its non-zero support
@@ -726,8 +782,7 @@ impl PsfPlan {
         &self,
         field: Array2<Complex64>,
         wavelength: f64,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<Array2<f64>, PropagationError> {
         let n = self.grid.npix();
         let field = if field.nrows() != n { unpad(&field, n) } else { field };
@@ -735,23 +790,52 @@ impl PsfPlan {
         let nlamd =
             self.detector.fov_arcsec() / self.lam_d_arcsec(wavelength) * m as f64 / n as f64;
         let geometry = MftGeometry::square(m, nlamd, self.output_npix(), MftDirection::Forward);
-        let image = self.mft(&geometry, cropped.view(), gemm, par)?;
+        let image = self.mft(&geometry, cropped.view(), ex)?;
         Ok(image.mapv(|z| z.norm_sqr()))
     }
 
-    /// Runs the (cached) MFT of `geometry` on `input`, with this thread's scratch.
+    /// Runs the (cached) MFT of `geometry` on `input`, with this thread's scratch, in the
+    /// precision asked for.
     fn mft(
         &self,
         geometry: &MftGeometry,
         input: ndarray::ArrayView2<'_, Complex64>,
-        gemm: GemmBackend,
-        par: Par,
+        ex: &Exec<'_>,
     ) -> Result<Array2<Complex64>, PropagationError> {
+        if ex.single {
+            let plan = self.mfts32.get(geometry)?;
+            let input = input.mapv(|z| num_complex::Complex32::new(z.re as f32, z.im as f32));
+            let mut out = Array2::zeros(geometry.output);
+            MFT_SCRATCH32.with(|s| {
+                plan.apply_with(input.view(), &mut s.borrow_mut(), out.view_mut(), ex.gemm, ex.par)
+            })?;
+            return Ok(
+                out.mapv(|z: num_complex::Complex32| Complex64::new(z.re.into(), z.im.into()))
+            );
+        }
         let plan = self.mfts.get(geometry)?;
         let mut out = Array2::zeros(geometry.output);
-        MFT_SCRATCH
-            .with(|s| plan.apply_with(input, &mut s.borrow_mut(), out.view_mut(), gemm, par))?;
+        MFT_SCRATCH.with(|s| {
+            plan.apply_with(input, &mut s.borrow_mut(), out.view_mut(), ex.gemm, ex.par)
+        })?;
         Ok(out)
+    }
+
+    /// The FFT plan for `backend` with `fftw_threads`, made on first use.
+    fn fft_plan(
+        &self,
+        backend: FftBackend,
+        fftw_threads: usize,
+    ) -> Result<Option<Arc<Fft2d<f64>>>, PropagationError> {
+        let Some(shape) = self.fft_shape else { return Ok(None) };
+        let threads = if backend == FftBackend::Fftw { fftw_threads.max(1) } else { 1 };
+        let mut ffts = self.ffts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
+            return Ok(Some(Arc::clone(p)));
+        }
+        let plan = Arc::new(Fft2d::with_threads(shape, backend, threads)?);
+        ffts.push((backend, threads, Arc::clone(&plan)));
+        Ok(Some(plan))
     }
 
     /// The polychromatic PSF of `source`: monochromatic PSFs weighted by the normalised
@@ -788,19 +872,27 @@ impl PsfPlan {
         planes: bool,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
         let gemm = opts.gemm.ensure_compiled()?;
+        let fft_backend = opts.fft.ensure_compiled()?;
         let wavelengths = source.wavelengths();
         let weights = source.normalized_weights();
-        let schedule = self.schedule(wavelengths.len(), opts);
+        let schedule = self.schedule(wavelengths.len(), opts)?;
         self.check_memory(schedule.workers)?;
+        let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         type Recorded = Vec<(Array2<Complex64>, f64)>;
         let results: Vec<(Array2<f64>, Option<Recorded>)> =
             map_ordered(&schedule, wavelengths, |_, &wl, par| {
+                let ex = &Exec {
+                    gemm,
+                    par,
+                    fft: fft.as_deref(),
+                    single: opts.precision == Precision::F32,
+                };
                 if planes {
                     let mut rec = Vec::new();
-                    let img = self.propagate(wl, source, gemm, par, Some(&mut rec))?;
+                    let img = self.propagate(wl, source, ex, Some(&mut rec))?;
                     Ok((img, Some(rec)))
                 } else {
-                    Ok::<_, PropagationError>((self.propagate(wl, source, gemm, par, None)?, None))
+                    Ok::<_, PropagationError>((self.propagate(wl, source, ex, None)?, None))
                 }
             })
             .map_err(|e| e.source)?;
@@ -836,6 +928,8 @@ impl PsfPlan {
             diffraction_limit_arcsec: self.lam_d_arcsec(wavelengths[0]),
             pupil_diameter: self.grid.diameter(),
             gemm,
+            fft: fft_backend,
+            precision: opts.precision,
             workers: schedule.workers,
         };
         Ok((psf, plane_images))
@@ -982,6 +1076,8 @@ fn pad_offset(n: usize, npad: usize) -> usize {
 }
 
 thread_local! {
+    /// Working memory of the single-precision MFTs run on this thread.
+    static MFT_SCRATCH32: std::cell::RefCell<MftScratch<f32>> = std::cell::RefCell::new(MftScratch::default());
     /// Working memory of the MFTs run on this thread, kept between wavelengths.
     static MFT_SCRATCH: std::cell::RefCell<MftScratch<f64>> = std::cell::RefCell::new(MftScratch::default());
     /// Large complex buffers (zero-padded fields, FFT scratch) kept between wavelengths on

@@ -1,6 +1,7 @@
 //! A computed PSF and its detector-sampled version.
 
-use diffract_transforms::GemmBackend;
+use crate::Precision;
+use diffract_transforms::{FftBackend, GemmBackend};
 use ndarray::Array2;
 
 /// A polychromatic PSF on the oversampled detector grid, with what produced it.
@@ -26,6 +27,10 @@ pub struct Psf {
     pub pupil_diameter: f64,
     /// The GEMM backend used.
     pub gemm: GemmBackend,
+    /// The FFT backend (used only when there are image planes).
+    pub fft: FftBackend,
+    /// The precision of the matrix Fourier transforms.
+    pub precision: Precision,
     /// Wavelengths computed at once.
     pub workers: usize,
 }

@@ -12,16 +12,19 @@ pub enum FftBackend {
     /// RustFFT, pure Rust; always compiled. The default.
     #[default]
     RustFft,
+    /// FFTW 3 from the system library (GPL); feature `fftw`.
+    Fftw,
 }
 
 impl FftBackend {
     /// Every FFT backend this version knows, compiled or not.
-    pub const ALL: &'static [FftBackend] = &[FftBackend::RustFft];
+    pub const ALL: &'static [FftBackend] = &[FftBackend::RustFft, FftBackend::Fftw];
 
     /// The backend's name as used by features, the CLI and benchmark ids.
     pub fn name(self) -> &'static str {
         match self {
             FftBackend::RustFft => "rustfft",
+            FftBackend::Fftw => "fftw",
         }
     }
 
@@ -29,7 +32,13 @@ impl FftBackend {
     pub fn is_compiled(self) -> bool {
         match self {
             FftBackend::RustFft => true,
+            FftBackend::Fftw => cfg!(feature = "fftw"),
         }
+    }
+
+    /// The compiled backends, in [`FftBackend::ALL`] order.
+    pub fn compiled() -> impl Iterator<Item = FftBackend> {
+        Self::ALL.iter().copied().filter(|b| b.is_compiled())
     }
 
     /// Returns `self` if compiled in, or the error naming the feature to build with.
@@ -59,17 +68,21 @@ pub enum GemmBackend {
     Gemm,
     /// The `matrixmultiply` crate, portable and single-threaded; always compiled.
     MatrixMultiply,
+    /// A system BLAS (OpenBLAS); feature `blas`.
+    Blas,
 }
 
 impl GemmBackend {
     /// Every GEMM backend this version knows, compiled or not.
-    pub const ALL: &'static [GemmBackend] = &[GemmBackend::Gemm, GemmBackend::MatrixMultiply];
+    pub const ALL: &'static [GemmBackend] =
+        &[GemmBackend::Gemm, GemmBackend::MatrixMultiply, GemmBackend::Blas];
 
     /// The backend's name as used by features, the CLI and benchmark ids.
     pub fn name(self) -> &'static str {
         match self {
             GemmBackend::Gemm => "gemm",
             GemmBackend::MatrixMultiply => "matrixmultiply",
+            GemmBackend::Blas => "blas",
         }
     }
 
@@ -77,6 +90,7 @@ impl GemmBackend {
     pub fn is_compiled(self) -> bool {
         match self {
             GemmBackend::Gemm | GemmBackend::MatrixMultiply => true,
+            GemmBackend::Blas => cfg!(feature = "blas"),
         }
     }
 
@@ -157,11 +171,23 @@ mod tests {
     }
 
     #[test]
+    fn backends_not_built_name_their_feature() {
+        if !GemmBackend::Blas.is_compiled() {
+            let e = GemmBackend::Blas.ensure_compiled().unwrap_err().to_string();
+            assert_eq!(e, "GEMM backend 'blas' is not compiled in; rebuild with `--features blas`");
+        }
+        if !FftBackend::Fftw.is_compiled() {
+            let e = FftBackend::Fftw.ensure_compiled().unwrap_err().to_string();
+            assert_eq!(e, "FFT backend 'fftw' is not compiled in; rebuild with `--features fftw`");
+        }
+    }
+
+    #[test]
     fn unknown_names_list_the_choices() {
         let err = "mkl".parse::<GemmBackend>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown GEMM backend 'mkl'; expected one of: gemm, matrixmultiply"
+            "unknown GEMM backend 'mkl'; expected one of: gemm, matrixmultiply, blas"
         );
     }
 }

@@ -36,6 +36,9 @@ pub struct Fft2d<T: Real> {
     backend: FftBackend,
     rows: [Arc<dyn Fft<T>>; 2],
     cols: [Arc<dyn Fft<T>>; 2],
+    /// FFTW plans for both directions (f64 only), when that backend was asked for.
+    #[cfg(feature = "fftw")]
+    fftw: Option<[fftw::Plan; 2]>,
 }
 
 impl<T: Real> std::fmt::Debug for Fft2d<T> {
@@ -59,6 +62,20 @@ impl<T: Real> Fft2d<T> {
     /// [`TransformError::NotCompiled`] for a backend missing from this build, and
     /// [`TransformError::Geometry`] for an empty shape.
     pub fn new(shape: (usize, usize), backend: FftBackend) -> Result<Self, TransformError> {
+        Self::with_threads(shape, backend, 1)
+    }
+
+    /// As [`Fft2d::new`]; an FFTW plan uses `fftw_threads` threads of its own (other
+    /// backends take their parallelism from [`Par`] at execution).
+    ///
+    /// # Errors
+    ///
+    /// As [`Fft2d::new`]; FFTW supports only double precision here.
+    pub fn with_threads(
+        shape: (usize, usize),
+        backend: FftBackend,
+        fftw_threads: usize,
+    ) -> Result<Self, TransformError> {
         backend.ensure_compiled()?;
         if shape.0 == 0 || shape.1 == 0 {
             return Err(TransformError::Geometry(format!(
@@ -68,7 +85,31 @@ impl<T: Real> Fft2d<T> {
         let mut planner = FftPlanner::<T>::new();
         let rows = [planner.plan_fft_inverse(shape.1), planner.plan_fft_forward(shape.1)];
         let cols = [planner.plan_fft_inverse(shape.0), planner.plan_fft_forward(shape.0)];
-        Ok(Fft2d { shape, backend, rows, cols })
+        #[cfg(feature = "fftw")]
+        let fftw = match backend {
+            FftBackend::Fftw => {
+                if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f64>() {
+                    return Err(TransformError::Geometry(
+                        "the fftw backend runs in double precision only".into(),
+                    ));
+                }
+                Some([
+                    fftw::Plan::new(shape, true, fftw_threads)?,
+                    fftw::Plan::new(shape, false, fftw_threads)?,
+                ])
+            }
+            FftBackend::RustFft => None,
+        };
+        #[cfg(not(feature = "fftw"))]
+        let _ = fftw_threads;
+        Ok(Fft2d {
+            shape,
+            backend,
+            rows,
+            cols,
+            #[cfg(feature = "fftw")]
+            fftw,
+        })
     }
 
     /// The planned shape.
@@ -158,6 +199,13 @@ impl<T: Real> Fft2d<T> {
         let d = dir_index(direction);
         let scale = T::one() / T::of(((ny * nx) as f64).sqrt());
         let slice = data.as_slice_mut().expect("standard layout");
+        #[cfg(feature = "fftw")]
+        if let Some(plans) = &self.fftw {
+            // The whole array, in place; FFTW's new-array execute is thread-safe.
+            plans[d].execute(slice.as_mut_ptr().cast());
+            scale_rows(slice, nx, 0..ny, scale);
+            return;
+        }
         if wanted_rows == (0..ny) {
             // Rows (only the non-zero ones), then columns.
             transform_rows(
@@ -242,6 +290,107 @@ fn transform_columns<T: Real>(
         }
         Par::Threads(_) => {
             (0..batches).into_par_iter().for_each_init(Vec::new, |buf, b| run(b, buf))
+        }
+    }
+}
+
+/// FFTW plans through its C interface (fftw-sys).
+#[cfg(feature = "fftw")]
+mod fftw {
+    use crate::TransformError;
+    use std::ffi::CString;
+    use std::os::raw::c_int;
+    use std::sync::{Mutex, Once};
+
+    /// FFTW's planner is not thread-safe: every call but execute goes through this lock.
+    static PLANNER: Mutex<()> = Mutex::new(());
+    static INIT: Once = Once::new();
+
+    #[link(name = "fftw3_threads")]
+    extern "C" {
+        fn fftw_init_threads() -> c_int;
+        fn fftw_plan_with_nthreads(n: c_int);
+    }
+
+    /// Where plans measured on this machine are kept between runs.
+    fn wisdom_path() -> Option<CString> {
+        let base =
+            std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache"))
+            })?;
+        let dir = base.join("diffract");
+        std::fs::create_dir_all(&dir).ok()?;
+        CString::new(dir.join("fftw-wisdom").to_str()?).ok()
+    }
+
+    /// An in-place 2-D plan, measured once (FFTW_MEASURE) and kept as wisdom.
+    pub(super) struct Plan(fftw_sys::fftw_plan);
+
+    // SAFETY: FFTW's new-array execute functions may run concurrently on one plan with
+    // different arrays; creating and destroying plans is serialised by PLANNER.
+    unsafe impl Send for Plan {}
+    // SAFETY: as above.
+    unsafe impl Sync for Plan {}
+
+    impl Plan {
+        /// `positive`: the unnormalised positive-exponent transform (FFTW_BACKWARD).
+        pub(super) fn new(
+            shape: (usize, usize),
+            positive: bool,
+            threads: usize,
+        ) -> Result<Self, TransformError> {
+            let _lock = PLANNER.lock().unwrap_or_else(|e| e.into_inner());
+            INIT.call_once(|| {
+                // SAFETY: plain library initialisation, under the planner lock.
+                unsafe {
+                    fftw_init_threads();
+                    if let Some(p) = wisdom_path() {
+                        // A missing or corrupt file is ignored (FFTW returns 0).
+                        fftw_sys::fftw_import_wisdom_from_filename(p.as_ptr());
+                    }
+                }
+            });
+            let mut buf = vec![fftw_sys::fftw_complex::new(0.0, 0.0); shape.0 * shape.1];
+            let sign =
+                if positive { fftw_sys::FFTW_BACKWARD as c_int } else { fftw_sys::FFTW_FORWARD };
+            // SAFETY: `buf` holds shape.0 * shape.1 complex values; the plan is in place and
+            // unaligned, so any array of that size can be executed later.
+            let plan = unsafe {
+                fftw_plan_with_nthreads(threads.max(1) as c_int);
+                fftw_sys::fftw_plan_dft_2d(
+                    shape.0 as c_int,
+                    shape.1 as c_int,
+                    buf.as_mut_ptr(),
+                    buf.as_mut_ptr(),
+                    sign,
+                    fftw_sys::FFTW_MEASURE | fftw_sys::FFTW_UNALIGNED,
+                )
+            };
+            if plan.is_null() {
+                return Err(TransformError::Geometry(format!(
+                    "FFTW could not plan a {shape:?} transform"
+                )));
+            }
+            if let Some(p) = wisdom_path() {
+                // SAFETY: a NUL-terminated path; failure to write is harmless.
+                unsafe { fftw_sys::fftw_export_wisdom_to_filename(p.as_ptr()) };
+            }
+            Ok(Plan(plan))
+        }
+
+        /// Transforms the planned number of values at `data` in place.
+        pub(super) fn execute(&self, data: *mut fftw_sys::fftw_complex) {
+            // SAFETY: the caller passes an array of the planned size; the plan is unaligned
+            // and in place.
+            unsafe { fftw_sys::fftw_execute_dft(self.0, data, data) }
+        }
+    }
+
+    impl Drop for Plan {
+        fn drop(&mut self) {
+            let _lock = PLANNER.lock().unwrap_or_else(|e| e.into_inner());
+            // SAFETY: the plan was created by fftw_plan_dft_2d and is destroyed once.
+            unsafe { fftw_sys::fftw_destroy_plan(self.0) }
         }
     }
 }

@@ -72,6 +72,23 @@ pub fn complex_matmul<T: Real>(
                 )
             }
         }
+        GemmBackend::Blas => {
+            #[cfg(feature = "blas")]
+            blas::gemm(
+                true,
+                par,
+                m,
+                n,
+                k,
+                a.as_ptr().cast(),
+                (rsa, csa),
+                b.as_ptr().cast(),
+                (rsb, csb),
+                c.as_mut_ptr().cast(),
+                (rsc, csc),
+                std::any::TypeId::of::<T>(),
+            )?;
+        }
         GemmBackend::MatrixMultiply => {
             // SAFETY: as above.
             unsafe {
@@ -157,6 +174,23 @@ pub fn real_matmul<T: Real>(
                 )
             }
         }
+        GemmBackend::Blas => {
+            #[cfg(feature = "blas")]
+            blas::gemm(
+                false,
+                par,
+                m,
+                n,
+                k,
+                a.as_ptr().cast(),
+                (rsa, csa),
+                b.as_ptr().cast(),
+                (rsb, csb),
+                c.as_mut_ptr().cast(),
+                (rsc, csc),
+                std::any::TypeId::of::<T>(),
+            )?;
+        }
         GemmBackend::MatrixMultiply => {
             // SAFETY: as in complex_matmul.
             unsafe {
@@ -178,6 +212,142 @@ pub fn real_matmul<T: Real>(
         }
     }
     Ok(())
+}
+
+/// Matrix products through CBLAS (OpenBLAS).
+#[cfg(feature = "blas")]
+mod blas {
+    use crate::TransformError;
+    use diffract_parallel::Par;
+    use std::any::TypeId;
+    use std::os::raw::{c_int, c_void};
+
+    extern "C" {
+        fn openblas_set_num_threads(n: c_int);
+    }
+
+    /// Row-major description of a matrix with strides `(rs, cs)`: no transpose with leading
+    /// dimension `rs` when rows are contiguous, transpose with `cs` when columns are.
+    fn layout(
+        rows: usize,
+        cols: usize,
+        (rs, cs): (isize, isize),
+    ) -> Option<(cblas_sys::CBLAS_TRANSPOSE, c_int)> {
+        if cs == 1 || cols == 1 {
+            Some((cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans, rs.max(cols as isize).max(1) as c_int))
+        } else if rs == 1 || rows == 1 {
+            Some((cblas_sys::CBLAS_TRANSPOSE::CblasTrans, cs.max(rows as isize).max(1) as c_int))
+        } else {
+            None
+        }
+    }
+
+    /// `c = a b` for `m x k` by `k x n`; `complex` selects the complex routines; `t` is the
+    /// real type (f32 or f64).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn gemm(
+        complex: bool,
+        par: Par,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: *const c_void,
+        sa: (isize, isize),
+        b: *const c_void,
+        sb: (isize, isize),
+        c: *mut c_void,
+        sc: (isize, isize),
+        t: TypeId,
+    ) -> Result<(), TransformError> {
+        let unsupported = || TransformError::Shape("blas needs matrices with a unit stride".into());
+        let (ta, lda) = layout(m, k, sa).ok_or_else(unsupported)?;
+        let (tb, ldb) = layout(k, n, sb).ok_or_else(unsupported)?;
+        if !(sc.1 == 1 || n == 1) {
+            return Err(unsupported());
+        }
+        let ldc = sc.0.max(n as isize).max(1) as c_int;
+        let (m, n, k) = (m as c_int, n as c_int, k as c_int);
+        use cblas_sys::CBLAS_LAYOUT::CblasRowMajor as R;
+        // SAFETY: the callers pass pointers and strides of live matrices of these shapes,
+        // `c` not overlapping `a` or `b`; `t` is the element type behind the pointers.
+        unsafe {
+            openblas_set_num_threads(par.threads() as c_int);
+            if t == TypeId::of::<f64>() {
+                if complex {
+                    let (one, zero) = ([1.0f64, 0.0], [0.0f64, 0.0]);
+                    cblas_sys::cblas_zgemm(
+                        R,
+                        ta,
+                        tb,
+                        m,
+                        n,
+                        k,
+                        &one,
+                        a.cast(),
+                        lda,
+                        b.cast(),
+                        ldb,
+                        &zero,
+                        c.cast(),
+                        ldc,
+                    );
+                } else {
+                    cblas_sys::cblas_dgemm(
+                        R,
+                        ta,
+                        tb,
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        a.cast(),
+                        lda,
+                        b.cast(),
+                        ldb,
+                        0.0,
+                        c.cast(),
+                        ldc,
+                    );
+                }
+            } else if complex {
+                let (one, zero) = ([1.0f32, 0.0], [0.0f32, 0.0]);
+                cblas_sys::cblas_cgemm(
+                    R,
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    &one,
+                    a.cast(),
+                    lda,
+                    b.cast(),
+                    ldb,
+                    &zero,
+                    c.cast(),
+                    ldc,
+                );
+            } else {
+                cblas_sys::cblas_sgemm(
+                    R,
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    a.cast(),
+                    lda,
+                    b.cast(),
+                    ldb,
+                    0.0,
+                    c.cast(),
+                    ldc,
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

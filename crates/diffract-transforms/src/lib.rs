@@ -20,6 +20,10 @@
 //! assert_eq!(image.dim(), (16, 16));
 //! ```
 
+// Links the system OpenBLAS behind the CBLAS declarations.
+#[cfg(feature = "blas")]
+extern crate blas_src;
+
 mod backend;
 mod error;
 mod fft;

@@ -1,6 +1,6 @@
 //! Transform conventions against independent references: the unitary DFT, Parseval's
 //! theorem and POPPY's FFT/MFT relation (poppy-notes section 2.3). Every test runs on every
-//! compiled GEMM backend.
+//! compiled GEMM and FFT backend.
 
 use diffract_parallel::Par;
 use diffract_transforms::{
@@ -35,10 +35,12 @@ fn energy(a: &Array2<Complex64>) -> f64 {
 /// POPPY's test_MFT_FFT_equivalence.
 #[test]
 fn mft_equals_fft_on_the_same_grid() {
-    for n in [64usize, 128] {
+    for (n, fb) in
+        [64usize, 128].into_iter().flat_map(|n| FftBackend::compiled().map(move |b| (n, b)))
+    {
         let field = random_field(n, n, 7 + n as u64);
         let mut fft = field.clone();
-        Fft2d::new((n, n), FftBackend::RustFft)
+        Fft2d::new((n, n), fb)
             .unwrap()
             .process(&mut fft, FftDirection::PupilToImage, Par::Seq)
             .unwrap();
@@ -62,7 +64,7 @@ fn mft_equals_fft_on_the_same_grid() {
                 .apply(field.view(), backend, Par::Seq)
                 .unwrap();
             let err = max_abs_diff(&mft, &fft_checkered) / scale;
-            assert!(err < 1e-10, "n={n} {backend}: relative difference {err:e}");
+            assert!(err < 1e-10, "n={n} {fb} {backend}: relative difference {err:e}");
         }
     }
 }
@@ -73,22 +75,26 @@ fn mft_equals_fft_on_the_same_grid() {
 fn mft_and_fft_intensities_agree_for_odd_sizes() {
     let n = 63;
     let field = random_field(n, n, 3);
-    let mut fft = field.clone();
-    Fft2d::new((n, n), FftBackend::RustFft)
-        .unwrap()
-        .process(&mut fft, FftDirection::PupilToImage, Par::Seq)
-        .unwrap();
-    let geometry = MftGeometry::square(n, n as f64, n, MftDirection::Forward);
-    for backend in GemmBackend::compiled() {
-        let mft =
-            MftPlan::<f64>::new(&geometry).unwrap().apply(field.view(), backend, Par::Seq).unwrap();
-        let peak = fft.iter().map(|z| z.norm_sqr()).fold(0.0, f64::max);
-        let err = fft
-            .iter()
-            .zip(&mft)
-            .map(|(a, b)| (a.norm_sqr() - b.norm_sqr()).abs())
-            .fold(0.0, f64::max);
-        assert!(err / peak < 1e-10, "{backend}: {err:e}");
+    for fb in FftBackend::compiled() {
+        let mut fft = field.clone();
+        Fft2d::new((n, n), fb)
+            .unwrap()
+            .process(&mut fft, FftDirection::PupilToImage, Par::Seq)
+            .unwrap();
+        let geometry = MftGeometry::square(n, n as f64, n, MftDirection::Forward);
+        for backend in GemmBackend::compiled() {
+            let mft = MftPlan::<f64>::new(&geometry)
+                .unwrap()
+                .apply(field.view(), backend, Par::Seq)
+                .unwrap();
+            let peak = fft.iter().map(|z| z.norm_sqr()).fold(0.0, f64::max);
+            let err = fft
+                .iter()
+                .zip(&mft)
+                .map(|(a, b)| (a.norm_sqr() - b.norm_sqr()).abs())
+                .fold(0.0, f64::max);
+            assert!(err / peak < 1e-10, "{fb} {backend}: {err:e}");
+        }
     }
 }
 
@@ -98,14 +104,16 @@ fn mft_and_fft_intensities_agree_for_odd_sizes() {
 fn fft_forward_then_inverse_returns_the_input() {
     for (ny, nx) in [(64, 64), (45, 45), (32, 48)] {
         let field = random_field(ny, nx, 11);
-        let plan = Fft2d::new((ny, nx), FftBackend::RustFft).unwrap();
-        for par in [Par::Seq, Par::Threads(2)] {
-            let mut a = field.clone();
-            plan.process(&mut a, FftDirection::PupilToImage, par).unwrap();
-            assert!((energy(&a) / energy(&field) - 1.0).abs() < 1e-12);
-            plan.process(&mut a, FftDirection::ImageToPupil, par).unwrap();
-            let err = max_abs_diff(&a, &field);
-            assert!(err < 1e-12, "{ny}x{nx} {par:?}: {err:e}");
+        for fb in FftBackend::compiled() {
+            let plan = Fft2d::new((ny, nx), fb).unwrap();
+            for par in [Par::Seq, Par::Threads(2)] {
+                let mut a = field.clone();
+                plan.process(&mut a, FftDirection::PupilToImage, par).unwrap();
+                assert!((energy(&a) / energy(&field) - 1.0).abs() < 1e-12);
+                plan.process(&mut a, FftDirection::ImageToPupil, par).unwrap();
+                let err = max_abs_diff(&a, &field);
+                assert!(err < 1e-12, "{ny}x{nx} {fb} {par:?}: {err:e}");
+            }
         }
     }
 }

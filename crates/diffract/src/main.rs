@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
 use diffract::io::{write_plane, write_psf, Scene, WriteOptions};
-use diffract::propagation::{ComputeOptions, OpticalSystem, PsfPlan, Source};
-use diffract::transforms::GemmBackend;
+use diffract::propagation::{ComputeOptions, OpticalSystem, Precision, PsfPlan, Source};
+use diffract::transforms::{FftBackend, GemmBackend};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,6 +24,62 @@ struct Cli {
 enum Command {
     /// Compute a PSF from a scene file (or the built-in default) and write it as FITS.
     Psf(PsfArgs),
+    /// Show the compiled backends, the CPU and memory, and how a scene would be scheduled.
+    Info(InfoArgs),
+}
+
+/// How to compute: backends, precision, workers.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Matrix-product backend of the MFT: gemm, matrixmultiply or blas.
+    #[arg(long, default_value = "gemm")]
+    gemm: String,
+    /// FFT backend of image-plane propagation: rustfft or fftw.
+    #[arg(long, default_value = "rustfft")]
+    fft: String,
+    /// Precision of the matrix Fourier transforms: f64 or f32.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Wavelengths computed at once (default: chosen from cores and free memory).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Threads of each FFTW transform (needs --fft fftw; more than 1 needs one worker).
+    #[arg(long, default_value_t = 1)]
+    fftw_threads: usize,
+}
+
+impl RunArgs {
+    fn options(&self) -> Result<ComputeOptions, Failure> {
+        let gemm: GemmBackend = self.gemm.parse().map_err(Failure::input)?;
+        gemm.ensure_compiled().map_err(Failure::input)?;
+        let fft: FftBackend = self.fft.parse().map_err(Failure::input)?;
+        fft.ensure_compiled().map_err(Failure::input)?;
+        let precision: Precision = self.precision.parse().map_err(Failure::input)?;
+        if self.workers == Some(0) {
+            return Err(Failure::input("--workers must be at least 1"));
+        }
+        if self.fftw_threads == 0 {
+            return Err(Failure::input("--fftw-threads must be at least 1"));
+        }
+        if self.fftw_threads > 1 && fft != FftBackend::Fftw {
+            return Err(Failure::input("--fftw-threads needs --fft fftw"));
+        }
+        Ok(ComputeOptions {
+            gemm,
+            fft,
+            precision,
+            workers: self.workers,
+            fftw_threads: self.fftw_threads,
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct InfoArgs {
+    /// A scene whose schedule (workers, memory per wavelength) to show.
+    scene: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(clap::Args)]
@@ -45,12 +101,8 @@ struct PsfArgs {
     /// DIR/plane_NN_KIND.fits, weighted over wavelengths.
     #[arg(long, value_name = "DIR")]
     planes: Option<PathBuf>,
-    /// Matrix-product backend of the MFT: gemm or matrixmultiply.
-    #[arg(long, default_value = "gemm")]
-    gemm: String,
-    /// Wavelengths computed at once (default: chosen from cores and free memory).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    run: RunArgs,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -76,6 +128,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Psf(args) => run_psf(&args),
+        Command::Info(args) => run_info(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,11 +157,7 @@ fn check_free(path: &Path, overwrite: bool) -> Result<(), Failure> {
 }
 
 fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
-    let gemm: GemmBackend = args.gemm.parse().map_err(Failure::input)?;
-    gemm.ensure_compiled().map_err(Failure::input)?;
-    if args.workers == Some(0) {
-        return Err(Failure::input("--workers must be at least 1"));
-    }
+    let opts = args.run.options()?;
     let (name, system, source, png) = match &args.scene {
         Some(path) => {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
@@ -134,7 +183,7 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
         }
     }
-    compute_and_write(args, &name, &system, &source, png.as_deref(), gemm)
+    compute_and_write(args, &name, &system, &source, png.as_deref(), &opts)
 }
 
 fn compute_and_write(
@@ -143,16 +192,21 @@ fn compute_and_write(
     system: &OpticalSystem,
     source: &Source,
     png: Option<&Path>,
-    gemm: GemmBackend,
+    opts: &ComputeOptions,
 ) -> Result<(), Failure> {
     let start = Instant::now();
-    let opts = ComputeOptions { gemm, workers: args.workers };
+    // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
+    system
+        .plan()
+        .map_err(Failure::input)?
+        .schedule(source.wavelengths().len(), opts)
+        .map_err(Failure::input)?;
     let (psf, planes) = if args.planes.is_some() {
         let plan = PsfPlan::new_plane_by_plane(system).map_err(Failure::input)?;
-        plan.compute_with_planes(source, &opts).map_err(Failure::run)?
+        plan.compute_with_planes(source, opts).map_err(Failure::run)?
     } else {
         let plan = system.plan().map_err(Failure::input)?;
-        (plan.compute(source, &opts).map_err(Failure::run)?, Vec::new())
+        (plan.compute(source, opts).map_err(Failure::run)?, Vec::new())
     };
     let seconds = start.elapsed().as_secs_f64();
     if let Some(dir) = &args.planes {
@@ -202,4 +256,71 @@ fn compute_and_write(
         }
     }
     Ok(())
+}
+
+fn run_info(args: &InfoArgs) -> Result<(), Failure> {
+    let opts = args.run.options()?;
+    println!("diffract {}", env!("CARGO_PKG_VERSION"));
+    let list = |names: Vec<(&str, bool)>| {
+        names
+            .iter()
+            .map(|(n, c)| if *c { n.to_string() } else { format!("{n} (not built)") })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "GEMM backends: {}",
+        list(GemmBackend::ALL.iter().map(|b| (b.name(), b.is_compiled())).collect())
+    );
+    println!(
+        "FFT backends: {}",
+        list(FftBackend::ALL.iter().map(|b| (b.name(), b.is_compiled())).collect())
+    );
+    println!(
+        "precisions: {}",
+        Precision::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+    );
+    println!("CPU features: {}", cpu_features());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let free = diffract::parallel::available_memory_bytes()
+        .map_or("unknown".to_string(), |b| format!("{} MiB", b >> 20));
+    println!("cores: {cores}, free memory: {free}");
+    if let Some(path) = &args.scene {
+        let scene = Scene::from_file(path).map_err(Failure::input)?;
+        let plan = scene.system.plan().map_err(Failure::input)?;
+        let n = scene.source.wavelengths().len();
+        let schedule = plan.schedule(n, &opts).map_err(Failure::input)?;
+        println!(
+            "{}: {n} wavelength(s); {} MiB per wavelength, {} MiB of sampled optics; would run {schedule}",
+            path.display(),
+            plan.bytes_per_wavelength() >> 20,
+            plan.bytes_resident() >> 20,
+        );
+    }
+    Ok(())
+}
+
+fn cpu_features() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut f = Vec::new();
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            f.push("avx512f");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            f.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            f.push("fma");
+        }
+        if f.is_empty() {
+            "x86_64 baseline".to_string()
+        } else {
+            f.join(", ")
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH.to_string()
+    }
 }
