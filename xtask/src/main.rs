@@ -1,5 +1,12 @@
-//! Developer tasks: `cargo xtask parity` compares every reference scene in tests/data with
-//! the PSF POPPY computed for it and prints the relative L2 error and the time of each.
+//! Developer tasks:
+//!
+//! - `cargo xtask parity`: every reference scene in tests/data against the PSF POPPY
+//!   computed for it: relative L2 error and time of each.
+//! - `cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR]`: every compiled
+//!   backend x parallel mode x oversampling on the benchmark scenes; writes a markdown table
+//!   and a PNG plot (default DIR: target/bench-matrix).
+
+mod bench_matrix;
 
 use diffract::io::{read_image, Scene};
 use diffract::propagation::ComputeOptions;
@@ -8,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm gemm|matrixmultiply]";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +31,37 @@ fn main() -> ExitCode {
                 Some(_) => return fail(USAGE),
             };
             parity(gemm)
+        }
+        Some("bench-matrix") => {
+            let mut repeat = 3;
+            let mut max_os = 8;
+            let mut out = std::path::PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/bench-matrix"
+            ));
+            let mut it = args.iter().skip(1);
+            while let Some(a) = it.next() {
+                let v = it.next();
+                match (a.as_str(), v) {
+                    ("--repeat", Some(v)) => match v.parse() {
+                        Ok(n) => repeat = n,
+                        Err(_) => return fail(USAGE),
+                    },
+                    ("--max-oversample", Some(v)) => match v.parse() {
+                        Ok(n) => max_os = n,
+                        Err(_) => return fail(USAGE),
+                    },
+                    ("--out", Some(v)) => out = v.into(),
+                    _ => return fail(USAGE),
+                }
+            }
+            match bench_matrix::run(&out, repeat, max_os) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         _ => fail(USAGE),
     }

@@ -65,6 +65,8 @@ pub struct ComputeOptions {
     /// Threads of each FFTW transform (0 or 1: single-threaded). More than one needs a
     /// single worker.
     pub fftw_threads: usize,
+    /// Cores to use in all (`None`: every core). `Some(1)` runs everything serially.
+    pub cores: Option<usize>,
 }
 
 /// The backends and parallelism one wavelength runs with.
@@ -549,7 +551,7 @@ impl PsfPlan {
             });
         }
         let workers = if fftw_threaded { Some(1) } else { opts.workers };
-        let sched_opts = ScheduleOptions { workers, ..Default::default() };
+        let sched_opts = ScheduleOptions { workers, cores: opts.cores, ..Default::default() };
         let mut schedule = Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts);
         if fftw_threaded {
             // FFTW brings its own threads; the other kernels stay serial beside them.

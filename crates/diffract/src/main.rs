@@ -70,6 +70,7 @@ impl RunArgs {
             precision,
             workers: self.workers,
             fftw_threads: self.fftw_threads,
+            cores: None,
         })
     }
 }

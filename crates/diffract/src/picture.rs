@@ -1,5 +1,5 @@
-//! PNG pictures of PSFs: a logarithmic stretch over a fixed number of decades below the
-//! peak, through a dark-to-bright colour map.
+//! PNG pictures: PSFs with a logarithmic stretch over a fixed number of decades below the
+//! peak through a dark-to-bright colour map, and a small [`Canvas`] for plots.
 
 use ndarray::Array2;
 use std::io::BufWriter;
@@ -101,23 +101,7 @@ pub fn write_log_png(
             big.extend_from_slice(&line);
         }
     }
-    let err = |m: String| PictureError::Write { path: path.to_path_buf(), message: m };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
-        let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
-        writer.write_image_data(&big).map_err(|e| err(e.to_string()))?;
-        writer.finish().map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_rgb_png(path, w, h, &big, overwrite)
 }
 
 #[cfg(test)]
@@ -133,4 +117,144 @@ mod tests {
         assert_eq!(&rgb[0..3], colour(0.0));
         assert!(log_rgb(&Array2::zeros((2, 2)), 4.0).is_err());
     }
+}
+
+/// An RGB drawing surface for plots: lines, rectangles, markers and 8x8 bitmap text,
+/// written as PNG. The origin is the top-left corner.
+#[derive(Clone, Debug)]
+pub struct Canvas {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+/// A colour.
+pub type Rgb = [u8; 3];
+
+impl Canvas {
+    /// A white canvas.
+    pub fn new(width: usize, height: usize) -> Self {
+        Canvas { width, height, rgb: vec![255; width * height * 3] }
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Sets one pixel (ignored outside the canvas).
+    pub fn put(&mut self, x: i64, y: i64, c: Rgb) {
+        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
+            let i = (y as usize * self.width + x as usize) * 3;
+            self.rgb[i..i + 3].copy_from_slice(&c);
+        }
+    }
+
+    /// Fills the rectangle `[x0, x1) x [y0, y1)`.
+    pub fn fill_rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: Rgb) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                self.put(x, y, c);
+            }
+        }
+    }
+
+    /// A line `width` pixels thick (Bresenham, thickened by a square brush).
+    pub fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), c: Rgb, width: i64) {
+        let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
+        let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
+        let (mut x, mut y, mut err) = (x0, y0, dx + dy);
+        let h = width / 2;
+        loop {
+            self.fill_rect(x - h, y - h, x - h + width, y - h + width, c);
+            if x == x1 && y == y1 {
+                break;
+            }
+            let e2 = 2 * err;
+            if e2 >= dy {
+                err += dy;
+                x += sx;
+            }
+            if e2 <= dx {
+                err += dx;
+                y += sy;
+            }
+        }
+    }
+
+    /// Text in the 8x8 bitmap font, `scale` pixels per font pixel, top-left at `(x, y)`.
+    pub fn text(&mut self, x: i64, y: i64, s: &str, c: Rgb, scale: i64) {
+        for (k, ch) in s.chars().enumerate() {
+            let glyph = font8x8::legacy::BASIC_LEGACY
+                [if (ch as u32) < 128 { ch as usize } else { b'?' as usize }];
+            for (row, bits) in glyph.iter().enumerate() {
+                for col in 0..8 {
+                    if bits & (1 << col) != 0 {
+                        let px = x + (k as i64 * 8 + col) * scale;
+                        let py = y + row as i64 * scale;
+                        self.fill_rect(px, py, px + scale, py + scale, c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Width in pixels of `s` drawn at `scale`.
+    pub fn text_width(s: &str, scale: i64) -> i64 {
+        s.chars().count() as i64 * 8 * scale
+    }
+
+    /// Copies an RGB image (`w x h`, row-major) with its top-left at `(x, y)`.
+    pub fn blit(&mut self, x: i64, y: i64, w: usize, h: usize, rgb: &[u8]) {
+        for r in 0..h {
+            for c in 0..w {
+                let i = (r * w + c) * 3;
+                self.put(x + c as i64, y + r as i64, [rgb[i], rgb[i + 1], rgb[i + 2]]);
+            }
+        }
+    }
+
+    /// Writes the canvas as a PNG, atomically (temporary file, then rename).
+    ///
+    /// # Errors
+    ///
+    /// [`PictureError`] when the file exists without `overwrite` or cannot be written.
+    pub fn write_png(&self, path: &Path, overwrite: bool) -> Result<(), PictureError> {
+        write_rgb_png(path, self.width, self.height, &self.rgb, overwrite)
+    }
+}
+
+/// Writes an RGB buffer as PNG through a temporary file renamed into place.
+fn write_rgb_png(
+    path: &Path,
+    w: usize,
+    h: usize,
+    rgb: &[u8],
+    overwrite: bool,
+) -> Result<(), PictureError> {
+    if path.exists() && !overwrite {
+        return Err(PictureError::Exists(path.to_path_buf()));
+    }
+    let err = |m: String| PictureError::Write { path: path.to_path_buf(), message: m };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
+        let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
+        writer.write_image_data(rgb).map_err(|e| err(e.to_string()))?;
+        writer.finish().map_err(|e| err(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
