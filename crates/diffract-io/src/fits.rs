@@ -23,10 +23,21 @@ pub struct FitsImage {
     pub data: Array2<f64>,
     /// `PIXELSCL`, if present.
     pub pixelscale: Option<f64>,
+    /// `PUPLSCAL` (metres per pixel of a pupil), if present.
+    pub pupilscale: Option<f64>,
+    /// `PIXSCALE` (arcsec per pixel), if present.
+    pub pixscale: Option<f64>,
+    /// `BUNIT`, if present.
+    pub bunit: Option<String>,
 }
 
+/// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
+pub const MAX_IMAGE_PIXELS: usize = 16384 * 16384;
+
 fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
-    IoError::Fits { path: path.to_path_buf(), message: e.to_string() }
+    // cfitsio messages may span lines; keep one.
+    let message = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    IoError::Fits { path: path.to_path_buf(), message }
 }
 
 fn utf8(path: &Path) -> Result<&str, IoError> {
@@ -47,22 +58,62 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
-    let mut f = FitsFile::open(path).map_err(|e| fits_err(path, e))?;
+    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut f = FitsFile::open(path)
+        .map_err(|e| fits_err(path, format!("not a readable FITS file ({e})")))?;
     let h = f.hdu(hdu).map_err(|e| fits_err(path, format!("HDU {hdu}: {e}")))?;
-    let shape = match &h.info {
-        fitsio::hdu::HduInfo::ImageInfo { shape, .. } if shape.len() == 2 => (shape[0], shape[1]),
+    let (shape, bytes_per_value) = match &h.info {
+        fitsio::hdu::HduInfo::ImageInfo { shape, image_type } if shape.len() == 2 => {
+            use fitsio::images::ImageType as I;
+            let b = match image_type {
+                I::UnsignedByte | I::Byte => 1,
+                I::Short | I::UnsignedShort => 2,
+                I::Long | I::UnsignedLong | I::Float => 4,
+                I::LongLong | I::Double => 8,
+            };
+            ((shape[0], shape[1]), b)
+        }
         fitsio::hdu::HduInfo::ImageInfo { shape, .. } => {
             return Err(fits_err(
                 path,
-                format!("HDU {hdu} is a {}-D image, expected 2-D", shape.len()),
+                format!("HDU {hdu} is a {}-D image; a 2-D image is needed", shape.len()),
             ))
         }
         _ => return Err(fits_err(path, format!("HDU {hdu} is not an image"))),
     };
-    let values: Vec<f64> = h.read_image(&mut f).map_err(|e| fits_err(path, e))?;
+    let pixels = shape.0.checked_mul(shape.1).unwrap_or(usize::MAX);
+    if pixels == 0 {
+        return Err(fits_err(path, format!("HDU {hdu} is an empty {}x{} image", shape.1, shape.0)));
+    }
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(fits_err(
+            path,
+            format!(
+                "HDU {hdu} is {}x{} pixels; images of at most 16384x16384 are read",
+                shape.1, shape.0
+            ),
+        ));
+    }
+    // The header says how much data follows; a shorter file is truncated.
+    if (pixels as u64) * bytes_per_value > file_len {
+        return Err(fits_err(
+            path,
+            format!(
+                "truncated: the header announces {}x{} pixels but the file holds {file_len} bytes",
+                shape.1, shape.0
+            ),
+        ));
+    }
+    let values: Vec<f64> =
+        h.read_image(&mut f).map_err(|e| fits_err(path, format!("cannot read the image ({e})")))?;
     let data = Array2::from_shape_vec(shape, values).map_err(|e| fits_err(path, e))?;
-    let pixelscale = h.read_key::<f64>(&mut f, "PIXELSCL").ok();
-    Ok(FitsImage { data, pixelscale })
+    let number =
+        |f: &mut FitsFile, key: &str| h.read_key::<f64>(f, key).ok().filter(|v| v.is_finite());
+    let pixelscale = number(&mut f, "PIXELSCL");
+    let pupilscale = number(&mut f, "PUPLSCAL");
+    let pixscale = number(&mut f, "PIXSCALE");
+    let bunit = h.read_key::<String>(&mut f, "BUNIT").ok();
+    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit })
 }
 
 /// A temporary path beside `target`, unique to this process.
@@ -110,6 +161,34 @@ fn atomic_write(
 /// [`IoError`]s when the file cannot be written (the temporary file is removed).
 pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
     atomic_write(path, opts.overwrite, |tmp| write_hdus(tmp, psf, opts))
+}
+
+/// Writes a 2-D image (primary HDU, float64) with numeric header keys, atomically.
+///
+/// # Errors
+///
+/// As [`write_psf`].
+pub fn write_image(
+    path: &Path,
+    data: &Array2<f64>,
+    keys: &[(&str, f64)],
+    overwrite: bool,
+) -> Result<(), IoError> {
+    atomic_write(path, overwrite, |tmp| {
+        let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+        let data = data.as_standard_layout();
+        let desc = ImageDescription {
+            data_type: ImageType::Double,
+            dimensions: &[data.nrows(), data.ncols()],
+        };
+        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+        let hdu = f.primary_hdu().map_err(e)?;
+        hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
+        for (k, v) in keys {
+            hdu.write_key(&mut f, k, *v).map_err(e)?;
+        }
+        Ok(())
+    })
 }
 
 /// Writes the intensity after one plane (primary HDU) and, when known, its phase (extension

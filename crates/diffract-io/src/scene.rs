@@ -2,11 +2,11 @@
 
 use crate::SceneError;
 use diffract_optics::{
-    AnnularFieldStop, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter, CircularAperture,
-    CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic, MultiCircularAperture,
-    MultiHexagonAperture, NgonAperture, OpticsError, PupilOptic, RectangleAperture,
-    RectangularFieldStop, ScalarTransmission, SecondaryObscuration, SquareAperture, ThinLens,
-    ZernikeWfe,
+    AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
+    CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
+    MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
+    PupilOptic, RectangleAperture, RectangularFieldStop, ScalarTransmission, SecondaryObscuration,
+    SquareAperture, ThinLens, ZernikeWfe,
 };
 use diffract_propagation::{
     AlignerDirection, Coronagraph, Detector, Fov, OpticalSystem, Plane, PropagationError, Source,
@@ -55,6 +55,7 @@ const KINDS: &[(&str, PlaneRule)] = &[
     ("bar_occulter", PlaneRule::Image),
     ("band_limited_coronagraph", PlaneRule::Image),
     ("ideal_fqpm", PlaneRule::Image),
+    ("fits_optic", PlaneRule::Either),
 ];
 
 /// The optic kinds of the scene format, in the order of its documentation.
@@ -78,6 +79,7 @@ pub const OPTIC_KINDS: &[&str] = &[
     "bar_occulter",
     "band_limited_coronagraph",
     "ideal_fqpm",
+    "fits_optic",
 ];
 
 /// Largest scene file read, bytes.
@@ -601,6 +603,12 @@ fn parse_optic(t: &Table, index: usize, file: Option<&Path>) -> Result<Plane, Sc
                 }
             }
         }
+        ("pupil", _) if kind == "fits_optic" => {
+            Plane::Pupil(Arc::new(build_fits_optic(&mut k, false)?))
+        }
+        ("image", _) if kind == "fits_optic" => {
+            Plane::Image(Arc::new(build_fits_optic(&mut k, true)?))
+        }
         ("pupil", _) => Plane::Pupil(build_pupil_optic(kind, &mut k)?),
         ("image", _) => Plane::Image(build_image_optic(kind, &mut k)?),
         (other, _) => {
@@ -611,6 +619,83 @@ fn parse_optic(t: &Table, index: usize, file: Option<&Path>) -> Result<Plane, Sc
     };
     k.finish()?;
     Ok(optic)
+}
+
+/// An optic read from FITS files: `transmission_path` and/or `opd_path` (relative to the
+/// scene file), `opd_unit`, the pixel scale (`pixelscale_m` in pupil planes,
+/// `pixelscale_arcsec` in image planes, else the files' PIXELSCL / PUPLSCAL / PIXSCALE
+/// keywords), `rotation_deg`, `flip_x`, `flip_y`.
+fn build_fits_optic(k: &mut Keys<'_>, image_plane: bool) -> Result<ArrayOptic, SceneError> {
+    let base = k.file.as_ref().and_then(|f| f.parent()).map(Path::to_path_buf).unwrap_or_default();
+    let read = |k: &Keys<'_>, key: &str, rel: &str| {
+        let path = base.join(rel);
+        crate::read_image(&path, 0).map_err(|e| k.err(format!("{key}: {e}")))
+    };
+    let t_path = k.str_opt("transmission_path")?;
+    let o_path = k.str_opt("opd_path")?;
+    if t_path.is_none() && o_path.is_none() {
+        return Err(k.err("give transmission_path, opd_path or both"));
+    }
+    let unit = k.str_opt("opd_unit")?;
+    let scale_key = if image_plane { "pixelscale_arcsec" } else { "pixelscale_m" };
+    let other_scale_key = if image_plane { "pixelscale_m" } else { "pixelscale_arcsec" };
+    if k.table.contains_key(other_scale_key) {
+        let plane = if image_plane { "an image" } else { "a pupil" };
+        return Err(
+            k.err(format!("{other_scale_key} does not apply in {plane} plane; use {scale_key}"))
+        );
+    }
+    let scale = match scale_key {
+        "pixelscale_m" => k.f64_opt("pixelscale_m")?,
+        _ => k.f64_opt("pixelscale_arcsec")?,
+    };
+    let orientation = Orientation {
+        flip_x: k.bool_or("flip_x", false)?,
+        flip_y: k.bool_or("flip_y", false)?,
+        rotation_deg: k.f64_or("rotation_deg", 0.0)?,
+    };
+    let t = t_path.map(|p| read(k, "transmission_path", p)).transpose()?;
+    let o = o_path.map(|p| read(k, "opd_path", p)).transpose()?;
+    let unit = match unit.map(str::to_string).or_else(|| o.as_ref().and_then(|o| o.bunit.clone())) {
+        None => "m".to_string(),
+        Some(u) => u.trim().to_lowercase(),
+    };
+    let (factor, opd_kind) = match unit.as_str() {
+        "m" | "meter" | "meters" | "metre" | "metres" => (1.0, OpdKind::Metres),
+        "um" | "micron" | "microns" | "micrometer" => (1e-6, OpdKind::Metres),
+        "nm" | "nanometer" | "nanometers" => (1e-9, OpdKind::Metres),
+        "rad" | "radian" | "radians" => (1.0, OpdKind::Radians),
+        other => {
+            return Err(k.err(format!(
+                "opd_unit = \"{other}\" is invalid; must be \"m\", \"um\", \"nm\" or \"rad\""
+            )))
+        }
+    };
+    let keyword_scale = |img: &crate::FitsImage| {
+        if image_plane {
+            img.pixscale.or(img.pixelscale)
+        } else {
+            img.pixelscale.or(img.pupilscale)
+        }
+    };
+    let scale = match scale
+        .or_else(|| t.as_ref().and_then(keyword_scale))
+        .or_else(|| o.as_ref().and_then(keyword_scale))
+    {
+        Some(s) => s,
+        None => {
+            let keys = if image_plane { "PIXSCALE or PIXELSCL" } else { "PIXELSCL or PUPLSCAL" };
+            return Err(k.err(format!(
+                "no pixel scale: give {scale_key}, or a {keys} keyword in the file"
+            )));
+        }
+    };
+    if scale <= 0.0 {
+        return Err(k.err(format!("pixel scale {scale} is invalid; must be > 0")));
+    }
+    let opd = o.map(|o| o.data.mapv(|v| v * factor));
+    ArrayOptic::new("fits_optic", t.map(|t| t.data), opd, opd_kind, scale, orientation)
+        .map_err(|e| k.wrap(e))
 }
 
 fn parse_coronagraph(t: &Table, file: Option<&Path>) -> Result<Coronagraph, SceneError> {

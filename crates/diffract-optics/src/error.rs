@@ -16,6 +16,14 @@ pub enum OpticsError {
         /// What is allowed.
         allowed: &'static str,
     },
+    /// An array that cannot describe an optic.
+    #[error("{key} {message}")]
+    Array {
+        /// Which array ("transmission", "opd").
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl OpticsError {

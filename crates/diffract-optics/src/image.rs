@@ -81,6 +81,11 @@ pub trait ImageOptic: Debug + Send + Sync {
         None
     }
 
+    /// A phase in radians on `grid`, the same at every wavelength, or `None`.
+    fn phase(&self, _grid: &ImageGrid) -> Option<Array2<f64>> {
+        None
+    }
+
     /// Half-widths `(x, y)` in arcsec of a box about the axis outside which the optic
     /// transmits fully with no OPD (`None`: no such box). The semi-analytic coronagraph
     /// needs it to fit its occulter box.

@@ -22,6 +22,7 @@
 //! ```
 
 mod apertures;
+mod array;
 mod error;
 pub mod geometry;
 mod grid;
@@ -36,6 +37,7 @@ pub use apertures::{
     CircularAperture, HexagonAperture, NgonAperture, RectangleAperture, ScalarTransmission,
     SecondaryObscuration, SquareAperture,
 };
+pub use array::{ArrayOptic, OpdKind, Orientation};
 pub use error::OpticsError;
 pub use grid::PupilGrid;
 pub use image::{

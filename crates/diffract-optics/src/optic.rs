@@ -28,4 +28,10 @@ pub trait PupilOptic: Debug + Send + Sync {
     fn opd(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
         None
     }
+
+    /// A phase in radians on `grid`, the same at every wavelength (an OPD given in radians,
+    /// as for a vector apodizing phase plate), or `None`.
+    fn phase(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
 }

@@ -89,6 +89,8 @@ pub const MAX_FFT_NPIX: usize = 32768;
 struct PupilArrays {
     transmission: Option<Array2<f64>>,
     opd: Option<Array2<f64>>,
+    /// Phase in radians, the same at every wavelength.
+    phase: Option<Array2<f64>>,
 }
 
 #[derive(Debug)]
@@ -260,10 +262,10 @@ impl PsfPlan {
                     }
                     let on_padded = seen_image && matches!(mode, Mode::Fft) && oversample > 1;
                     let g = if on_padded { &padded_grid } else { &grid };
-                    let mut arrays = PupilArrays { transmission: None, opd: None };
+                    let mut arrays = PupilArrays { transmission: None, opd: None, phase: None };
                     for p in &planes[i..j] {
                         if let Plane::Pupil(o) = p {
-                            combine(&mut arrays, o.transmission(g), o.opd(g));
+                            combine(&mut arrays, o.transmission(g), o.opd(g), o.phase(g));
                         }
                     }
                     steps.push(Step::Pupil(arrays));
@@ -330,6 +332,7 @@ impl PsfPlan {
                 if let Step::Pupil(arrays) = step {
                     cut(&mut arrays.transmission);
                     cut(&mut arrays.opd);
+                    cut(&mut arrays.phase);
                 }
             }
         }
@@ -339,10 +342,10 @@ impl PsfPlan {
         let entrance = if step_planes.first() == Some(&(0..leading)) {
             None
         } else {
-            let mut e = PupilArrays { transmission: None, opd: None };
+            let mut e = PupilArrays { transmission: None, opd: None, phase: None };
             for p in &planes[..leading] {
                 if let Plane::Pupil(o) = p {
-                    combine(&mut e, o.transmission(&grid), o.opd(&grid));
+                    combine(&mut e, o.transmission(&grid), o.opd(&grid), o.phase(&grid));
                 }
             }
             Some(e)
@@ -525,8 +528,10 @@ impl PsfPlan {
     /// Memory held by the plan itself (sampled pupil arrays), in bytes.
     pub fn bytes_resident(&self) -> u64 {
         let count = |a: &PupilArrays| {
-            a.transmission.as_ref().map_or(0, |t| t.len() as u64 * 8)
-                + a.opd.as_ref().map_or(0, |t| t.len() as u64 * 8)
+            [&a.transmission, &a.opd, &a.phase]
+                .iter()
+                .map(|x| x.as_ref().map_or(0, |t| t.len() as u64 * 8))
+                .sum::<u64>()
         };
         self.steps.iter().map(|s| if let Step::Pupil(a) = s { count(a) } else { 0 }).sum::<u64>()
             + self.entrance.as_ref().map_or(0, count)
@@ -951,7 +956,18 @@ impl PsfPlan {
     }
 }
 
-fn combine(acc: &mut PupilArrays, t: Option<Array2<f64>>, opd: Option<Array2<f64>>) {
+fn combine(
+    acc: &mut PupilArrays,
+    t: Option<Array2<f64>>,
+    opd: Option<Array2<f64>>,
+    phase: Option<Array2<f64>>,
+) {
+    if let Some(p) = phase {
+        match acc.phase.as_mut() {
+            Some(a) => *a += &p,
+            None => acc.phase = Some(p),
+        }
+    }
     if let Some(t) = t {
         match acc.transmission.as_mut() {
             Some(a) => *a *= &t,
@@ -973,6 +989,9 @@ fn apply_pupil(field: &mut Array2<Complex64>, arrays: &PupilArrays, k: f64) {
 
 /// Multiplies a view of a field by `t * exp(i k opd)`.
 fn apply_pupil_view(field: &mut ArrayViewMut2<'_, Complex64>, arrays: &PupilArrays, k: f64) {
+    if let Some(p) = &arrays.phase {
+        Zip::from(&mut *field).and(p).for_each(|f, &p| *f *= Complex64::from_polar(1.0, p));
+    }
     match (&arrays.transmission, &arrays.opd) {
         (None, None) => {}
         (Some(t), None) => Zip::from(field).and(t).for_each(|f, &t| *f *= t),
@@ -1029,8 +1048,11 @@ fn apply_image(
                 pixelscale: grid.pixelscale,
                 center: (grid.center.0 - rows.start as f64, grid.center.1 - cols.start as f64),
             };
-            let arrays =
-                PupilArrays { transmission: optic.transmission(&sub), opd: optic.opd(&sub) };
+            let arrays = PupilArrays {
+                transmission: optic.transmission(&sub),
+                opd: optic.opd(&sub),
+                phase: optic.phase(&sub),
+            };
             apply_pupil_view(&mut field.slice_mut(s![rows, cols]), &arrays, k);
             continue;
         }
@@ -1040,7 +1062,11 @@ fn apply_image(
         } else {
             t
         };
-        apply_pupil(field, &PupilArrays { transmission: t, opd: optic.opd(grid) }, k);
+        apply_pupil(
+            field,
+            &PupilArrays { transmission: t, opd: optic.opd(grid), phase: optic.phase(grid) },
+            k,
+        );
     }
 }
 
