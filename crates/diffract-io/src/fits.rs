@@ -81,7 +81,7 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
         }
         _ => return Err(fits_err(path, format!("HDU {hdu} is not an image"))),
     };
-    let pixels = shape.0.checked_mul(shape.1).unwrap_or(usize::MAX);
+    let pixels = shape.0.saturating_mul(shape.1);
     if pixels == 0 {
         return Err(fits_err(path, format!("HDU {hdu} is an empty {}x{} image", shape.1, shape.0)));
     }
