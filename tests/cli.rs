@@ -173,3 +173,44 @@ fn planes_writes_one_file_per_plane_named_by_index_and_kind() {
         "phase extension"
     );
 }
+
+/// Killing a run at any moment (here SIGKILL at 12 points from start to end) leaves the old
+/// file untouched or the complete new one: outputs are written to a temporary file and
+/// renamed into place.
+#[test]
+fn a_killed_run_leaves_the_old_file_or_the_complete_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("psf.fits");
+    let scene = dir.path().join("big_output.toml");
+    // A cheap PSF with a large output (1600 x 1600 doubles, 20 MB), so writing takes time.
+    std::fs::write(
+        &scene,
+        "npix = 64\noversample = 2\n[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 1.0\n[detector]\npixelscale_arcsec = 0.01\nfov_pixels = 800\n",
+    )
+    .unwrap();
+    std::fs::write(&out, b"the old file").unwrap();
+    let mut saw_new = false;
+    for delay_ms in [0u64, 5, 10, 20, 40, 60, 80, 120, 160, 240, 400, 2000] {
+        let mut child = bin()
+            .arg("psf")
+            .arg(&scene)
+            .arg("-o")
+            .arg(&out)
+            .arg("--overwrite")
+            .arg("-q")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let bytes = std::fs::read(&out).unwrap();
+        if bytes != b"the old file" {
+            let img = read_image(&out, 0).expect("a replaced file is a complete FITS file");
+            assert_eq!(img.data.dim(), (1600, 1600));
+            assert_eq!(read_image(&out, 1).unwrap().data.dim(), (800, 800));
+            saw_new = true;
+            std::fs::write(&out, b"the old file").unwrap();
+        }
+    }
+    assert!(saw_new, "the last, unhurried run should have finished");
+}

@@ -135,7 +135,7 @@ fn malformed_fits_optics_get_one_line() {
         ),
         ("transmission_path = \"nan.fits\"", "transmission holds NaN at pixel (row 3, column 4)"),
         ("transmission_path = \"truncated.fits\"", "truncated"),
-        ("transmission_path = \"garbage.fits\"", "not a readable FITS file"),
+        ("transmission_path = \"garbage.fits\"", "not a FITS file"),
         ("transmission_path = \"missing.fits\"", "missing.fits"),
         ("transmission_path = \"good.fits\"\nopd_path = \"small.fits\"", "they must match"),
         (
@@ -181,4 +181,19 @@ fn malformed_fits_optics_get_one_line() {
     let e = diffract::io::read_image(&cube, 0).unwrap_err().to_string();
     assert!(e.contains("3-D image; a 2-D image is needed"), "{e}");
     assert!(!Path::new(&d.join("o.fits")).exists());
+}
+
+/// Regression (found by fuzzing the FITS reader): a gzip stream whose trailer claims 4 GiB
+/// made cfitsio allocate it. Compressed and non-FITS files are now refused up front.
+#[test]
+fn compressed_or_foreign_files_are_refused_before_cfitsio_reads_them() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/fuzz/gzip_magic_claims_4gib.fits");
+    let e = diffract::io::read_image(&path, 0).unwrap_err().to_string();
+    assert!(e.contains("compressed FITS files are not read"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.fits");
+    std::fs::write(&p, b"NAXIS   =                    2").unwrap();
+    let e = diffract::io::read_image(&p, 0).unwrap_err().to_string();
+    assert!(e.contains("not a FITS file"), "{e}");
 }

@@ -59,6 +59,22 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
         });
     }
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // A FITS file starts with the SIMPLE card. Anything else (notably gzip or compress
+    // data, which cfitsio would inflate in memory to whatever size the stream claims) is
+    // refused before cfitsio sees it.
+    let mut head = [0u8; 9];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|source| IoError::File { path: path.to_path_buf(), source })?;
+    if head[..n.min(2)] == [0x1f, 0x8b] || head[..n.min(2)] == [0x1f, 0x9d] {
+        return Err(fits_err(
+            path,
+            "compressed FITS files are not read; decompress it first (gunzip)",
+        ));
+    }
+    if n < 9 || &head != b"SIMPLE  =" {
+        return Err(fits_err(path, "not a FITS file (it does not start with the SIMPLE card)"));
+    }
     let mut f = FitsFile::open(path)
         .map_err(|e| fits_err(path, format!("not a readable FITS file ({e})")))?;
     let h = f.hdu(hdu).map_err(|e| fits_err(path, format!("HDU {hdu}: {e}")))?;

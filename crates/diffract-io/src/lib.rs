@@ -27,5 +27,7 @@ mod fits;
 mod scene;
 
 pub use error::{IoError, SceneError};
-pub use fits::{read_image, write_image, write_plane, write_psf, FitsImage, WriteOptions};
+pub use fits::{
+    read_image, write_image, write_plane, write_psf, FitsImage, WriteOptions, MAX_IMAGE_PIXELS,
+};
 pub use scene::{Scene, OPTIC_KINDS};

@@ -517,7 +517,15 @@ impl Scene {
                 .and_then(|f| f.file_stem())
                 .map_or("scene".into(), |s| s.to_string_lossy().into_owned()),
         };
-        let npix = top.usize_opt("npix", 1, 16384)?.unwrap_or(1024);
+        let npix = match top.table.get("npix") {
+            Some(Value::Integer(i)) if *i > 16384 => {
+                let gib = (*i as f64).powi(2) * 16.0 / (1u64 << 30) as f64;
+                return Err(top.err(format!(
+                    "npix = {i} is too large: its complex pupil field alone needs {gib:.0} GiB; the largest accepted is 16384"
+                )));
+            }
+            _ => top.usize_opt("npix", 1, 16384)?.unwrap_or(1024),
+        };
         let pupil_diameter = top.f64_opt("pupil_diameter_m")?;
         if let Some(d) = pupil_diameter {
             if d <= 0.0 {

@@ -78,7 +78,7 @@ fn orient(a: &Array2<f64>, o: Orientation) -> Array2<f64> {
         let mut out = a;
         for _ in 0..k {
             let (ny, nx) = out.dim();
-            out = Array2::from_shape_fn((nx, ny), |(i, j)| out[[j, nx - 1 - i]]);
+            out = Array2::from_shape_fn((nx, ny), |(i, j)| out[[ny - 1 - j, i]]);
         }
         return out;
     }
@@ -262,10 +262,13 @@ mod tests {
         let a = asym();
         let o =
             |flip_x, flip_y, rotation_deg| orient(&a, Orientation { flip_x, flip_y, rotation_deg });
-        // A counter-clockwise quarter turn takes +x (row 0 to the right) to +y (column 2 up).
+        // A counter-clockwise quarter turn takes the bottom edge (row 0, along +x) to the
+        // right edge (column 2, along +y) ...
         let r = o(false, false, 90.0);
         assert_eq!(r.column(2).to_vec(), vec![1.0, 1.0, 1.0]);
-        assert_eq!(r[[0, 0]] + r[[0, 1]], 1.0);
+        // ... and the left edge (column 0, along +y) to the bottom edge (row 0, along -x).
+        assert_eq!(r.row(0).to_vec(), vec![1.0, 1.0, 1.0]);
+        assert_eq!(r[[1, 0]] + r[[2, 0]] + r[[1, 1]] + r[[2, 1]], 0.0);
         assert_eq!(o(false, false, 360.0), a);
         assert_eq!(o(false, false, 180.0), o(true, true, 0.0));
         // A non-multiple-of-90 rotation by 90.000001 degrees is close to the exact one.

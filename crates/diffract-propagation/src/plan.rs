@@ -245,6 +245,13 @@ impl PsfPlan {
             ));
         }
         let mut mode = Self::mode(system)?;
+        Self::check_memory_before_sampling(
+            planes.len(),
+            n,
+            npad,
+            image_planes > 0,
+            detector.fov_pixels() * oversample,
+        )?;
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
 
@@ -940,6 +947,33 @@ impl PsfPlan {
             workers: schedule.workers,
         };
         Ok((psf, plane_images))
+    }
+
+    /// Refuses, before any array is allocated, a system whose sampled optics and one
+    /// wavelength's arrays would not fit in the free memory.
+    fn check_memory_before_sampling(
+        n_planes: usize,
+        n: usize,
+        npad: usize,
+        fft: bool,
+        out: usize,
+    ) -> Result<(), PropagationError> {
+        let (n, npad, out) = (n as u64, npad as u64, out as u64);
+        let grid = if fft { npad } else { n };
+        // Each optic's arrays while they are combined, plus the combined transmission and
+        // OPD; then one wavelength: the field (padded for FFTs), MFT scratch and output.
+        let optics = (n_planes as u64 + 2) * 2 * grid * grid * 8;
+        let wavelength = grid * grid * 16 + 3 * out * n * 16 + out * out * 24;
+        let needed = optics + wavelength;
+        if let Some(avail) = diffract_parallel::available_memory_bytes() {
+            if needed > avail {
+                return Err(PropagationError::Memory {
+                    needed_mib: needed >> 20,
+                    available_mib: avail >> 20,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn check_memory(&self, workers: usize) -> Result<(), PropagationError> {

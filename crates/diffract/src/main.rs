@@ -159,6 +159,8 @@ fn check_free(path: &Path, overwrite: bool) -> Result<(), Failure> {
 
 fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
     let opts = args.run.options()?;
+    let label =
+        args.scene.as_ref().map_or("built-in default".to_string(), |p| p.display().to_string());
     let (name, system, source, png) = match &args.scene {
         Some(path) => {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
@@ -184,11 +186,13 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
         }
     }
-    compute_and_write(args, &name, &system, &source, png.as_deref(), &opts)
+    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compute_and_write(
     args: &PsfArgs,
+    label: &str,
     name: &str,
     system: &OpticalSystem,
     source: &Source,
@@ -196,17 +200,16 @@ fn compute_and_write(
     opts: &ComputeOptions,
 ) -> Result<(), Failure> {
     let start = Instant::now();
+    let in_scene =
+        |e: diffract::propagation::PropagationError| Failure::input(format!("{label}: {e}"));
+    let plan =
+        if args.planes.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
+            .map_err(in_scene)?;
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
-    system
-        .plan()
-        .map_err(Failure::input)?
-        .schedule(source.wavelengths().len(), opts)
-        .map_err(Failure::input)?;
+    plan.schedule(source.wavelengths().len(), opts).map_err(in_scene)?;
     let (psf, planes) = if args.planes.is_some() {
-        let plan = PsfPlan::new_plane_by_plane(system).map_err(Failure::input)?;
         plan.compute_with_planes(source, opts).map_err(Failure::run)?
     } else {
-        let plan = system.plan().map_err(Failure::input)?;
         (plan.compute(source, opts).map_err(Failure::run)?, Vec::new())
     };
     let seconds = start.elapsed().as_secs_f64();
