@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// A scene that cannot be read or does not describe a valid system. Displays as one line:
 /// `FILE: WHERE: WHAT`.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
-#[error("{}{}{message}", file_prefix(.file), context_prefix(.context))]
+#[error("{}", one_line(&format!("{}{}{message}", file_prefix(.file), context_prefix(.context))))]
 pub struct SceneError {
     /// The scene file, when read from one.
     pub file: Option<PathBuf>,
@@ -13,6 +13,14 @@ pub struct SceneError {
     pub context: String,
     /// What is wrong and what is allowed.
     pub message: String,
+}
+
+/// Escapes control characters (a newline inside a TOML string, say) so that a message that
+/// quotes user input stays on one line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect()
 }
 
 fn file_prefix(file: &Option<PathBuf>) -> String {

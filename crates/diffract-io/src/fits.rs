@@ -29,6 +29,10 @@ pub struct FitsImage {
     pub pixscale: Option<f64>,
     /// `BUNIT`, if present.
     pub bunit: Option<String>,
+    /// `WAVELEN` (metres), if present.
+    pub wavelength: Option<f64>,
+    /// `NWAVES`, if present.
+    pub nwaves: Option<i64>,
 }
 
 /// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
@@ -129,7 +133,9 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
     let pupilscale = number(&mut f, "PUPLSCAL");
     let pixscale = number(&mut f, "PIXSCALE");
     let bunit = h.read_key::<String>(&mut f, "BUNIT").ok();
-    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit })
+    let wavelength = number(&mut f, "WAVELEN");
+    let nwaves = h.read_key::<i64>(&mut f, "NWAVES").ok();
+    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves })
 }
 
 /// A temporary path beside `target`, unique to this process.
@@ -333,5 +339,10 @@ fn write_keys(
         (psf.precision.name(), "Precision of the matrix Fourier transforms"),
     )?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
+    if let Some((sigma, strehl)) = psf.jitter {
+        hdu.write_key(f, "JITRTYPE", ("Gaussian convolution", "Type of jitter applied"))?;
+        hdu.write_key(f, "JITRSIGM", (sigma, "Gaussian sigma for jitter, per axis [arcsec]"))?;
+        hdu.write_key(f, "JITRSTRL", (strehl, "Strehl reduction from jitter"))?;
+    }
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct Scene {
     pub system: OpticalSystem,
     /// The source.
     pub source: Source,
+    /// Gaussian pointing jitter, sigma per axis in arcsec (`[detector] jitter_sigma_arcsec`).
+    pub jitter_sigma_arcsec: Option<f64>,
 }
 
 /// Where an optic may sit.
@@ -568,7 +570,8 @@ impl Scene {
             };
             system.add_plane(parse_optic(t, i, file)?);
         }
-        system.set_detector(parse_detector(detector_table, file)?);
+        let (detector, jitter_sigma_arcsec) = parse_detector(detector_table, file)?;
+        system.set_detector(detector);
         if let Some(t) = coronagraph_table {
             system.set_coronagraph(parse_coronagraph(t, file)?);
         }
@@ -578,7 +581,7 @@ impl Scene {
             context: String::new(),
             message: WrappedError::from(e).0,
         })?;
-        Ok(Scene { name, system, source })
+        Ok(Scene { name, system, source, jitter_sigma_arcsec })
     }
 }
 
@@ -746,9 +749,15 @@ fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
     source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
 }
 
-fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
+fn parse_detector(t: &Table, file: Option<&Path>) -> Result<(Detector, Option<f64>), SceneError> {
     let mut k = Keys::new(t, "[detector]", file);
     let pixelscale = k.positive_f64_req("pixelscale_arcsec")?;
+    let jitter = k.f64_opt("jitter_sigma_arcsec")?;
+    if let Some(j) = jitter {
+        if j < 0.0 {
+            return Err(k.err(format!("jitter_sigma_arcsec = {j} is invalid; must be >= 0")));
+        }
+    }
     let fov_arcsec = k.f64_opt("fov_arcsec")?;
     let fov_pixels = k.usize_opt("fov_pixels", 1, 32768)?;
     let fov = match (fov_arcsec, fov_pixels) {
@@ -758,7 +767,9 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError
         (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
     };
     k.finish()?;
-    Detector::new(pixelscale, fov).map_err(|e| Keys::new(t, "[detector]", file).wrap(e))
+    let detector =
+        Detector::new(pixelscale, fov).map_err(|e| Keys::new(t, "[detector]", file).wrap(e))?;
+    Ok((detector, jitter.filter(|j| *j > 0.0)))
 }
 
 #[cfg(test)]
@@ -854,6 +865,22 @@ fov_arcsec = 2.0
             None,
         );
         assert!(ok.is_ok());
+    }
+
+    /// Regression (found by fuzzing the scene reader): a kind with a newline in it gave a
+    /// two-line message. Quoted input is escaped.
+    #[test]
+    fn quoted_input_never_breaks_the_line() {
+        let e = err_of(&GOOD.replace("\"circular_aperture\"", "\"circ\\nular\""));
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("'circ\\nular'"), "{e}");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/fuzz/scene_newline_in_kind.toml"
+        );
+        let text = std::fs::read_to_string(path).expect("the regression input");
+        let e = Scene::from_toml_str(&text, None).unwrap_err().to_string();
+        assert_eq!(e.lines().count(), 1, "{e}");
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 mod detector;
 mod error;
+mod jitter;
 mod plan;
 mod psf;
 mod source;
@@ -29,7 +30,8 @@ mod system;
 
 pub use detector::{Detector, Fov};
 pub use error::PropagationError;
-pub use plan::{ComputeOptions, PlaneImage, Precision, PsfPlan};
+pub use jitter::gaussian_blur;
+pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan};
 pub use psf::{bin_by, Psf};
 pub use source::Source;
 pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};

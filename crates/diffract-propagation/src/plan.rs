@@ -67,6 +67,29 @@ pub struct ComputeOptions {
     pub fftw_threads: usize,
     /// Cores to use in all (`None`: every core). `Some(1)` runs everything serially.
     pub cores: Option<usize>,
+    /// Called once per wavelength finished (from worker threads), for progress reports.
+    pub on_wavelength_done: Option<Progress>,
+}
+
+/// A callback run as each wavelength finishes.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+/// Reports a finished wavelength when dropped (also when it failed).
+struct ProgressGuard<'a>(Option<&'a Progress>);
+
+impl Drop for ProgressGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            (p.0)();
+        }
+    }
 }
 
 /// The backends and parallelism one wavelength runs with.
@@ -901,6 +924,7 @@ impl PsfPlan {
                     fft: fft.as_deref(),
                     single: opts.precision == Precision::F32,
                 };
+                let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
                 if planes {
                     let mut rec = Vec::new();
                     let img = self.propagate(wl, source, ex, Some(&mut rec))?;
@@ -945,6 +969,7 @@ impl PsfPlan {
             fft: fft_backend,
             precision: opts.precision,
             workers: schedule.workers,
+            jitter: None,
         };
         Ok((psf, plane_images))
     }

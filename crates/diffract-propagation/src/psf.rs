@@ -33,6 +33,9 @@ pub struct Psf {
     pub precision: Precision,
     /// Wavelengths computed at once.
     pub workers: usize,
+    /// Gaussian jitter applied (sigma per axis, arcsec) and the peak ratio it left
+    /// (POPPY's JITRSIGM and JITRSTRL).
+    pub jitter: Option<(f64, f64)>,
 }
 
 impl Psf {
@@ -44,6 +47,17 @@ impl Psf {
     /// Total intensity in the field.
     pub fn flux(&self) -> f64 {
         self.image.sum()
+    }
+
+    /// Blurs the oversampled PSF by Gaussian pointing jitter of `sigma_arcsec` per axis, as
+    /// POPPY's `jitter='gaussian'` (scipy's gaussian_filter on the oversampled image); the
+    /// detector-sampled PSF is binned from the result.
+    pub fn apply_jitter(&mut self, sigma_arcsec: f64) {
+        let peak = |a: &ndarray::Array2<f64>| a.iter().copied().fold(0.0, f64::max);
+        let before = peak(&self.image);
+        self.image = crate::gaussian_blur(&self.image, sigma_arcsec / self.pixelscale_arcsec);
+        let ratio = if before > 0.0 { peak(&self.image) / before } else { 1.0 };
+        self.jitter = Some((sigma_arcsec, ratio));
     }
 }
 

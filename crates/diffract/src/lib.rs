@@ -11,6 +11,7 @@
 //! | [`instruments`] | ready-made systems (direct imaging) |
 //! | [`parallel`] | worker scheduling and ordered parallel maps |
 //! | [`io`] | scene files and FITS output |
+//! | [`measure`] | FWHM, encircled energy, centroid, radial profile |
 //! | [`picture`] | PNG pictures of PSFs |
 //!
 //! POPPY's `OpticalSystem.calc_psf` is [`propagation::PsfPlan::compute`] here: plan the
@@ -36,4 +37,5 @@ pub use diffract_parallel as parallel;
 pub use diffract_propagation as propagation;
 pub use diffract_transforms as transforms;
 
+pub mod measure;
 pub mod picture;

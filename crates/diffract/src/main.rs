@@ -3,8 +3,10 @@
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
 use diffract::io::{write_plane, write_psf, Scene, WriteOptions};
+use diffract::picture::{image_picture, Stretch};
 use diffract::propagation::{ComputeOptions, OpticalSystem, Precision, PsfPlan, Source};
 use diffract::transforms::{FftBackend, GemmBackend};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -26,6 +28,63 @@ enum Command {
     Psf(PsfArgs),
     /// Show the compiled backends, the CPU and memory, and how a scene would be scheduled.
     Info(InfoArgs),
+    /// Draw a PSF FITS file (ours or POPPY's) as a PNG: log stretch, axes, colour bar.
+    Show(ShowArgs),
+    /// Draw a scene's entrance pupil (transmission and OPD) as a PNG, before computing.
+    Pupil(PupilArgs),
+    /// Measure a PSF FITS file: peak, flux, centroid, FWHM, encircled energy.
+    Measure(MeasureArgs),
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// The FITS file.
+    file: PathBuf,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// HDU to draw (0: the oversampled PSF).
+    #[arg(long, default_value_t = 0)]
+    hdu: usize,
+    /// Linear stretch instead of logarithmic.
+    #[arg(long)]
+    linear: bool,
+    /// Replace an existing PNG.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(clap::Args)]
+struct PupilArgs {
+    /// The scene file.
+    scene: PathBuf,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Replace an existing PNG.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(clap::Args)]
+struct MeasureArgs {
+    /// The FITS file.
+    file: PathBuf,
+    /// HDU to measure (0: the oversampled PSF).
+    #[arg(long, default_value_t = 0)]
+    hdu: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Radii for encircled energy, arcsec, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0])]
+    ee_radii: Vec<f64>,
+    /// Also plot the radial profile and encircled energy to this PNG.
+    #[arg(long)]
+    profile_png: Option<PathBuf>,
+    /// Pixel scale in arcsec when the file has no PIXELSCL keyword.
+    #[arg(long)]
+    pixelscale: Option<f64>,
 }
 
 /// How to compute: backends, precision, workers.
@@ -71,6 +130,7 @@ impl RunArgs {
             workers: self.workers,
             fftw_threads: self.fftw_threads,
             cores: None,
+            on_wavelength_done: None,
         })
     }
 }
@@ -104,9 +164,12 @@ struct PsfArgs {
     planes: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no progress bar, no summary).
     #[arg(short, long)]
     quiet: bool,
+    /// Print a machine-readable summary (JSON) instead of the text one.
+    #[arg(long)]
+    json: bool,
 }
 
 /// A failure, with the exit code it maps to: 2 for bad input or usage, 1 for failures while
@@ -130,6 +193,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Psf(args) => run_psf(&args),
         Command::Info(args) => run_info(&args),
+        Command::Show(args) => run_show(&args),
+        Command::Pupil(args) => run_pupil(&args),
+        Command::Measure(args) => run_measure(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,13 +227,15 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
     let opts = args.run.options()?;
     let label =
         args.scene.as_ref().map_or("built-in default".to_string(), |p| p.display().to_string());
+    let mut jitter = None;
     let (name, system, source, png) = match &args.scene {
         Some(path) => {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
+            jitter = scene.jitter_sigma_arcsec;
             (scene.name, scene.system, scene.source, args.png.clone())
         }
         None => {
-            if !args.quiet {
+            if !args.quiet && !args.json {
                 println!("no scene given: computing the built-in default, a 6.5 m segmented telescope at 1.8, 2.0 and 2.2 um");
             }
             let imaging = DirectImaging::default_segmented();
@@ -186,7 +254,7 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
         }
     }
-    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts)
+    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts, jitter)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -198,6 +266,7 @@ fn compute_and_write(
     source: &Source,
     png: Option<&Path>,
     opts: &ComputeOptions,
+    jitter: Option<f64>,
 ) -> Result<(), Failure> {
     let start = Instant::now();
     let in_scene =
@@ -207,11 +276,34 @@ fn compute_and_write(
             .map_err(in_scene)?;
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
     plan.schedule(source.wavelengths().len(), opts).map_err(in_scene)?;
-    let (psf, planes) = if args.planes.is_some() {
-        plan.compute_with_planes(source, opts).map_err(Failure::run)?
+    let n_wl = source.wavelengths().len();
+    let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(n_wl as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} wavelengths",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut opts = opts.clone();
+    if let Some(b) = &bar {
+        let b = b.clone();
+        opts.on_wavelength_done =
+            Some(diffract::propagation::Progress(std::sync::Arc::new(move || b.inc(1))));
+    }
+    let (mut psf, planes) = if args.planes.is_some() {
+        plan.compute_with_planes(source, &opts).map_err(Failure::run)?
     } else {
-        (plan.compute(source, opts).map_err(Failure::run)?, Vec::new())
+        (plan.compute(source, &opts).map_err(Failure::run)?, Vec::new())
     };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(sigma) = jitter {
+        psf.apply_jitter(sigma);
+    }
     let seconds = start.elapsed().as_secs_f64();
     if let Some(dir) = &args.planes {
         std::fs::create_dir_all(dir)
@@ -231,10 +323,32 @@ fn compute_and_write(
     )
     .map_err(Failure::run)?;
     if let Some(p) = png {
-        diffract::picture::write_log_png(p, &psf.image, 5.0, args.overwrite)
+        let title = format!(
+            "{name}: {}",
+            wavelength_label(Some(psf.mean_wavelength), Some(psf.wavelengths.len() as i64))
+        );
+        let stretch = Stretch::Log { decades: 5.0 };
+        image_picture(&psf.image, psf.pixelscale_arcsec, &title, stretch)
+            .and_then(|c| c.write_png(p, args.overwrite))
             .map_err(Failure::run)?;
     }
-    if !args.quiet {
+    if args.json {
+        let (ny, nx) = psf.image.dim();
+        let wl: Vec<String> = psf.wavelengths.iter().map(|w| format!("{w:e}")).collect();
+        println!(
+            "{{\"output\": {}, \"png\": {}, \"shape\": [{ny}, {nx}], \"wavelengths_m\": [{}], \"weights\": [{}], \"gemm\": \"{}\", \"fft\": \"{}\", \"precision\": \"{}\", \"workers\": {}, \"seconds\": {seconds:.4}, \"peak_memory_bytes\": {}, \"flux\": {:e}}}",
+            json_string(&args.output.display().to_string()),
+            png.map_or("null".to_string(), |p| json_string(&p.display().to_string())),
+            wl.join(", "),
+            psf.weights.iter().map(|w| format!("{w:e}")).collect::<Vec<_>>().join(", "),
+            psf.gemm,
+            psf.fft,
+            psf.precision.name(),
+            psf.workers,
+            peak_memory_bytes().map_or("null".to_string(), |b| b.to_string()),
+            psf.flux()
+        );
+    } else if !args.quiet {
         let (ny, nx) = psf.image.dim();
         let det = psf.detector_sampled().dim();
         let wl = &psf.wavelengths;
@@ -327,4 +441,174 @@ fn cpu_features() -> String {
     {
         std::env::consts::ARCH.to_string()
     }
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON number (null when not finite).
+fn json_number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:e}")
+    } else {
+        "null".into()
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), bytes.
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+}
+
+fn wavelength_label(mean: Option<f64>, n: Option<i64>) -> String {
+    match (mean, n) {
+        (Some(w), Some(n)) if n > 1 => format!("{n} wavelengths, mean {:.4} um", w * 1e6),
+        (Some(w), _) => format!("{:.4} um", w * 1e6),
+        _ => "wavelength unknown".into(),
+    }
+}
+
+fn read_fits(path: &Path, hdu: usize) -> Result<diffract::io::FitsImage, Failure> {
+    diffract::io::read_image(path, hdu).map_err(Failure::input)
+}
+
+fn run_show(args: &ShowArgs) -> Result<(), Failure> {
+    let img = read_fits(&args.file, args.hdu)?;
+    check_free(&args.output, args.overwrite)?;
+    let scale = img.pixelscale.ok_or_else(|| {
+        Failure::input(format!(
+            "{}: HDU {} has no PIXELSCL keyword, so the axes cannot be drawn in arcsec",
+            args.file.display(),
+            args.hdu
+        ))
+    })?;
+    let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let title = format!("{name}: {}", wavelength_label(img.wavelength, img.nwaves));
+    let stretch = if args.linear { Stretch::Linear } else { Stretch::Log { decades: 5.0 } };
+    image_picture(&img.data, scale, &title, stretch)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.file.display())))?
+        .write_png(&args.output, args.overwrite)
+        .map_err(Failure::run)?;
+    println!("{}: {}", args.output.display(), title);
+    Ok(())
+}
+
+fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
+    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
+    check_free(&args.output, args.overwrite)?;
+    let plan = scene
+        .system
+        .plan()
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    let t = plan.transmission();
+    let opd_nm = plan.opd().map(|o| o.mapv(|v| v * 1e9));
+    let canvas = diffract::picture::pupil_picture(
+        &t,
+        opd_nm.as_ref(),
+        plan.grid().pixelscale(),
+        &scene.name,
+    );
+    canvas.write_png(&args.output, args.overwrite).map_err(Failure::run)?;
+    println!(
+        "{}: entrance pupil of {} ({} x {} pixels, {:.4} m across)",
+        args.output.display(),
+        scene.name,
+        plan.grid().npix(),
+        plan.grid().npix(),
+        plan.grid().diameter()
+    );
+    Ok(())
+}
+
+fn run_measure(args: &MeasureArgs) -> Result<(), Failure> {
+    use diffract::measure;
+    let img = read_fits(&args.file, args.hdu)?;
+    let scale = match (args.pixelscale, img.pixelscale) {
+        (Some(s), _) if s > 0.0 && s.is_finite() => s,
+        (Some(s), _) => {
+            return Err(Failure::input(format!("--pixelscale {s} is invalid; must be > 0")))
+        }
+        (None, Some(s)) if s > 0.0 => s,
+        _ => {
+            return Err(Failure::input(format!(
+                "{}: HDU {} has no usable PIXELSCL keyword; pass --pixelscale",
+                args.file.display(),
+                args.hdu
+            )))
+        }
+    };
+    if let Some(r) = args.ee_radii.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+        return Err(Failure::input(format!("--ee-radii: {r} is invalid; radii must be > 0")));
+    }
+    if let Some(p) = &args.profile_png {
+        check_free(p, false)?;
+    }
+    let data = &img.data;
+    let peak = data.iter().copied().fold(f64::MIN, f64::max);
+    let flux = data.sum();
+    let (cx, cy) = measure::centroid(data, scale, 20);
+    let fwhm = measure::fwhm(data, scale);
+    let ee: Vec<(f64, f64)> =
+        args.ee_radii.iter().map(|&r| (r, measure::encircled_energy(data, scale, r))).collect();
+    let r50 = measure::radius_at_ee(data, scale, 0.5);
+    let r80 = measure::radius_at_ee(data, scale, 0.8);
+    if args.json {
+        let ee_json: Vec<String> = ee
+            .iter()
+            .map(|(r, f)| {
+                format!(
+                    "{{\"radius_arcsec\": {}, \"fraction\": {}}}",
+                    json_number(*r),
+                    json_number(*f)
+                )
+            })
+            .collect();
+        let opt = |v: Option<f64>| v.map_or("null".to_string(), json_number);
+        println!(
+            "{{\"file\": {}, \"hdu\": {}, \"pixelscale_arcsec\": {}, \"peak\": {}, \"flux\": {}, \"centroid_arcsec\": [{}, {}], \"fwhm_arcsec\": {}, \"ee\": [{}], \"radius_at_ee\": {{\"0.5\": {}, \"0.8\": {}}}}}",
+            json_string(&args.file.display().to_string()),
+            args.hdu,
+            json_number(scale),
+            json_number(peak),
+            json_number(flux),
+            json_number(cx),
+            json_number(cy),
+            opt(fwhm),
+            ee_json.join(", "),
+            opt(r50),
+            opt(r80)
+        );
+    } else {
+        println!("{} (HDU {}, {} arcsec/pixel)", args.file.display(), args.hdu, scale);
+        println!("peak {peak:.6e}, flux in field {flux:.6}");
+        println!("centroid ({cx:.5}, {cy:.5}) arcsec from the array centre");
+        println!("FWHM {}", fwhm.map_or("not measurable".into(), |f| format!("{f:.5} arcsec")));
+        for (r, f) in &ee {
+            println!("encircled energy within {r} arcsec: {f:.5}");
+        }
+        let show =
+            |v: Option<f64>| v.map_or("beyond the field".into(), |r| format!("{r:.5} arcsec"));
+        println!("radius holding 50%: {}, 80%: {}", show(r50), show(r80));
+    }
+    if let Some(p) = &args.profile_png {
+        let prof = measure::radial_profile(data, scale);
+        diffract::picture::profile_picture(&prof, &args.file.display().to_string())
+            .write_png(p, false)
+            .map_err(Failure::run)?;
+    }
+    Ok(())
 }

@@ -258,3 +258,265 @@ fn write_rgb_png(
     }
     result
 }
+
+/// Nice tick values covering `[lo, hi]`, about `n` of them.
+fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if hi.is_nan() || lo.is_nan() || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step =
+        [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 0.01 && v.abs() < 1e4 {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
+/// How a picture maps values to colours.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stretch {
+    /// `log10(value / peak)` from `-decades` to 0.
+    Log {
+        /// Decades below the peak shown.
+        decades: f64,
+    },
+    /// Linear from 0 to the peak.
+    Linear,
+}
+
+/// A picture of a PSF-like image: the image (row 0 at the bottom), axes in arcsec from the
+/// array centre, a colour bar, and a title.
+pub fn image_picture(
+    image: &Array2<f64>,
+    pixelscale: f64,
+    title: &str,
+    stretch: Stretch,
+) -> Result<Canvas, PictureError> {
+    let (ny, nx) = image.dim();
+    let peak = image.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    if peak <= 0.0 {
+        return Err(PictureError::Empty);
+    }
+    let zoom = (480 / nx.max(ny).max(1)).max(1);
+    let shrink = nx.max(ny).div_ceil(480).max(1);
+    let (w, h) = ((nx * zoom).div_ceil(shrink), (ny * zoom).div_ceil(shrink));
+    let level = |v: f64| match stretch {
+        Stretch::Log { decades } => {
+            if v > 0.0 {
+                1.0 + (v / peak).log10() / decades
+            } else {
+                0.0
+            }
+        }
+        Stretch::Linear => v / peak,
+    };
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for r in 0..h {
+        let i = ny - 1 - (r * shrink / zoom).min(ny - 1);
+        for c in 0..w {
+            let j = (c * shrink / zoom).min(nx - 1);
+            rgb.extend_from_slice(&colour(level(image[[i, j]])));
+        }
+    }
+    let (left, top) = (70i64, 50i64);
+    let title_scale = if Canvas::text_width(title, 2) + 20 <= (w + 200) as i64 { 2 } else { 1 };
+    let width = (w + 200).max(Canvas::text_width(title, title_scale) as usize + 20);
+    let mut canvas = Canvas::new(width, h + 100);
+    let black = [0, 0, 0];
+    canvas.text(10, 10, title, black, title_scale);
+    canvas.blit(left, top, w, h, &rgb);
+    let (x0, y0, x1, y1) = (left, top, left + w as i64, top + h as i64);
+    canvas.line((x0, y1), (x1, y1), black, 1);
+    canvas.line((x0, y0), (x0, y1), black, 1);
+    // Axes in arcsec: pixel j has x = (j - (nx-1)/2) * pixelscale.
+    let half_x = nx as f64 / 2.0 * pixelscale;
+    let half_y = ny as f64 / 2.0 * pixelscale;
+    for t in ticks(-half_x, half_x, 6) {
+        let px = x0 + ((t + half_x) / (2.0 * half_x) * w as f64) as i64;
+        canvas.line((px, y1), (px, y1 + 4), black, 1);
+        let label = fmt_tick(t);
+        canvas.text(px - Canvas::text_width(&label, 1) / 2, y1 + 8, &label, black, 1);
+    }
+    for t in ticks(-half_y, half_y, 6) {
+        let py = y1 - ((t + half_y) / (2.0 * half_y) * h as f64) as i64;
+        canvas.line((x0 - 4, py), (x0, py), black, 1);
+        let label = fmt_tick(t);
+        canvas.text(x0 - 8 - Canvas::text_width(&label, 1), py - 4, &label, black, 1);
+    }
+    canvas.text((x0 + x1) / 2 - 28, y1 + 24, "x (arcsec)", black, 1);
+    canvas.text(4, y0 - 12, "y (arcsec)", black, 1);
+    // Colour bar.
+    let (bx, bw) = (x1 + 30, 20i64);
+    for r in 0..h as i64 {
+        let v = 1.0 - r as f64 / (h as f64 - 1.0).max(1.0);
+        canvas.fill_rect(bx, y0 + r, bx + bw, y0 + r + 1, colour(v));
+    }
+    let bar_ticks: Vec<(f64, String)> = match stretch {
+        Stretch::Log { decades } => (0..=decades as i64)
+            .map(|d| (1.0 - d as f64 / decades, format!("{:.0e}", peak * 10f64.powi(-(d as i32)))))
+            .collect(),
+        Stretch::Linear => {
+            (0..=4).map(|k| (k as f64 / 4.0, format!("{:.2e}", peak * k as f64 / 4.0))).collect()
+        }
+    };
+    for (v, label) in bar_ticks {
+        let py = y1 - (v * h as f64) as i64;
+        canvas.line((bx + bw, py), (bx + bw + 4, py), black, 1);
+        canvas.text(bx + bw + 7, py - 4, &label, black, 1);
+    }
+    Ok(canvas)
+}
+
+/// A diverging blue-white-red colour for `v` in [-1, 1].
+fn diverging(v: f64) -> Rgb {
+    let v = v.clamp(-1.0, 1.0);
+    let (a, b) = if v < 0.0 { ([40.0, 80.0, 200.0], -v) } else { ([200.0, 50.0, 40.0], v) };
+    std::array::from_fn(|i| (255.0 + (a[i] - 255.0) * b).round() as u8)
+}
+
+/// One panel of [`pupil_picture`]: an image scaled to about 360 pixels with a title and a
+/// scale line, its top-left at `(x, y)`.
+fn panel(
+    canvas: &mut Canvas,
+    x: i64,
+    y: i64,
+    image: &Array2<f64>,
+    colour_of: &dyn Fn(f64) -> Rgb,
+    title: &str,
+    scale: &str,
+) {
+    let (ny, nx) = image.dim();
+    let zoom = (360 / nx.max(ny).max(1)).max(1);
+    let shrink = nx.max(ny).div_ceil(360).max(1);
+    let (w, h) = ((nx * zoom).div_ceil(shrink), (ny * zoom).div_ceil(shrink));
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for r in 0..h {
+        let i = ny - 1 - (r * shrink / zoom).min(ny - 1);
+        for c in 0..w {
+            let j = (c * shrink / zoom).min(nx - 1);
+            rgb.extend_from_slice(&colour_of(image[[i, j]]));
+        }
+    }
+    canvas.text(x, y, title, [0, 0, 0], 2);
+    canvas.blit(x, y + 24, w, h, &rgb);
+    canvas.text(x, y + 30 + h as i64, scale, [0, 0, 0], 1);
+}
+
+/// The entrance pupil: amplitude transmission (black 0 to white 1) and, when present, the
+/// OPD in nm (blue negative, red positive, white 0), side by side.
+pub fn pupil_picture(
+    transmission: &Array2<f64>,
+    opd_nm: Option<&Array2<f64>>,
+    pixelscale_m: f64,
+    name: &str,
+) -> Canvas {
+    let mut c = Canvas::new(800, 440);
+    c.text(10, 8, &format!("{name}: entrance pupil"), [0, 0, 0], 2);
+    let width = transmission.ncols() as f64 * pixelscale_m;
+    let gray = |v: f64| {
+        let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        [g, g, g]
+    };
+    panel(
+        &mut c,
+        10,
+        40,
+        transmission,
+        &gray,
+        "transmission",
+        &format!("0 (black) to 1 (white); {width:.3} m across"),
+    );
+    match opd_nm {
+        Some(opd) => {
+            let lim = opd
+                .iter()
+                .zip(transmission)
+                .filter(|(_, t)| **t > 0.0)
+                .map(|(o, _)| o.abs())
+                .fold(0.0, f64::max);
+            let lim = if lim > 0.0 { lim } else { 1.0 };
+            let col = |v: f64| diverging(v / lim);
+            panel(
+                &mut c,
+                410,
+                40,
+                opd,
+                &col,
+                "OPD",
+                &format!("-{lim:.1} nm (blue) to +{lim:.1} nm (red)"),
+            );
+        }
+        None => c.text(410, 70, "no OPD", [0, 0, 0], 2),
+    }
+    c
+}
+
+/// The azimuthally averaged profile (log scale) and the encircled energy against radius.
+pub fn profile_picture(profile: &crate::measure::RadialProfile, title: &str) -> Canvas {
+    let mut c = Canvas::new(900, 420);
+    let black = [0, 0, 0];
+    c.text(10, 8, title, black, 1);
+    let rmax = profile.radius_arcsec.last().copied().unwrap_or(1.0);
+    let peak = profile.mean.iter().copied().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let ee_max = profile.encircled.last().copied().unwrap_or(1.0).max(1e-300);
+    for (p, (label, values, log)) in [
+        ("mean intensity / peak (log)", &profile.mean, true),
+        ("encircled energy", &profile.encircled, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (x0, y0, x1, y1) = (60 + p as i64 * 440, 40, 60 + p as i64 * 440 + 380, 360);
+        c.line((x0, y1), (x1, y1), black, 1);
+        c.line((x0, y0), (x0, y1), black, 1);
+        c.text(x0, y0 - 14, label, black, 1);
+        c.text((x0 + x1) / 2 - 40, y1 + 24, "radius (arcsec)", black, 1);
+        for t in ticks(0.0, rmax, 5) {
+            let px = x0 + (t / rmax * (x1 - x0) as f64) as i64;
+            c.line((px, y1), (px, y1 + 4), black, 1);
+            let l = fmt_tick(t);
+            c.text(px - Canvas::text_width(&l, 1) / 2, y1 + 8, &l, black, 1);
+        }
+        let y_of = |v: f64| {
+            let f =
+                if log { 1.0 + (v / peak).max(1e-6).log10() / 6.0 } else { v / ee_max.max(1.0) };
+            y1 - (f.clamp(0.0, 1.0) * (y1 - y0) as f64) as i64
+        };
+        let ylabels: Vec<(f64, String)> = if log {
+            (0..=6).map(|d| (peak * 10f64.powi(-d), format!("1e-{d}"))).collect()
+        } else {
+            (0..=4)
+                .map(|k| {
+                    (k as f64 / 4.0 * ee_max.max(1.0), fmt_tick(k as f64 / 4.0 * ee_max.max(1.0)))
+                })
+                .collect()
+        };
+        for (v, l) in ylabels {
+            let py = y_of(v);
+            c.line((x0 - 4, py), (x0, py), black, 1);
+            c.text(x0 - 8 - Canvas::text_width(&l, 1), py - 4, &l, black, 1);
+        }
+        let pts: Vec<(i64, i64)> = profile
+            .radius_arcsec
+            .iter()
+            .zip(values.iter())
+            .map(|(r, v)| (x0 + (r / rmax * (x1 - x0) as f64) as i64, y_of(*v)))
+            .collect();
+        for w in pts.windows(2) {
+            c.line(w[0], w[1], [31, 119, 180], 2);
+        }
+    }
+    c
+}
