@@ -5,8 +5,11 @@
 //! - `cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR]`: every compiled
 //!   backend x parallel mode x oversampling on the benchmark scenes; writes a markdown table
 //!   and a PNG plot (default DIR: target/bench-matrix).
+//! - `cargo xtask gallery`: pictures of every optic kind and every example scene's PSF in
+//!   docs/gallery, listed in docs/gallery.md.
 
 mod bench_matrix;
+mod gallery;
 
 use diffract::io::{read_image, Scene};
 use diffract::propagation::ComputeOptions;
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR]";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,6 +59,16 @@ fn main() -> ExitCode {
                 }
             }
             match bench_matrix::run(&out, repeat, max_os) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("gallery") => {
+            let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/gallery");
+            match gallery::run(&out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

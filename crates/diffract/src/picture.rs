@@ -422,9 +422,25 @@ pub fn pupil_picture(
     pixelscale_m: f64,
     name: &str,
 ) -> Canvas {
-    let mut c = Canvas::new(800, 440);
-    c.text(10, 8, &format!("{name}: entrance pupil"), [0, 0, 0], 2);
     let width = transmission.ncols() as f64 * pixelscale_m;
+    optic_picture(
+        transmission,
+        opd_nm,
+        &format!("{width:.3} m across"),
+        &format!("{name}: entrance pupil"),
+    )
+}
+
+/// An optic's transmission (black 0 to white 1) and OPD in nm (blue negative, red
+/// positive), side by side; `across` says how wide the arrays are.
+pub fn optic_picture(
+    transmission: &Array2<f64>,
+    opd_nm: Option<&Array2<f64>>,
+    across: &str,
+    title: &str,
+) -> Canvas {
+    let mut c = Canvas::new(800, 440);
+    c.text(10, 8, title, [0, 0, 0], 2);
     let gray = |v: f64| {
         let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         [g, g, g]
@@ -436,7 +452,7 @@ pub fn pupil_picture(
         transmission,
         &gray,
         "transmission",
-        &format!("0 (black) to 1 (white); {width:.3} m across"),
+        &format!("0 (black) to 1 (white); {across}"),
     );
     match opd_nm {
         Some(opd) => {
