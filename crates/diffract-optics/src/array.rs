@@ -94,7 +94,7 @@ fn orient(a: &Array2<f64>, o: Orientation) -> Array2<f64> {
 }
 
 /// Bilinear interpolation of `a` at fractional (row, column), 0 outside.
-fn bilinear(a: &Array2<f64>, r: f64, c: f64) -> f64 {
+pub fn bilinear(a: &Array2<f64>, r: f64, c: f64) -> f64 {
     let (ny, nx) = a.dim();
     if r < -1.0 || c < -1.0 || r > ny as f64 || c > nx as f64 {
         return 0.0;

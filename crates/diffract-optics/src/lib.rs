@@ -37,7 +37,7 @@ pub use apertures::{
     CircularAperture, HexagonAperture, NgonAperture, RectangleAperture, ScalarTransmission,
     SecondaryObscuration, SquareAperture,
 };
-pub use array::{ArrayOptic, OpdKind, Orientation};
+pub use array::{bilinear, ArrayOptic, OpdKind, Orientation};
 pub use error::OpticsError;
 pub use grid::PupilGrid;
 pub use image::{

@@ -195,6 +195,16 @@ type FftPlanEntry = (FftBackend, usize, Arc<Fft2d<f64>>);
 /// Most bytes of MFT plans a plan keeps between wavelengths and calls.
 const MFT_CACHE_BYTES: u64 = 32 << 20;
 
+/// Refuses, with the estimate, a need beyond the free memory.
+fn fits_in_memory(needed: u64) -> Result<(), PropagationError> {
+    match diffract_parallel::available_memory_bytes() {
+        Some(avail) if needed > avail => {
+            Err(PropagationError::Memory { needed_mib: needed >> 20, available_mib: avail >> 20 })
+        }
+        _ => Ok(()),
+    }
+}
+
 fn layout_error(message: String) -> PropagationError {
     PropagationError::System(message)
 }
@@ -989,29 +999,11 @@ impl PsfPlan {
         // OPD; then one wavelength: the field (padded for FFTs), MFT scratch and output.
         let optics = (n_planes as u64 + 2) * 2 * grid * grid * 8;
         let wavelength = grid * grid * 16 + 3 * out * n * 16 + out * out * 24;
-        let needed = optics + wavelength;
-        if let Some(avail) = diffract_parallel::available_memory_bytes() {
-            if needed > avail {
-                return Err(PropagationError::Memory {
-                    needed_mib: needed >> 20,
-                    available_mib: avail >> 20,
-                });
-            }
-        }
-        Ok(())
+        fits_in_memory(optics + wavelength)
     }
 
     fn check_memory(&self, workers: usize) -> Result<(), PropagationError> {
-        let needed = self.bytes_per_wavelength() * workers as u64 + self.bytes_resident();
-        if let Some(avail) = diffract_parallel::available_memory_bytes() {
-            if needed > avail {
-                return Err(PropagationError::Memory {
-                    needed_mib: needed >> 20,
-                    available_mib: avail >> 20,
-                });
-            }
-        }
-        Ok(())
+        fits_in_memory(self.bytes_per_wavelength() * workers as u64 + self.bytes_resident())
     }
 }
 

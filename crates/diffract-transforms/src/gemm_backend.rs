@@ -4,6 +4,7 @@ use crate::{GemmBackend, Real, TransformError};
 use diffract_parallel::Par;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use num_complex::Complex;
+use std::any::TypeId;
 
 /// `c = a * b` for complex matrices, on `backend` with parallelism `par`.
 ///
@@ -18,98 +19,10 @@ pub fn complex_matmul<T: Real>(
     par: Par,
     a: ArrayView2<'_, Complex<T>>,
     b: ArrayView2<'_, Complex<T>>,
-    mut c: ArrayViewMut2<'_, Complex<T>>,
+    c: ArrayViewMut2<'_, Complex<T>>,
 ) -> Result<(), TransformError> {
-    let (m, k) = a.dim();
-    let (k2, n) = b.dim();
-    if k != k2 || c.dim() != (m, n) {
-        return Err(TransformError::Shape(format!(
-            "cannot multiply {m}x{k} by {k2}x{n} into {}x{}",
-            c.nrows(),
-            c.ncols()
-        )));
-    }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        c.fill(Complex::new(T::zero(), T::zero()));
-        return Ok(());
-    }
-    let (rsa, csa) = (a.strides()[0], a.strides()[1]);
-    let (rsb, csb) = (b.strides()[0], b.strides()[1]);
-    let (rsc, csc) = (c.strides()[0], c.strides()[1]);
-    match backend.ensure_compiled()? {
-        GemmBackend::Gemm => {
-            let parallelism = match par {
-                Par::Seq => gemm::Parallelism::None,
-                Par::Threads(n) => gemm::Parallelism::Rayon(n),
-            };
-            let one = Complex::new(T::one(), T::zero());
-            // SAFETY: the views guarantee that pointers and strides describe matrices of the
-            // checked shapes; `c` is a unique borrow, so it overlaps neither input.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    csc,
-                    rsc,
-                    false,
-                    a.as_ptr(),
-                    csa,
-                    rsa,
-                    b.as_ptr(),
-                    csb,
-                    rsb,
-                    one,
-                    one,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                )
-            }
-        }
-        GemmBackend::Blas => {
-            #[cfg(feature = "blas")]
-            blas::gemm(
-                true,
-                par,
-                m,
-                n,
-                k,
-                a.as_ptr().cast(),
-                (rsa, csa),
-                b.as_ptr().cast(),
-                (rsb, csb),
-                c.as_mut_ptr().cast(),
-                (rsc, csc),
-                std::any::TypeId::of::<T>(),
-            )?;
-        }
-        GemmBackend::MatrixMultiply => {
-            // SAFETY: as above.
-            unsafe {
-                T::matrixmultiply_cgemm(
-                    m,
-                    k,
-                    n,
-                    a.as_ptr(),
-                    rsa,
-                    csa,
-                    b.as_ptr(),
-                    rsb,
-                    csb,
-                    c.as_mut_ptr(),
-                    rsc,
-                    csc,
-                )
-            }
-        }
-    }
-    Ok(())
+    let (zero, one) = (Complex::new(T::zero(), T::zero()), Complex::new(T::one(), T::zero()));
+    matmul(backend, par, a, b, c, zero, one, (true, TypeId::of::<T>()), T::matrixmultiply_cgemm)
 }
 
 /// `c = a * b` for real matrices, on `backend` with parallelism `par`.
@@ -122,7 +35,50 @@ pub fn real_matmul<T: Real>(
     par: Par,
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
-    mut c: ArrayViewMut2<'_, T>,
+    c: ArrayViewMut2<'_, T>,
+) -> Result<(), TransformError> {
+    matmul(
+        backend,
+        par,
+        a,
+        b,
+        c,
+        T::zero(),
+        T::one(),
+        (false, TypeId::of::<T>()),
+        T::matrixmultiply_gemm,
+    )
+}
+
+/// The `matrixmultiply` entry point for element type `E`.
+type MatrixMultiplyFn<E> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    *const E,
+    isize,
+    isize,
+    *const E,
+    isize,
+    isize,
+    *mut E,
+    isize,
+    isize,
+);
+
+/// `c = a * b` for elements `E`: real or complex (`kind.0`) of the real type `kind.1`.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(feature = "blas"), allow(unused_variables))]
+fn matmul<E: Copy + 'static>(
+    backend: GemmBackend,
+    par: Par,
+    a: ArrayView2<'_, E>,
+    b: ArrayView2<'_, E>,
+    mut c: ArrayViewMut2<'_, E>,
+    zero: E,
+    one: E,
+    kind: (bool, TypeId),
+    matrixmultiply: MatrixMultiplyFn<E>,
 ) -> Result<(), TransformError> {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
@@ -137,7 +93,7 @@ pub fn real_matmul<T: Real>(
         return Ok(());
     }
     if k == 0 {
-        c.fill(T::zero());
+        c.fill(zero);
         return Ok(());
     }
     let (rsa, csa) = (a.strides()[0], a.strides()[1]);
@@ -149,7 +105,9 @@ pub fn real_matmul<T: Real>(
                 Par::Seq => gemm::Parallelism::None,
                 Par::Threads(n) => gemm::Parallelism::Rayon(n),
             };
-            // SAFETY: as in complex_matmul.
+            // SAFETY: the views guarantee that pointers and strides describe matrices of the
+            // checked shapes; `c` is a unique borrow, so it overlaps neither input; `E` is
+            // one of the element types gemm supports (f32, f64 and their complex forms).
             unsafe {
                 gemm::gemm(
                     m,
@@ -165,8 +123,8 @@ pub fn real_matmul<T: Real>(
                     b.as_ptr(),
                     csb,
                     rsb,
-                    T::one(),
-                    T::one(),
+                    one,
+                    one,
                     false,
                     false,
                     false,
@@ -177,7 +135,7 @@ pub fn real_matmul<T: Real>(
         GemmBackend::Blas => {
             #[cfg(feature = "blas")]
             blas::gemm(
-                false,
+                kind.0,
                 par,
                 m,
                 n,
@@ -188,13 +146,13 @@ pub fn real_matmul<T: Real>(
                 (rsb, csb),
                 c.as_mut_ptr().cast(),
                 (rsc, csc),
-                std::any::TypeId::of::<T>(),
+                kind.1,
             )?;
         }
         GemmBackend::MatrixMultiply => {
-            // SAFETY: as in complex_matmul.
+            // SAFETY: as above; `matrixmultiply` is the entry point for `E`.
             unsafe {
-                T::matrixmultiply_gemm(
+                matrixmultiply(
                     m,
                     k,
                     n,

@@ -107,19 +107,7 @@ pub fn fwhm(image: &Array2<f64>, pixelscale: f64) -> Option<f64> {
     }
     let (ny, nx) = image.dim();
     let (cy, cx) = ((ny as f64 - 1.0) / 2.0, (nx as f64 - 1.0) / 2.0);
-    let sample = |y: f64, x: f64| -> f64 {
-        let (y0, x0) = (y.floor(), x.floor());
-        let (fy, fx) = (y - y0, x - x0);
-        let get = |i: f64, j: f64| {
-            if i < 0.0 || j < 0.0 || i >= ny as f64 || j >= nx as f64 {
-                0.0
-            } else {
-                image[[i as usize, j as usize]]
-            }
-        };
-        (1.0 - fy) * ((1.0 - fx) * get(y0, x0) + fx * get(y0, x0 + 1.0))
-            + fy * ((1.0 - fx) * get(y0 + 1.0, x0) + fx * get(y0 + 1.0, x0 + 1.0))
-    };
+    let sample = |y: f64, x: f64| diffract_optics::bilinear(image, y, x);
     let centre = sample(cy, cx);
     let half = 0.5 * centre;
     let rmax = 0.5 * ny.min(nx) as f64;
