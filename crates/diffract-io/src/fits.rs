@@ -14,6 +14,23 @@ pub struct WriteOptions {
     pub overwrite: bool,
     /// The scene's name (header `OBJECT`).
     pub name: Option<String>,
+    /// The grid point this PSF is (header `GRIDHASH`, `GRIDIDX`, `OFFX`, `OFFY`).
+    pub grid_point: Option<GridPoint>,
+}
+
+/// One point of a PSF grid, as recorded in its file and in the merged cube.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridPoint {
+    /// The grid's hash (scene and point list), so points of different grids never mix.
+    pub hash: String,
+    /// The point's index.
+    pub index: usize,
+    /// Source offset on the sky, arcsec.
+    pub offset_x_arcsec: f64,
+    /// Source offset on the sky, arcsec.
+    pub offset_y_arcsec: f64,
+    /// The point's wavelength, for grids over wavelengths.
+    pub wavelength_m: Option<f64>,
 }
 
 /// A 2-D image read from a FITS HDU with the header values diffract uses.
@@ -33,6 +50,8 @@ pub struct FitsImage {
     pub wavelength: Option<f64>,
     /// `NWAVES`, if present.
     pub nwaves: Option<i64>,
+    /// `GRIDHASH` and `GRIDIDX`, for a PSF written by `diffract grid`.
+    pub grid: Option<(String, i64)>,
 }
 
 /// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
@@ -135,7 +154,12 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
     let bunit = h.read_key::<String>(&mut f, "BUNIT").ok();
     let wavelength = number(&mut f, "WAVELEN");
     let nwaves = h.read_key::<i64>(&mut f, "NWAVES").ok();
-    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves })
+    let grid =
+        match (h.read_key::<String>(&mut f, "GRIDHASH"), h.read_key::<i64>(&mut f, "GRIDIDX")) {
+            (Ok(hash), Ok(index)) => Some((hash, index)),
+            _ => None,
+        };
+    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves, grid })
 }
 
 /// A temporary path beside `target`, unique to this process.
@@ -183,6 +207,81 @@ fn atomic_write(
 /// [`IoError`]s when the file cannot be written (the temporary file is removed).
 pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
     atomic_write(path, opts.overwrite, |tmp| write_hdus(tmp, psf, opts))
+}
+
+/// Writes a grid's PSFs as a cube (points, y, x) with per-slice keys (`OFFXnnnn`,
+/// `OFFYnnnn`, `WVLNnnnn` for the first 10000 points) and a binary table `GRID` (index,
+/// offset_x_arcsec, offset_y_arcsec, wavelength_m; NaN where the scene's spectrum was used),
+/// atomically.
+///
+/// # Errors
+///
+/// As [`write_psf`]; the images must all have one shape.
+pub fn write_cube(
+    path: &Path,
+    images: &[Array2<f64>],
+    points: &[GridPoint],
+    pixelscale: Option<f64>,
+    overwrite: bool,
+) -> Result<(), IoError> {
+    let shape = images.first().map_or((0, 0), |a| a.dim());
+    if images.is_empty() || images.iter().any(|a| a.dim() != shape) || images.len() != points.len()
+    {
+        return Err(fits_err(
+            path,
+            "a cube needs at least one image, all of one shape, one per point",
+        ));
+    }
+    atomic_write(path, overwrite, |tmp| {
+        let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+        let desc = ImageDescription {
+            data_type: ImageType::Double,
+            dimensions: &[images.len(), shape.0, shape.1],
+        };
+        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+        let hdu = f.primary_hdu().map_err(e)?;
+        // Header cards first: adding them after the data would move the data each time.
+        hdu.write_key(&mut f, "NPOINTS", (points.len() as i64, "Grid points (slices)"))
+            .map_err(e)?;
+        hdu.write_key(&mut f, "GRIDHASH", (points[0].hash.as_str(), "Hash of the grid"))
+            .map_err(e)?;
+        if let Some(p) = pixelscale {
+            hdu.write_key(&mut f, "PIXELSCL", (p, "Scale in arcsec/pix (after oversampling)"))
+                .map_err(e)?;
+        }
+        for (k, p) in points.iter().enumerate().take(10_000) {
+            hdu.write_key(&mut f, &format!("OFFX{k:04}"), p.offset_x_arcsec).map_err(e)?;
+            hdu.write_key(&mut f, &format!("OFFY{k:04}"), p.offset_y_arcsec).map_err(e)?;
+            if let Some(w) = p.wavelength_m {
+                hdu.write_key(&mut f, &format!("WVLN{k:04}"), w).map_err(e)?;
+            }
+        }
+        let mut all = Vec::with_capacity(images.len() * shape.0 * shape.1);
+        for a in images {
+            all.extend(a.as_standard_layout().iter().copied());
+        }
+        hdu.write_image(&mut f, &all).map_err(e)?;
+        use fitsio::tables::{ColumnDataType, ColumnDescription};
+        let cols = [
+            ColumnDescription::new("index").with_type(ColumnDataType::LongLong).create(),
+            ColumnDescription::new("offset_x_arcsec").with_type(ColumnDataType::Double).create(),
+            ColumnDescription::new("offset_y_arcsec").with_type(ColumnDataType::Double).create(),
+            ColumnDescription::new("wavelength_m").with_type(ColumnDataType::Double).create(),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+        let table = f.create_table("GRID", &cols).map_err(e)?;
+        let index: Vec<i64> = points.iter().map(|p| p.index as i64).collect();
+        let ox: Vec<f64> = points.iter().map(|p| p.offset_x_arcsec).collect();
+        let oy: Vec<f64> = points.iter().map(|p| p.offset_y_arcsec).collect();
+        let wl: Vec<f64> = points.iter().map(|p| p.wavelength_m.unwrap_or(f64::NAN)).collect();
+        table.write_col(&mut f, "index", &index).map_err(e)?;
+        table.write_col(&mut f, "offset_x_arcsec", &ox).map_err(e)?;
+        table.write_col(&mut f, "offset_y_arcsec", &oy).map_err(e)?;
+        table.write_col(&mut f, "wavelength_m", &wl).map_err(e)?;
+        Ok(())
+    })
 }
 
 /// Writes a 2-D image (primary HDU, float64) with numeric header keys, atomically.
@@ -339,6 +438,12 @@ fn write_keys(
         (psf.precision.name(), "Precision of the matrix Fourier transforms"),
     )?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
+    if let Some(g) = &opts.grid_point {
+        hdu.write_key(f, "GRIDHASH", (g.hash.as_str(), "Hash of the grid (scene and points)"))?;
+        hdu.write_key(f, "GRIDIDX", (g.index as i64, "Index of this point in the grid"))?;
+        hdu.write_key(f, "OFFX", (g.offset_x_arcsec, "Source offset x [arcsec]"))?;
+        hdu.write_key(f, "OFFY", (g.offset_y_arcsec, "Source offset y [arcsec]"))?;
+    }
     if let Some((sigma, strehl)) = psf.jitter {
         hdu.write_key(f, "JITRTYPE", ("Gaussian convolution", "Type of jitter applied"))?;
         hdu.write_key(f, "JITRSIGM", (sigma, "Gaussian sigma for jitter, per axis [arcsec]"))?;

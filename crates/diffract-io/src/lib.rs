@@ -28,6 +28,7 @@ mod scene;
 
 pub use error::{IoError, SceneError};
 pub use fits::{
-    read_image, write_image, write_plane, write_psf, FitsImage, WriteOptions, MAX_IMAGE_PIXELS,
+    read_image, write_cube, write_image, write_plane, write_psf, FitsImage, GridPoint,
+    WriteOptions, MAX_IMAGE_PIXELS,
 };
-pub use scene::{Scene, OPTIC_KINDS};
+pub use scene::{GridSpec, Scene, MAX_GRID_POINTS, OPTIC_KINDS};

@@ -26,6 +26,40 @@ pub struct Scene {
     pub source: Source,
     /// Gaussian pointing jitter, sigma per axis in arcsec (`[detector] jitter_sigma_arcsec`).
     pub jitter_sigma_arcsec: Option<f64>,
+    /// A grid of PSFs (`[grid]`), when the scene describes one.
+    pub grid: Option<GridSpec>,
+}
+
+/// The `[grid]` table: source offsets, and optionally one wavelength per point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridSpec {
+    /// Source offsets `(x, y)` on the sky, arcsec (POPPY's source_offset_x / _y).
+    pub offsets_arcsec: Vec<(f64, f64)>,
+    /// When given, every point is monochromatic at one of these; else each point uses the
+    /// scene's `[source]` spectrum.
+    pub wavelengths_m: Option<Vec<f64>>,
+}
+
+/// Most points in one grid.
+pub const MAX_GRID_POINTS: usize = 1_000_000;
+
+impl GridSpec {
+    /// Number of points: offsets x wavelengths (offsets-major).
+    pub fn len(&self) -> usize {
+        self.offsets_arcsec.len() * self.wavelengths_m.as_ref().map_or(1, Vec::len)
+    }
+
+    /// Whether the grid has no point.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Point `index`: its offset and, for a wavelength grid, its wavelength
+    /// (`index = offset_index * n_wavelengths + wavelength_index`).
+    pub fn point(&self, index: usize) -> ((f64, f64), Option<f64>) {
+        let nw = self.wavelengths_m.as_ref().map_or(1, Vec::len);
+        (self.offsets_arcsec[index / nw], self.wavelengths_m.as_ref().map(|w| w[index % nw]))
+    }
 }
 
 /// Where an optic may sit.
@@ -552,6 +586,7 @@ impl Scene {
         let detector_table =
             top.table("detector")?.ok_or_else(|| top.err("missing required table [detector]"))?;
         let coronagraph_table = top.table("coronagraph")?;
+        let grid_table = top.table("grid")?;
         top.finish()?;
 
         let source = parse_source(source_table, file)?;
@@ -581,7 +616,8 @@ impl Scene {
             context: String::new(),
             message: WrappedError::from(e).0,
         })?;
-        Ok(Scene { name, system, source, jitter_sigma_arcsec })
+        let grid = grid_table.map(|t| parse_grid(t, file)).transpose()?;
+        Ok(Scene { name, system, source, jitter_sigma_arcsec, grid })
     }
 }
 
@@ -707,6 +743,47 @@ fn build_fits_optic(k: &mut Keys<'_>, image_plane: bool) -> Result<ArrayOptic, S
     let opd = o.map(|o| o.data.mapv(|v| v * factor));
     ArrayOptic::new("fits_optic", t.map(|t| t.data), opd, opd_kind, scale, orientation)
         .map_err(|e| k.wrap(e))
+}
+
+fn parse_grid(t: &Table, file: Option<&Path>) -> Result<GridSpec, SceneError> {
+    let mut k = Keys::new(t, "[grid]", file);
+    let list = k
+        .list("source_offsets_arcsec")?
+        .ok_or_else(|| k.err("missing required key source_offsets_arcsec"))?;
+    let mut offsets = Vec::with_capacity(list.len().min(MAX_GRID_POINTS));
+    for (i, v) in list.iter().enumerate() {
+        let pair = match v {
+            Value::Array(a) if a.len() == 2 => (
+                k.number("source_offsets_arcsec", &a[0])?,
+                k.number("source_offsets_arcsec", &a[1])?,
+            ),
+            _ => {
+                return Err(
+                    k.err(format!("source_offsets_arcsec[{i}] must be a pair [x, y] of numbers"))
+                )
+            }
+        };
+        offsets.push(pair);
+    }
+    if offsets.is_empty() {
+        return Err(k.err("source_offsets_arcsec is empty; give at least one [x, y]"));
+    }
+    let wavelengths = k.f64_list_opt("wavelengths_m")?;
+    if let Some(w) = &wavelengths {
+        if w.is_empty() {
+            return Err(k.err("wavelengths_m is empty; omit it to use [source]"));
+        }
+        if let Some(bad) = w.iter().find(|w| **w <= 0.0) {
+            return Err(k.err(format!("wavelengths_m holds {bad}; wavelengths must be > 0")));
+        }
+    }
+    k.finish()?;
+    let grid = GridSpec { offsets_arcsec: offsets, wavelengths_m: wavelengths };
+    if grid.len() > MAX_GRID_POINTS {
+        return Err(Keys::new(t, "[grid]", file)
+            .err(format!("{} points; a grid holds at most 1000000", grid.len())));
+    }
+    Ok(grid)
 }
 
 fn parse_coronagraph(t: &Table, file: Option<&Path>) -> Result<Coronagraph, SceneError> {

@@ -11,6 +11,7 @@
 //! | [`instruments`] | ready-made systems (direct imaging) |
 //! | [`parallel`] | worker scheduling and ordered parallel maps |
 //! | [`io`] | scene files and FITS output |
+//! | [`grid`] | PSF grids in shards, merged into cubes |
 //! | [`measure`] | FWHM, encircled energy, centroid, radial profile |
 //! | [`picture`] | PNG pictures of PSFs |
 //!
@@ -37,5 +38,6 @@ pub use diffract_parallel as parallel;
 pub use diffract_propagation as propagation;
 pub use diffract_transforms as transforms;
 
+pub mod grid;
 pub mod measure;
 pub mod picture;

@@ -34,6 +34,64 @@ enum Command {
     Pupil(PupilArgs),
     /// Measure a PSF FITS file: peak, flux, centroid, FWHM, encircled energy.
     Measure(MeasureArgs),
+    /// Compute the points of a [grid] scene (one shard of them) into DIR/psf_NNNNN.fits.
+    Grid(GridArgs),
+    /// Merge a grid folder into a cube (points, y, x) with a GRID table.
+    Merge(MergeArgs),
+    /// Compute many scene files, one output each; a failure in one does not stop the rest.
+    Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+struct GridArgs {
+    /// The scene file, with a [grid] table.
+    scene: PathBuf,
+    /// The folder of the grid's points.
+    #[arg(long)]
+    out: PathBuf,
+    /// Which points: I/N (every point whose index modulo N is I), or `auto` (from
+    /// SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX with --shard-count).
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Number of shards, with `--shard auto` under a Kubernetes Indexed Job.
+    #[arg(long)]
+    shard_count: Option<usize>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The grid folder.
+    dir: PathBuf,
+    /// Output cube.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Replace an existing cube.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(clap::Args)]
+struct BatchArgs {
+    /// Scene files.
+    #[arg(required = true)]
+    scenes: Vec<PathBuf>,
+    /// Output folder: one DIR/STEM.fits per scene.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace existing outputs.
+    #[arg(long)]
+    overwrite: bool,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -196,6 +254,9 @@ fn main() -> ExitCode {
         Command::Show(args) => run_show(&args),
         Command::Pupil(args) => run_pupil(&args),
         Command::Measure(args) => run_measure(&args),
+        Command::Grid(args) => run_grid(&args),
+        Command::Merge(args) => run_merge(&args),
+        Command::Batch(args) => run_batch(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -319,7 +380,7 @@ fn compute_and_write(
     write_psf(
         &args.output,
         &psf,
-        &WriteOptions { overwrite: args.overwrite, name: Some(name.to_string()) },
+        &WriteOptions { overwrite: args.overwrite, name: Some(name.to_string()), grid_point: None },
     )
     .map_err(Failure::run)?;
     if let Some(p) = png {
@@ -611,4 +672,143 @@ fn run_measure(args: &MeasureArgs) -> Result<(), Failure> {
             .map_err(Failure::run)?;
     }
     Ok(())
+}
+
+/// The shard `I/N`, or `auto` from the cluster's environment.
+fn parse_shard(text: &str, count: Option<usize>) -> Result<(usize, usize), Failure> {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
+    if text == "auto" {
+        if let (Some(id), Some(n)) = (env("SLURM_ARRAY_TASK_ID"), env("SLURM_ARRAY_TASK_COUNT")) {
+            let first = env("SLURM_ARRAY_TASK_MIN").unwrap_or(0);
+            return Ok((id.saturating_sub(first), n));
+        }
+        if let Some(id) = env("JOB_COMPLETION_INDEX") {
+            let n = count.ok_or_else(|| {
+                Failure::input("--shard auto under a Kubernetes Indexed Job needs --shard-count N (the job's completions)")
+            })?;
+            return Ok((id, n));
+        }
+        return Err(Failure::input(
+            "--shard auto found neither SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT nor JOB_COMPLETION_INDEX",
+        ));
+    }
+    let bad =
+        || Failure::input(format!("--shard {text} is invalid; use I/N with 0 <= I < N, or auto"));
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn grid_failure(e: diffract::grid::GridError) -> Failure {
+    match e {
+        diffract::grid::GridError::Input(m) => Failure::Input(m),
+        other => Failure::Run(other.to_string()),
+    }
+}
+
+fn run_grid(args: &GridArgs) -> Result<(), Failure> {
+    let opts = args.run.options()?;
+    let shard = parse_shard(&args.shard, args.shard_count)?;
+    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
+    if scene.grid.is_none() {
+        return Err(Failure::input(format!(
+            "{}: the scene has no [grid] table",
+            args.scene.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&args.scene)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    let start = Instant::now();
+    let summary = diffract::grid::run_shard(&args.scene, &text, &scene, &args.out, shard, &opts)
+        .map_err(grid_failure)?;
+    if !args.quiet {
+        println!(
+            "{}: shard {}/{}: {} point(s) computed, {} already complete, of {} in the grid; {:.3} s",
+            args.out.display(),
+            shard.0,
+            shard.1,
+            summary.computed,
+            summary.skipped,
+            summary.total,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn run_merge(args: &MergeArgs) -> Result<(), Failure> {
+    let n = diffract::grid::merge(&args.dir, &args.output, args.overwrite).map_err(grid_failure)?;
+    println!("{}: {n} points", args.output.display());
+    Ok(())
+}
+
+fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
+    let opts = args.run.options()?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
+    let (mut ok, mut bad_input, mut failed) = (0, 0, 0);
+    for path in &args.scenes {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scene".into());
+        let out = args.out.join(format!("{stem}.fits"));
+        let result = (|| -> Result<(), Failure> {
+            let scene = Scene::from_file(path).map_err(Failure::input)?;
+            check_free(&out, args.overwrite)?;
+            let plan = scene
+                .system
+                .plan()
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+            let mut psf = plan
+                .compute(&scene.source, &opts)
+                .map_err(|e| Failure::run(format!("{}: {e}", path.display())))?;
+            if let Some(sigma) = scene.jitter_sigma_arcsec {
+                psf.apply_jitter(sigma);
+            }
+            let w = WriteOptions {
+                overwrite: args.overwrite,
+                name: Some(scene.name.clone()),
+                grid_point: None,
+            };
+            write_psf(&out, &psf, &w).map_err(Failure::run)
+        })();
+        match result {
+            Ok(()) => {
+                ok += 1;
+                if !args.quiet {
+                    println!("{}: {}", path.display(), out.display());
+                }
+            }
+            Err(Failure::Input(m)) => {
+                bad_input += 1;
+                eprintln!("error: {m}");
+            }
+            Err(Failure::Run(m)) => {
+                failed += 1;
+                eprintln!("error: {m}");
+            }
+        }
+    }
+    if !args.quiet {
+        println!("{ok} of {} scenes computed", args.scenes.len());
+    }
+    match (bad_input, failed) {
+        (0, 0) => Ok(()),
+        (_, 0) => Err(Failure::Input(format!(
+            "{bad_input} of {} scenes had bad input",
+            args.scenes.len()
+        ))),
+        _ => Err(Failure::Run(format!(
+            "{} of {} scenes failed",
+            bad_input + failed,
+            args.scenes.len()
+        ))),
+    }
 }

@@ -1,0 +1,216 @@
+//! PSF grids and batches: shards run at once merge to the same cube as one run, a killed
+//! shard resumes, merge refuses incomplete or mixed folders, batches report failures per
+//! scene.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const GRID: &str = r#"
+name = "grid_test"
+npix = 64
+oversample = 2
+
+[source]
+wavelengths_m = [1.0e-6]
+
+[[optic]]
+plane = "pupil"
+kind = "circular_aperture"
+radius_m = 1.0
+
+[detector]
+pixelscale_arcsec = 0.05
+fov_pixels = 24
+
+[grid]
+source_offsets_arcsec = [[0.0, 0.0], [0.1, 0.0], [0.0, -0.2], [0.15, 0.15], [-0.1, 0.05]]
+wavelengths_m = [0.9e-6, 1.0e-6, 1.1e-6]
+"#;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diffract"))
+}
+
+fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("grid.toml");
+    std::fs::write(&scene, GRID).unwrap();
+    (dir, scene)
+}
+
+fn merge(dir: &Path, out: &Path) -> Output {
+    bin().arg("merge").arg(dir).arg("-o").arg(out).output().unwrap()
+}
+
+/// Reference: the cube of one run. Three shards run at the same time give a byte-identical
+/// cube (the points are computed deterministically and written whole).
+#[test]
+fn shards_run_at_once_merge_to_the_cube_of_one_run() {
+    let (d, scene) = setup();
+    ok(bin()
+        .arg("grid")
+        .arg(&scene)
+        .arg("--out")
+        .arg(d.path().join("one"))
+        .arg("-q")
+        .output()
+        .unwrap());
+    ok(merge(&d.path().join("one"), &d.path().join("one.fits")));
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            bin()
+                .arg("grid")
+                .arg(&scene)
+                .arg("--out")
+                .arg(d.path().join("three"))
+                .arg("--shard")
+                .arg(format!("{i}/3"))
+                .arg("-q")
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    ok(merge(&d.path().join("three"), &d.path().join("three.fits")));
+    let a = std::fs::read(d.path().join("one.fits")).unwrap();
+    let b = std::fs::read(d.path().join("three.fits")).unwrap();
+    assert!(a == b, "cubes differ");
+    // 15 points of 48 x 48 doubles.
+    assert!(a.len() > 15 * 48 * 48 * 8);
+}
+
+/// A shard killed in the middle and run again completes the grid, and the merged cube is
+/// the one-run cube; the rerun skips the points already complete.
+#[test]
+fn a_killed_shard_resumes_and_the_cube_is_unchanged() {
+    let (d, scene) = setup();
+    ok(bin()
+        .arg("grid")
+        .arg(&scene)
+        .arg("--out")
+        .arg(d.path().join("one"))
+        .arg("-q")
+        .output()
+        .unwrap());
+    ok(merge(&d.path().join("one"), &d.path().join("one.fits")));
+    let out = d.path().join("killed");
+    let mut child = bin()
+        .arg("grid")
+        .arg(&scene)
+        .arg("--out")
+        .arg(&out)
+        .arg("--workers")
+        .arg("1")
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let o = ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).output().unwrap());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("of 15 in the grid"), "{text}");
+    ok(merge(&out, &d.path().join("resumed.fits")));
+    assert!(
+        std::fs::read(d.path().join("one.fits")).unwrap()
+            == std::fs::read(d.path().join("resumed.fits")).unwrap()
+    );
+    let again = ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).output().unwrap());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 point(s) computed, 15 already complete")
+    );
+}
+
+/// merge refuses, in one line and with exit 2, a folder with a missing point and a folder
+/// holding a point of another grid; grid refuses a folder of another grid.
+#[test]
+fn merge_refuses_missing_and_foreign_points() {
+    let (d, scene) = setup();
+    let a = d.path().join("a");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&a).arg("-q").output().unwrap());
+    std::fs::remove_file(a.join("psf_00007.fits")).unwrap();
+    let o = merge(&a, &d.path().join("a.fits"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(err.lines().count(), 1);
+    assert!(err.contains("1 of 15 points missing: 7"), "{err}");
+    assert!(!d.path().join("a.fits").exists());
+    // A point of another grid (one offset differs) in the folder.
+    let other = d.path().join("other.toml");
+    std::fs::write(&other, GRID.replace("[-0.1, 0.05]", "[-0.1, 0.06]")).unwrap();
+    let b = d.path().join("b");
+    ok(bin().arg("grid").arg(&other).arg("--out").arg(&b).arg("-q").output().unwrap());
+    std::fs::copy(b.join("psf_00007.fits"), a.join("psf_00007.fits")).unwrap();
+    let o = merge(&a, &d.path().join("a.fits"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("a point of grid") && err.lines().count() == 1, "{err}");
+    let o = bin().arg("grid").arg(&other).arg("--out").arg(&a).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the folder holds grid"));
+}
+
+#[test]
+fn bad_shards_are_usage_errors() {
+    let (d, scene) = setup();
+    for shard in ["3/3", "1/0", "x", "auto"] {
+        let o = bin()
+            .arg("grid")
+            .arg(&scene)
+            .arg("--out")
+            .arg(d.path().join("s"))
+            .arg("--shard")
+            .arg(shard)
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{shard}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    }
+    // SLURM's array variables pick the shard.
+    let o = ok(bin()
+        .arg("grid")
+        .arg(&scene)
+        .arg("--out")
+        .arg(d.path().join("slurm"))
+        .arg("--shard")
+        .arg("auto")
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .env("SLURM_ARRAY_TASK_COUNT", "4")
+        .output()
+        .unwrap());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("shard 2/4: 4 point(s) computed"));
+}
+
+/// A batch computes every good scene and names each bad one; the exit code says not all
+/// succeeded.
+#[test]
+fn a_batch_reports_each_failure_and_computes_the_rest() {
+    let (d, _) = setup();
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/cases");
+    let bad = d.path().join("bad.toml");
+    std::fs::write(&bad, "npix = -3").unwrap();
+    let out = d.path().join("batch");
+    let o = bin()
+        .arg("batch")
+        .arg(good.join("airy_circular.toml"))
+        .arg(&bad)
+        .arg(good.join("nrm_seven_holes.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(out.join("airy_circular.fits").exists() && out.join("nrm_seven_holes.fits").exists());
+    assert!(!out.join("bad.fits").exists());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 of 3 scenes computed"));
+}
