@@ -57,6 +57,13 @@ struct GridArgs {
     /// Number of shards, with `--shard auto` under a Kubernetes Indexed Job.
     #[arg(long)]
     shard_count: Option<usize>,
+    /// Spread the points over the MPI ranks (under mpirun; needs the `mpi` feature); rank 0
+    /// merges the cube into --merge-to.
+    #[arg(long)]
+    mpi: bool,
+    /// With --mpi: where rank 0 writes the merged cube (default DIR/grid_cube.fits).
+    #[arg(long)]
+    merge_to: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
     /// Print nothing but errors.
@@ -714,6 +721,9 @@ fn grid_failure(e: diffract::grid::GridError) -> Failure {
 
 fn run_grid(args: &GridArgs) -> Result<(), Failure> {
     let opts = args.run.options()?;
+    if args.mpi {
+        return run_grid_mpi(args, &opts);
+    }
     let shard = parse_shard(&args.shard, args.shard_count)?;
     let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
     if scene.grid.is_none() {
@@ -811,4 +821,51 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
             args.scenes.len()
         ))),
     }
+}
+
+#[cfg(not(feature = "mpi"))]
+fn run_grid_mpi(_args: &GridArgs, _opts: &ComputeOptions) -> Result<(), Failure> {
+    Err(Failure::input("--mpi is not built in; rebuild with `--features mpi` (needs OpenMPI)"))
+}
+
+/// Every rank computes its shard (rank of size); rank 0 merges once all are done. A rank
+/// that fails aborts the job, so no rank waits forever.
+#[cfg(feature = "mpi")]
+fn run_grid_mpi(args: &GridArgs, opts: &ComputeOptions) -> Result<(), Failure> {
+    use mpi::traits::{Communicator, CommunicatorCollectives};
+    let universe = mpi::initialize().ok_or_else(|| Failure::run("MPI was already initialised"))?;
+    let world = universe.world();
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
+    if scene.grid.is_none() {
+        return Err(Failure::input(format!(
+            "{}: the scene has no [grid] table",
+            args.scene.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&args.scene)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    match diffract::grid::run_shard(&args.scene, &text, &scene, &args.out, (rank, size), opts) {
+        Ok(s) => {
+            if !args.quiet {
+                println!(
+                    "rank {rank} of {size}: {} point(s) computed, {} already complete",
+                    s.computed, s.skipped
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("error: rank {rank}: {e}");
+            world.abort(if matches!(e, diffract::grid::GridError::Input(_)) { 2 } else { 1 });
+        }
+    }
+    world.barrier();
+    if rank == 0 {
+        let out = args.merge_to.clone().unwrap_or_else(|| args.out.join("grid_cube.fits"));
+        let n = diffract::grid::merge(&args.out, &out, true).map_err(grid_failure)?;
+        if !args.quiet {
+            println!("{}: {n} points", out.display());
+        }
+    }
+    Ok(())
 }
