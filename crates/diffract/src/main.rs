@@ -345,16 +345,7 @@ fn compute_and_write(
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
     plan.schedule(source.wavelengths().len(), opts).map_err(in_scene)?;
     let n_wl = source.wavelengths().len();
-    let bar = (!args.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(n_wl as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} wavelengths",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = progress_bar(!args.quiet && !args.json, n_wl as u64, "wavelengths");
     let mut opts = opts.clone();
     if let Some(b) = &bar {
         let b = b.clone();
@@ -735,8 +726,27 @@ fn run_grid(args: &GridArgs) -> Result<(), Failure> {
     let text = std::fs::read_to_string(&args.scene)
         .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
     let start = Instant::now();
+    let per_point = scene.grid.as_ref().map_or(1, |g| {
+        if g.wavelengths_m.is_some() {
+            1
+        } else {
+            scene.source.wavelengths().len()
+        }
+    });
+    let n = scene.grid.as_ref().map_or(0, |g| diffract::grid::shard_points(g.len(), shard).len());
+    let bar =
+        progress_bar(!args.quiet, (n * per_point) as u64, "wavelengths of the shard's points");
+    let mut opts = opts.clone();
+    if let Some(b) = &bar {
+        let b = b.clone();
+        opts.on_wavelength_done =
+            Some(diffract::propagation::Progress(std::sync::Arc::new(move || b.inc(1))));
+    }
     let summary = diffract::grid::run_shard(&args.scene, &text, &scene, &args.out, shard, &opts)
         .map_err(grid_failure)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     if !args.quiet {
         println!(
             "{}: shard {}/{}: {} point(s) computed, {} already complete, of {} in the grid; {:.3} s",
@@ -763,7 +773,11 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::input(format!("{}: {e}", args.out.display())))?;
     let (mut ok, mut bad_input, mut failed) = (0, 0, 0);
+    let bar = progress_bar(!args.quiet, args.scenes.len() as u64, "scenes");
     for path in &args.scenes {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -805,6 +819,9 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
                 eprintln!("error: {m}");
             }
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     if !args.quiet {
         println!("{ok} of {} scenes computed", args.scenes.len());
@@ -868,4 +885,18 @@ fn run_grid_mpi(args: &GridArgs, opts: &ComputeOptions) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal and `show` is set.
+fn progress_bar(show: bool, len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    (show && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(len);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}"
+            ))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
 }
