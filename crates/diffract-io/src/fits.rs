@@ -162,6 +162,23 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
     Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves, grid })
 }
 
+/// A new FITS file at `tmp` whose primary HDU holds `data` (float64).
+fn create_with_image(
+    tmp: &Path,
+    data: ndarray::ArrayView2<'_, f64>,
+) -> Result<(FitsFile, fitsio::hdu::FitsHdu), IoError> {
+    let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+    let data = data.as_standard_layout();
+    let desc = ImageDescription {
+        data_type: ImageType::Double,
+        dimensions: &[data.nrows(), data.ncols()],
+    };
+    let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+    let hdu = f.primary_hdu().map_err(e)?;
+    hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
+    Ok((f, hdu))
+}
+
 /// A temporary path beside `target`, unique to this process.
 fn temp_path(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -298,13 +315,7 @@ pub fn write_image(
     atomic_write(path, overwrite, |tmp| {
         let e = |err: fitsio::errors::Error| fits_err(tmp, err);
         let data = data.as_standard_layout();
-        let desc = ImageDescription {
-            data_type: ImageType::Double,
-            dimensions: &[data.nrows(), data.ncols()],
-        };
-        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
-        let hdu = f.primary_hdu().map_err(e)?;
-        hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
+        let (mut f, hdu) = create_with_image(tmp, data.view())?;
         for (k, v) in keys {
             hdu.write_key(&mut f, k, *v).map_err(e)?;
         }
@@ -323,13 +334,7 @@ pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(
     atomic_write(path, overwrite, |tmp| {
         let e = |err: fitsio::errors::Error| fits_err(tmp, err);
         let data = plane.intensity.as_standard_layout();
-        let desc = ImageDescription {
-            data_type: ImageType::Double,
-            dimensions: &[data.nrows(), data.ncols()],
-        };
-        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
-        let hdu = f.primary_hdu().map_err(e)?;
-        hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
+        let (mut f, hdu) = create_with_image(tmp, data.view())?;
         let keys = |f: &mut FitsFile,
                     hdu: &fitsio::hdu::FitsHdu,
                     what: &str|
@@ -348,6 +353,10 @@ pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(
         keys(&mut f, &hdu, "intensity, weighted over wavelengths").map_err(e)?;
         if let Some(phase) = &plane.phase {
             let phase = phase.as_standard_layout();
+            let desc = ImageDescription {
+                data_type: ImageType::Double,
+                dimensions: &[phase.nrows(), phase.ncols()],
+            };
             let hdu = f.create_image("PHASE", &desc).map_err(e)?;
             hdu.write_image(&mut f, phase.as_slice().expect("standard layout")).map_err(e)?;
             keys(&mut f, &hdu, "phase in radians").map_err(e)?;
@@ -360,13 +369,7 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
     let e = |err: fitsio::errors::Error| fits_err(tmp, err);
     let over = psf.image.as_standard_layout();
     let det = psf.detector_sampled();
-    let desc = ImageDescription {
-        data_type: ImageType::Double,
-        dimensions: &[over.nrows(), over.ncols()],
-    };
-    let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
-    let primary = f.primary_hdu().map_err(e)?;
-    primary.write_image(&mut f, over.as_slice().expect("standard layout")).map_err(e)?;
+    let (mut f, primary) = create_with_image(tmp, over.view())?;
     write_keys(&mut f, &primary, psf, opts, psf.oversample, psf.pixelscale_arcsec, "OVERSAMP")
         .map_err(e)?;
 

@@ -672,6 +672,17 @@ fn run_measure(args: &MeasureArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A scene with a `[grid]` table, and its text (which the grid's hash covers).
+fn load_grid_scene(path: &Path) -> Result<(Scene, String), Failure> {
+    let scene = Scene::from_file(path).map_err(Failure::input)?;
+    if scene.grid.is_none() {
+        return Err(Failure::input(format!("{}: the scene has no [grid] table", path.display())));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    Ok((scene, text))
+}
+
 /// The shard `I/N`, or `auto` from the cluster's environment.
 fn parse_shard(text: &str, count: Option<usize>) -> Result<(usize, usize), Failure> {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
@@ -716,15 +727,7 @@ fn run_grid(args: &GridArgs) -> Result<(), Failure> {
         return run_grid_mpi(args, &opts);
     }
     let shard = parse_shard(&args.shard, args.shard_count)?;
-    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
-    if scene.grid.is_none() {
-        return Err(Failure::input(format!(
-            "{}: the scene has no [grid] table",
-            args.scene.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&args.scene)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    let (scene, text) = load_grid_scene(&args.scene)?;
     let start = Instant::now();
     let per_point = scene.grid.as_ref().map_or(1, |g| {
         if g.wavelengths_m.is_some() {
@@ -853,15 +856,7 @@ fn run_grid_mpi(args: &GridArgs, opts: &ComputeOptions) -> Result<(), Failure> {
     let universe = mpi::initialize().ok_or_else(|| Failure::run("MPI was already initialised"))?;
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
-    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
-    if scene.grid.is_none() {
-        return Err(Failure::input(format!(
-            "{}: the scene has no [grid] table",
-            args.scene.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&args.scene)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    let (scene, text) = load_grid_scene(&args.scene)?;
     match diffract::grid::run_shard(&args.scene, &text, &scene, &args.out, (rank, size), opts) {
         Ok(s) => {
             if !args.quiet {
