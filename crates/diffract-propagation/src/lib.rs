@@ -22,6 +22,7 @@
 
 mod detector;
 mod error;
+mod field;
 mod jitter;
 mod plan;
 mod psf;

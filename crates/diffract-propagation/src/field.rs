@@ -1,0 +1,279 @@
+//! Operations on complex fields between the planes of a propagation: applying sampled
+//! optics, tilting, zero-padding and cutting out, cropping to the support, and the
+//! per-thread buffer pool that keeps large arrays between wavelengths.
+
+use diffract_optics::{ImageGrid, ImageOptic};
+use ndarray::{s, Array2, ArrayViewMut2, Zip};
+use num_complex::Complex64;
+use std::f64::consts::PI;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Wavelength-independent arrays of consecutive pupil-plane optics, on the grid where they
+/// apply (the entrance pupil, or the zero-padded pupil after an FFT).
+#[derive(Debug)]
+pub(crate) struct PupilArrays {
+    pub(crate) transmission: Option<Array2<f64>>,
+    pub(crate) opd: Option<Array2<f64>>,
+    /// Phase in radians, the same at every wavelength.
+    pub(crate) phase: Option<Array2<f64>>,
+}
+
+pub(crate) fn combine(
+    acc: &mut PupilArrays,
+    t: Option<Array2<f64>>,
+    opd: Option<Array2<f64>>,
+    phase: Option<Array2<f64>>,
+) {
+    if let Some(p) = phase {
+        match acc.phase.as_mut() {
+            Some(a) => *a += &p,
+            None => acc.phase = Some(p),
+        }
+    }
+    if let Some(t) = t {
+        match acc.transmission.as_mut() {
+            Some(a) => *a *= &t,
+            None => acc.transmission = Some(t),
+        }
+    }
+    if let Some(o) = opd {
+        match acc.opd.as_mut() {
+            Some(a) => *a += &o,
+            None => acc.opd = Some(o),
+        }
+    }
+}
+
+/// Multiplies `field` by `t * exp(i k opd)`.
+pub(crate) fn apply_pupil(field: &mut Array2<Complex64>, arrays: &PupilArrays, k: f64) {
+    apply_pupil_view(&mut field.view_mut(), arrays, k);
+}
+
+/// Multiplies a view of a field by `t * exp(i k opd)`.
+pub(crate) fn apply_pupil_view(
+    field: &mut ArrayViewMut2<'_, Complex64>,
+    arrays: &PupilArrays,
+    k: f64,
+) {
+    if let Some(p) = &arrays.phase {
+        Zip::from(&mut *field).and(p).for_each(|f, &p| *f *= Complex64::from_polar(1.0, p));
+    }
+    match (&arrays.transmission, &arrays.opd) {
+        (None, None) => {}
+        (Some(t), None) => Zip::from(field).and(t).for_each(|f, &t| *f *= t),
+        (None, Some(o)) => {
+            Zip::from(field).and(o).for_each(|f, &o| *f *= Complex64::from_polar(1.0, k * o))
+        }
+        (Some(t), Some(o)) => Zip::from(field).and(t).and(o).for_each(|f, &t, &o| {
+            *f = if t == 0.0 {
+                Complex64::new(0.0, 0.0)
+            } else {
+                *f * Complex64::from_polar(t, k * o)
+            }
+        }),
+    }
+}
+
+/// Multiplies an image-plane field by its optics (or, `inverse`, by one minus the
+/// transmission with the optics' OPD: the Babinet complement of the semi-analytic method).
+///
+/// An optic that is clear outside a box (`blocking_extent`) is evaluated only inside it; one
+/// that is opaque outside a box (`transmitting_extent`) zeroes the field outside and is
+/// evaluated inside: the same result as evaluating it everywhere, for a fraction of the work.
+pub(crate) fn apply_image(
+    field: &mut Array2<Complex64>,
+    grid: &ImageGrid,
+    optics: &[Arc<dyn ImageOptic>],
+    k: f64,
+    inverse: bool,
+) {
+    for optic in optics {
+        let boxed = if inverse {
+            None
+        } else {
+            optic
+                .blocking_extent()
+                .map(|e| (e, false))
+                .or(optic.transmitting_extent().map(|e| (e, true)))
+        };
+        if let Some((extent, opaque_outside)) = boxed {
+            let (rows, cols) = box_around(grid, extent);
+            if opaque_outside {
+                let zero = Complex64::new(0.0, 0.0);
+                for (i, mut row) in field.rows_mut().into_iter().enumerate() {
+                    if rows.contains(&i) {
+                        row.slice_mut(s![..cols.start]).fill(zero);
+                        row.slice_mut(s![cols.end..]).fill(zero);
+                    } else {
+                        row.fill(zero);
+                    }
+                }
+            }
+            let sub = ImageGrid {
+                shape: (rows.len(), cols.len()),
+                pixelscale: grid.pixelscale,
+                center: (grid.center.0 - rows.start as f64, grid.center.1 - cols.start as f64),
+            };
+            let arrays = PupilArrays {
+                transmission: optic.transmission(&sub),
+                opd: optic.opd(&sub),
+                phase: optic.phase(&sub),
+            };
+            apply_pupil_view(&mut field.slice_mut(s![rows, cols]), &arrays, k);
+            continue;
+        }
+        let t = optic.transmission(grid);
+        let t = if inverse {
+            Some(t.map_or_else(|| Array2::zeros(grid.shape), |t| t.mapv(|v| 1.0 - v)))
+        } else {
+            t
+        };
+        apply_pupil(
+            field,
+            &PupilArrays { transmission: t, opd: optic.opd(grid), phase: optic.phase(grid) },
+            k,
+        );
+    }
+}
+
+/// The pixel rows and columns of `grid` within half-widths `extent` (arcsec, x then y) of
+/// the origin, with a two-pixel margin for gray edges.
+pub(crate) fn box_around(grid: &ImageGrid, extent: (f64, f64)) -> (Range<usize>, Range<usize>) {
+    let span = |centre: f64, half: f64, n: usize| {
+        let h = half / grid.pixelscale + 2.0;
+        let lo = (centre - h).floor().clamp(0.0, n as f64) as usize;
+        let hi = (centre + h + 1.0).ceil().clamp(0.0, n as f64) as usize;
+        lo..hi.max(lo)
+    };
+    (span(grid.center.0, extent.1, grid.shape.0), span(grid.center.1, extent.0, grid.shape.1))
+}
+
+/// Multiplies `field` (pixel spacing `scale` metres, the axis at index `centre`) by the tilt
+/// `exp(-2 pi i (x ax + y ay) / lambda)` for angles `ax`, `ay` in radians.
+pub(crate) fn tilt(
+    field: &mut Array2<Complex64>,
+    scale: f64,
+    centre: f64,
+    ax: f64,
+    ay: f64,
+    wavelength: f64,
+) {
+    let n = field.nrows();
+    let c: Vec<f64> = (0..n).map(|i| scale * (i as f64 - centre)).collect();
+    let cols: Vec<Complex64> =
+        c.iter().map(|&x| Complex64::from_polar(1.0, -2.0 * PI * x * ax / wavelength)).collect();
+    for (i, mut row) in field.rows_mut().into_iter().enumerate() {
+        let ry = Complex64::from_polar(1.0, -2.0 * PI * c[i] * ay / wavelength);
+        for (f, cx) in row.iter_mut().zip(&cols) {
+            *f *= ry * cx;
+        }
+    }
+}
+
+/// The offset of an `n`-pixel array centred in an `npad`-pixel one (POPPY's rounding).
+pub(crate) fn pad_offset(n: usize, npad: usize) -> usize {
+    let os = npad as f64 / n as f64;
+    (n as f64 * (os - 1.0) / 2.0).round_ties_even() as usize
+}
+
+thread_local! {
+    /// Large complex buffers (zero-padded fields, FFT scratch) kept between wavelengths on
+    /// each worker thread, so their pages are mapped once rather than once per wavelength.
+    /// Freed with the thread, at the end of a computation.
+    static POOL: std::cell::RefCell<Vec<Vec<Complex64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A zeroed buffer of `len` values, reusing one this thread gave back.
+pub(crate) fn take_buffer(len: usize) -> Vec<Complex64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    v.clear();
+    v.resize(len, Complex64::new(0.0, 0.0));
+    v
+}
+
+/// Keeps a large buffer for reuse on this thread (at most two).
+pub(crate) fn give_back(v: Vec<Complex64>) {
+    if v.capacity() >= 1 << 16 {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 2 {
+                p.push(v);
+            }
+        });
+    }
+}
+
+pub(crate) fn pad(field: &Array2<Complex64>, npad: usize) -> Array2<Complex64> {
+    let n = field.nrows();
+    let o = pad_offset(n, npad);
+    let mut out =
+        Array2::from_shape_vec((npad, npad), take_buffer(npad * npad)).expect("npad^2 values");
+    out.slice_mut(s![o..o + n, o..o + n]).assign(field);
+    out
+}
+
+pub(crate) fn unpad(field: &Array2<Complex64>, n: usize) -> Array2<Complex64> {
+    let o = pad_offset(n, field.nrows());
+    field.slice(s![o..o + n, o..o + n]).to_owned()
+}
+
+/// The smallest centred square sub-array (same parity as the input) holding every non-zero
+/// value, and its size. The MFT of the crop, over `nlamD * m / n`, equals the MFT of the
+/// whole array.
+pub(crate) fn crop_to_support(field: &Array2<Complex64>) -> (Array2<Complex64>, usize) {
+    let n = field.nrows();
+    let zero = Complex64::new(0.0, 0.0);
+    let mut reach = 0usize; // largest |index - centre| in half-pixel units, rounded up
+    let mut any = false;
+    for ((i, j), v) in field.indexed_iter() {
+        if *v != zero {
+            any = true;
+            let di = (2 * i).abs_diff(n - 1);
+            let dj = (2 * j).abs_diff(n - 1);
+            reach = reach.max(di).max(dj);
+        }
+    }
+    if !any {
+        return (field.clone(), n);
+    }
+    // Size m with m - 1 >= reach and (n - m) even.
+    let mut m = reach + 1;
+    if (n - m.min(n)) % 2 == 1 {
+        m += 1;
+    }
+    let m = m.min(n);
+    if m == n {
+        return (field.clone(), n);
+    }
+    let o = (n - m) / 2;
+    (field.slice(s![o..o + m, o..o + m]).to_owned(), m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_keeps_the_centre_and_parity() {
+        let mut f = Array2::zeros((10, 10));
+        f[[4, 5]] = Complex64::new(1.0, 0.0);
+        f[[3, 6]] = Complex64::new(1.0, 0.0);
+        let (c, m) = crop_to_support(&f);
+        assert_eq!(m, 4);
+        assert_eq!(c[[0, 3]], Complex64::new(1.0, 0.0));
+        let mut g = Array2::zeros((9, 9));
+        g[[4, 4]] = Complex64::new(1.0, 0.0);
+        assert_eq!(crop_to_support(&g).1, 1);
+        g[[0, 4]] = Complex64::new(1.0, 0.0);
+        assert_eq!(crop_to_support(&g).1, 9);
+    }
+
+    #[test]
+    fn pad_and_unpad_round_trip() {
+        let f = Array2::from_shape_fn((6, 6), |(i, j)| Complex64::new(i as f64, j as f64));
+        let p = pad(&f, 24);
+        assert_eq!(p[[9, 9]], f[[0, 0]]);
+        assert_eq!(unpad(&p, 6), f);
+    }
+}
