@@ -47,20 +47,19 @@ fn merge(dir: &Path, out: &Path) -> Output {
     bin().arg("merge").arg(dir).arg("-o").arg(out).output().unwrap()
 }
 
+/// Runs the whole grid in one process into `dir/one` and merges it to `dir/one.fits`, the
+/// reference cube the sharded and resumed runs are compared with.
+fn one_run_cube(dir: &Path, scene: &Path) {
+    ok(bin().arg("grid").arg(scene).arg("--out").arg(dir.join("one")).arg("-q").output().unwrap());
+    ok(merge(&dir.join("one"), &dir.join("one.fits")));
+}
+
 /// Reference: the cube of one run. Three shards run at the same time give a byte-identical
 /// cube (the points are computed deterministically and written whole).
 #[test]
 fn shards_run_at_once_merge_to_the_cube_of_one_run() {
     let (d, scene) = setup();
-    ok(bin()
-        .arg("grid")
-        .arg(&scene)
-        .arg("--out")
-        .arg(d.path().join("one"))
-        .arg("-q")
-        .output()
-        .unwrap());
-    ok(merge(&d.path().join("one"), &d.path().join("one.fits")));
+    one_run_cube(d.path(), &scene);
     let children: Vec<_> = (0..3)
         .map(|i| {
             bin()
@@ -91,15 +90,7 @@ fn shards_run_at_once_merge_to_the_cube_of_one_run() {
 #[test]
 fn a_killed_shard_resumes_and_the_cube_is_unchanged() {
     let (d, scene) = setup();
-    ok(bin()
-        .arg("grid")
-        .arg(&scene)
-        .arg("--out")
-        .arg(d.path().join("one"))
-        .arg("-q")
-        .output()
-        .unwrap());
-    ok(merge(&d.path().join("one"), &d.path().join("one.fits")));
+    one_run_cube(d.path(), &scene);
     let out = d.path().join("killed");
     let mut child = bin()
         .arg("grid")

@@ -718,7 +718,7 @@ impl PsfPlan {
                 if last {
                     let o = pad_offset(n, npad);
                     fft.process_rows(field, FftDirection::ImageToPupil, ex.par, 0..npad, o..o + n)?;
-                    let cut = field.slice(s![o..o + n, o..o + n]).to_owned();
+                    let cut = unpad(field, n);
                     give_back(std::mem::replace(field, cut).into_raw_vec_and_offset().0);
                     *at = At::Pupil { padded: false, scale, centre: padded_centre - o as f64 };
                 } else {
@@ -731,7 +731,6 @@ impl PsfPlan {
     }
 
     /// Moves a pupil field to the next image plane.
-    #[allow(clippy::too_many_arguments)]
     fn to_image(
         &self,
         field: &mut Array2<Complex64>,
