@@ -825,7 +825,13 @@ impl PsfPlan {
         ex: &Exec<'_>,
     ) -> Result<Array2<f64>, PropagationError> {
         let n = self.grid.npix();
-        let field = if field.nrows() != n { unpad(&field, n) } else { field };
+        let field = if field.nrows() != n {
+            let cut = unpad(&field, n);
+            give_back(field.into_raw_vec_and_offset().0);
+            cut
+        } else {
+            field
+        };
         let (cropped, m) = crop_to_support(&field);
         let nlamd =
             self.detector.fov_arcsec() / self.lam_d_arcsec(wavelength) * m as f64 / n as f64;
@@ -928,13 +934,9 @@ impl PsfPlan {
                     single: opts.precision == Precision::F32,
                 };
                 let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
-                if planes {
-                    let mut rec = Vec::new();
-                    let img = self.propagate(wl, source, ex, Some(&mut rec))?;
-                    Ok((img, Some(rec)))
-                } else {
-                    Ok::<_, PropagationError>((self.propagate(wl, source, ex, None)?, None))
-                }
+                let mut rec = planes.then(Vec::new);
+                let img = self.propagate(wl, source, ex, rec.as_mut())?;
+                Ok::<_, PropagationError>((img, rec))
             })
             .map_err(|e| e.source)?;
         let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
