@@ -24,8 +24,6 @@ pub struct Scene {
     pub system: OpticalSystem,
     /// The source.
     pub source: Source,
-    /// Gaussian pointing jitter, sigma per axis in arcsec (`[detector] jitter_sigma_arcsec`).
-    pub jitter_sigma_arcsec: Option<f64>,
     /// A grid of PSFs (`[grid]`), when the scene describes one.
     pub grid: Option<GridSpec>,
 }
@@ -605,7 +603,7 @@ impl Scene {
             };
             system.add_plane(parse_optic(t, i, file)?);
         }
-        let (detector, jitter_sigma_arcsec) = parse_detector(detector_table, file)?;
+        let detector = parse_detector(detector_table, file)?;
         system.set_detector(detector);
         if let Some(t) = coronagraph_table {
             system.set_coronagraph(parse_coronagraph(t, file)?);
@@ -617,7 +615,7 @@ impl Scene {
             message: WrappedError::from(e).0,
         })?;
         let grid = grid_table.map(|t| parse_grid(t, file)).transpose()?;
-        Ok(Scene { name, system, source, jitter_sigma_arcsec, grid })
+        Ok(Scene { name, system, source, grid })
     }
 }
 
@@ -826,7 +824,7 @@ fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
     source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
 }
 
-fn parse_detector(t: &Table, file: Option<&Path>) -> Result<(Detector, Option<f64>), SceneError> {
+fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
     let mut k = Keys::new(t, "[detector]", file);
     let pixelscale = k.positive_f64_req("pixelscale_arcsec")?;
     let jitter = k.f64_opt("jitter_sigma_arcsec")?;
@@ -844,9 +842,12 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<(Detector, Option<f6
         (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
     };
     k.finish()?;
-    let detector =
-        Detector::new(pixelscale, fov).map_err(|e| Keys::new(t, "[detector]", file).wrap(e))?;
-    Ok((detector, jitter.filter(|j| *j > 0.0)))
+    let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
+    let detector = Detector::new(pixelscale, fov).map_err(wrap)?;
+    match jitter {
+        Some(j) => detector.with_jitter(j).map_err(wrap),
+        None => Ok(detector),
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub enum Fov {
 pub struct Detector {
     pixelscale_arcsec: f64,
     fov: Fov,
+    jitter_sigma_arcsec: Option<f64>,
 }
 
 impl Detector {
@@ -36,7 +37,7 @@ impl Detector {
                 "must be a finite number > 0",
             ));
         }
-        let d = Detector { pixelscale_arcsec, fov };
+        let d = Detector { pixelscale_arcsec, fov, jitter_sigma_arcsec: None };
         match fov {
             Fov::Arcsec(a) if !(a.is_finite() && a > 0.0) => {
                 Err(PropagationError::invalid("fov_arcsec", a, "must be a finite number > 0"))
@@ -80,6 +81,29 @@ impl Detector {
         fov_pixels: usize,
     ) -> Result<Self, PropagationError> {
         Detector::new(pixelscale_arcsec, Fov::Pixels(fov_pixels))
+    }
+
+    /// Blurs every PSF computed for this detector by Gaussian pointing jitter of
+    /// `sigma_arcsec` per axis (POPPY's `jitter='gaussian'`, `jitter_sigma`); 0 means none.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for a negative or non-finite sigma.
+    pub fn with_jitter(mut self, sigma_arcsec: f64) -> Result<Self, PropagationError> {
+        if !(sigma_arcsec.is_finite() && sigma_arcsec >= 0.0) {
+            return Err(PropagationError::invalid(
+                "jitter_sigma_arcsec",
+                sigma_arcsec,
+                "must be a finite number >= 0",
+            ));
+        }
+        self.jitter_sigma_arcsec = (sigma_arcsec > 0.0).then_some(sigma_arcsec);
+        Ok(self)
+    }
+
+    /// The Gaussian jitter sigma per axis, arcsec, if any.
+    pub fn jitter_sigma_arcsec(&self) -> Option<f64> {
+        self.jitter_sigma_arcsec
     }
 
     /// Arcseconds per detector pixel.

@@ -976,6 +976,10 @@ impl PsfPlan {
             workers: schedule.workers,
             jitter: None,
         };
+        let mut psf = psf;
+        if let Some(sigma) = self.detector.jitter_sigma_arcsec() {
+            psf.apply_jitter(sigma);
+        }
         Ok((psf, plane_images))
     }
 

@@ -184,12 +184,9 @@ pub fn run_shard(
     let compute_point = |index: usize, opts: &ComputeOptions| -> Result<(), GridError> {
         let p = grid_point(scene, &hash, index);
         let source = point_source(scene, &p).map_err(|e| GridError::Input(e.to_string()))?;
-        let mut psf = plan
+        let psf = plan
             .compute(&source, opts)
             .map_err(|e| GridError::Run(format!("point {index}: {e}")))?;
-        if let Some(sigma) = scene.jitter_sigma_arcsec {
-            psf.apply_jitter(sigma);
-        }
         let write =
             WriteOptions { overwrite: true, name: Some(scene.name.clone()), grid_point: Some(p) };
         write_psf(&point_path(dir, index), &psf, &write).map_err(|e| GridError::Run(e.to_string()))

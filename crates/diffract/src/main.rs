@@ -295,11 +295,9 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
     let opts = args.run.options()?;
     let label =
         args.scene.as_ref().map_or("built-in default".to_string(), |p| p.display().to_string());
-    let mut jitter = None;
     let (name, system, source, png) = match &args.scene {
         Some(path) => {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
-            jitter = scene.jitter_sigma_arcsec;
             (scene.name, scene.system, scene.source, args.png.clone())
         }
         None => {
@@ -322,10 +320,9 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
         }
     }
-    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts, jitter)
+    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn compute_and_write(
     args: &PsfArgs,
     label: &str,
@@ -334,7 +331,6 @@ fn compute_and_write(
     source: &Source,
     png: Option<&Path>,
     opts: &ComputeOptions,
-    jitter: Option<f64>,
 ) -> Result<(), Failure> {
     let start = Instant::now();
     let in_scene =
@@ -352,16 +348,13 @@ fn compute_and_write(
         opts.on_wavelength_done =
             Some(diffract::propagation::Progress(std::sync::Arc::new(move || b.inc(1))));
     }
-    let (mut psf, planes) = if args.planes.is_some() {
+    let (psf, planes) = if args.planes.is_some() {
         plan.compute_with_planes(source, &opts).map_err(Failure::run)?
     } else {
         (plan.compute(source, &opts).map_err(Failure::run)?, Vec::new())
     };
     if let Some(b) = bar {
         b.finish_and_clear();
-    }
-    if let Some(sigma) = jitter {
-        psf.apply_jitter(sigma);
     }
     let seconds = start.elapsed().as_secs_f64();
     if let Some(dir) = &args.planes {
@@ -793,12 +786,9 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
                 .system
                 .plan()
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-            let mut psf = plan
+            let psf = plan
                 .compute(&scene.source, &opts)
                 .map_err(|e| Failure::run(format!("{}: {e}", path.display())))?;
-            if let Some(sigma) = scene.jitter_sigma_arcsec {
-                psf.apply_jitter(sigma);
-            }
             let w = WriteOptions {
                 overwrite: args.overwrite,
                 name: Some(scene.name.clone()),
