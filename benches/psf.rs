@@ -20,7 +20,8 @@ fn psf(c: &mut Criterion) {
         let scene = Scene::from_file(&path).unwrap();
         for gemm in GemmBackend::compiled() {
             for (label, workers) in [("serial", Some(1)), ("auto", None)] {
-                let opts = ComputeOptions { gemm, workers, ..Default::default() };
+                let mut opts = ComputeOptions::default().with_gemm(gemm);
+                opts.workers = workers;
                 g.bench_function(format!("{name}/{gemm}/{label}"), |b| {
                     b.iter(|| scene.system.plan().unwrap().compute(&scene.source, &opts).unwrap())
                 });

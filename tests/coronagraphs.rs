@@ -41,10 +41,7 @@ fn run(system: &OpticalSystem, source: &Source) -> (Psf, f64) {
     let plan = system.plan().unwrap();
     let start = Instant::now();
     let psf = plan
-        .compute(
-            source,
-            &ComputeOptions { gemm: GemmBackend::Gemm, workers: Some(1), ..Default::default() },
-        )
+        .compute(source, &ComputeOptions::default().with_gemm(GemmBackend::Gemm).with_workers(1))
         .unwrap();
     (psf, start.elapsed().as_secs_f64())
 }

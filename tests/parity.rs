@@ -28,7 +28,7 @@ fn check(case: &Path, expected: &Path) {
     let image_planes = scene.system.planes().iter().any(|p| p.is_image());
     for gemm in GemmBackend::compiled() {
         for fft in FftBackend::compiled().filter(|f| image_planes || *f == FftBackend::RustFft) {
-            let opts = ComputeOptions { gemm, fft, ..Default::default() };
+            let opts = ComputeOptions::default().with_gemm(gemm).with_fft(fft);
             let psf = plan.compute(&scene.source, &opts).unwrap();
             assert_eq!(psf.image.dim(), reference.dim(), "{}: shape", case.display());
             let err = relative_l2(&psf.image, &reference);

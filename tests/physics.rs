@@ -44,7 +44,7 @@ fn airy_psf(gemm: GemmBackend, pixelscale: f64, fov_pixels: usize) -> Psf {
     airy_system(pixelscale, fov_pixels)
         .plan()
         .unwrap()
-        .compute(&source, &ComputeOptions { gemm, workers: None, ..Default::default() })
+        .compute(&source, &ComputeOptions::default().with_gemm(gemm))
         .unwrap()
 }
 
@@ -166,29 +166,20 @@ fn results_do_not_depend_on_workers_and_backends_agree() {
     )
     .unwrap();
     let one = plan
-        .compute(
-            &source,
-            &ComputeOptions { gemm: GemmBackend::Gemm, workers: Some(1), ..Default::default() },
-        )
+        .compute(&source, &ComputeOptions::default().with_gemm(GemmBackend::Gemm).with_workers(1))
         .unwrap();
     for workers in [2, 3, 5] {
         let many = plan
             .compute(
                 &source,
-                &ComputeOptions {
-                    gemm: GemmBackend::Gemm,
-                    workers: Some(workers),
-                    ..Default::default()
-                },
+                &ComputeOptions::default().with_gemm(GemmBackend::Gemm).with_workers(workers),
             )
             .unwrap();
         assert!(one.image == many.image, "{workers} workers differ from one");
     }
     let peak = one.image.iter().copied().fold(0.0, f64::max);
     for gemm in GemmBackend::compiled() {
-        let other = plan
-            .compute(&source, &ComputeOptions { gemm, workers: None, ..Default::default() })
-            .unwrap();
+        let other = plan.compute(&source, &ComputeOptions::default().with_gemm(gemm)).unwrap();
         let err =
             one.image.iter().zip(&other.image).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         assert!(err < 1e-12 * peak, "{gemm}: {err:e}");

@@ -37,7 +37,10 @@ impl Mode {
             Mode::Wavelengths => (None, None),
             Mode::Kernels => (Some(1), None),
         };
-        ComputeOptions { gemm, fft, workers, cores, ..Default::default() }
+        let mut opts = ComputeOptions::default().with_gemm(gemm).with_fft(fft);
+        opts.workers = workers;
+        opts.cores = cores;
+        opts
     }
 }
 

@@ -116,9 +116,10 @@ fn parity(gemm: GemmBackend) -> ExitCode {
             }
         };
         let start = Instant::now();
-        let result = scene.system.plan().and_then(|p| {
-            p.compute(&scene.source, &ComputeOptions { gemm, workers: None, ..Default::default() })
-        });
+        let result = scene
+            .system
+            .plan()
+            .and_then(|p| p.compute(&scene.source, &ComputeOptions::default().with_gemm(gemm)));
         let seconds = start.elapsed().as_secs_f64();
         let (psf, reference) = match (result, read_image(&expected, 0)) {
             (Ok(p), Ok(r)) => (p, r.data),

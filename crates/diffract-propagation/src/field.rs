@@ -1,7 +1,7 @@
 //! Operations on complex fields between the planes of a propagation: applying sampled
-//! optics, tilting, zero-padding and cutting out, cropping to the support, and the
-//! per-thread buffer pool that keeps large arrays between wavelengths.
+//! optics, tilting, zero-padding and cutting out, and cropping to the support.
 
+use crate::Scratch;
 use diffract_optics::{ImageGrid, ImageOptic};
 use ndarray::{s, Array2, ArrayViewMut2, Zip};
 use num_complex::Complex64;
@@ -19,6 +19,17 @@ pub(crate) struct PupilArrays {
     pub(crate) phase: Option<Array2<f64>>,
 }
 
+impl PupilArrays {
+    /// Bytes held by the arrays.
+    pub(crate) fn bytes(&self) -> u64 {
+        [&self.transmission, &self.opd, &self.phase]
+            .iter()
+            .map(|x| x.as_ref().map_or(0, |t| t.len() as u64 * 8))
+            .sum()
+    }
+}
+
+/// Folds one optic's arrays into `acc`: transmissions multiply, OPDs and phases add.
 pub(crate) fn combine(
     acc: &mut PupilArrays,
     t: Option<Array2<f64>>,
@@ -177,42 +188,21 @@ pub(crate) fn pad_offset(n: usize, npad: usize) -> usize {
     (n as f64 * (os - 1.0) / 2.0).round_ties_even() as usize
 }
 
-thread_local! {
-    /// Large complex buffers (zero-padded fields, FFT scratch) kept between wavelengths on
-    /// each worker thread, so their pages are mapped once rather than once per wavelength.
-    /// Freed with the thread, at the end of a computation.
-    static POOL: std::cell::RefCell<Vec<Vec<Complex64>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// A zeroed buffer of `len` values, reusing one this thread gave back.
-pub(crate) fn take_buffer(len: usize) -> Vec<Complex64> {
-    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-    v.clear();
-    v.resize(len, Complex64::new(0.0, 0.0));
-    v
-}
-
-/// Keeps a large buffer for reuse on this thread (at most two).
-pub(crate) fn give_back(v: Vec<Complex64>) {
-    if v.capacity() >= 1 << 16 {
-        POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.len() < 2 {
-                p.push(v);
-            }
-        });
-    }
-}
-
-pub(crate) fn pad(field: &Array2<Complex64>, npad: usize) -> Array2<Complex64> {
+/// `field` centred in a zeroed `npad x npad` array (its storage lent by `scratch`).
+pub(crate) fn pad(
+    field: &Array2<Complex64>,
+    npad: usize,
+    scratch: &mut Scratch,
+) -> Array2<Complex64> {
     let n = field.nrows();
     let o = pad_offset(n, npad);
-    let mut out =
-        Array2::from_shape_vec((npad, npad), take_buffer(npad * npad)).expect("npad^2 values");
+    let mut out = Array2::from_shape_vec((npad, npad), scratch.take_buffer(npad * npad))
+        .expect("npad^2 values");
     out.slice_mut(s![o..o + n, o..o + n]).assign(field);
     out
 }
 
+/// The central `n x n` part of a zero-padded field.
 pub(crate) fn unpad(field: &Array2<Complex64>, n: usize) -> Array2<Complex64> {
     let o = pad_offset(n, field.nrows());
     field.slice(s![o..o + n, o..o + n]).to_owned()
@@ -272,7 +262,7 @@ mod tests {
     #[test]
     fn pad_and_unpad_round_trip() {
         let f = Array2::from_shape_fn((6, 6), |(i, j)| Complex64::new(i as f64, j as f64));
-        let p = pad(&f, 24);
+        let p = pad(&f, 24, &mut Scratch::new());
         assert_eq!(p[[9, 9]], f[[0, 0]]);
         assert_eq!(unpad(&p, 6), f);
     }

@@ -27,7 +27,10 @@ mod jitter;
 mod plan;
 mod psf;
 mod source;
+mod step;
+mod steps;
 mod system;
+mod wavefront;
 
 pub use detector::{Detector, Fov};
 pub use error::PropagationError;
@@ -35,7 +38,9 @@ pub use jitter::gaussian_blur;
 pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan};
 pub use psf::{bin_by, Psf};
 pub use source::Source;
+pub use step::{Exec, Scratch, Step, StepMemory};
 pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};
+pub use wavefront::{Sampling, Wavefront};
 
 /// Arcseconds per radian (astropy's conversion).
 pub const ARCSEC_PER_RAD: f64 = 180.0 * 3600.0 / std::f64::consts::PI;

@@ -1,24 +1,25 @@
-//! The PSF plan: pupil optics sampled once, then per wavelength the planes in order (FFTs
-//! between pupil and image planes, or the semi-analytic and matrix-FT coronagraph
-//! propagations), an MFT to the detector, and the weighted sum over wavelengths in a fixed
-//! order.
+//! The PSF plan: the system compiled once into an ordered list of [`Step`]s (pupil optics
+//! sampled once, FFTs or MFTs between planes, the coronagraph methods, the MFT to the
+//! detector), then run for every wavelength and summed with the weights in a fixed order.
 
-use crate::field::{
-    apply_image, apply_pupil, combine, crop_to_support, give_back, pad, pad_offset, tilt, unpad,
-    PupilArrays,
+use crate::field::{combine, pad_offset, tilt, PupilArrays};
+use crate::step::Recorded;
+use crate::steps::{
+    Aligner, DetectorMft, FftToImage, FftToPupil, ImageOptics, InverseMft, MftToBox, PupilOptics,
+    RecordPlane, SemiAnalyticOcculter,
 };
-use crate::system::{AlignerDirection, Coronagraph, Plane};
-use crate::{Detector, OpticalSystem, PropagationError, Psf, Source, ARCSEC_PER_RAD};
-use diffract_optics::{ImageGrid, ImageOptic, PupilGrid};
+use crate::system::{Coronagraph, Plane};
+use crate::{
+    Detector, Exec, OpticalSystem, PropagationError, Psf, Sampling, Scratch, Source, Step,
+    Wavefront, ARCSEC_PER_RAD,
+};
+use diffract_optics::{ImageOptic, PupilGrid};
 use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
-use diffract_transforms::{
-    Fft2d, FftBackend, FftDirection, GemmBackend, MftCache, MftDirection, MftGeometry, MftScratch,
-};
+use diffract_transforms::{Fft2d, FftBackend, GemmBackend, MftCache};
 use ndarray::{s, Array2};
 use num_complex::Complex64;
-use std::f64::consts::PI;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The floating-point precision of the transforms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,7 +57,15 @@ impl std::str::FromStr for Precision {
 }
 
 /// How to run a computation: backends, precision and workers.
+///
+/// ```
+/// use diffract_propagation::{ComputeOptions, Precision};
+///
+/// let opts = ComputeOptions::default().with_precision(Precision::F32).with_workers(2);
+/// assert_eq!(opts.workers, Some(2));
+/// ```
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ComputeOptions {
     /// Matrix-product backend of the MFT.
     pub gemm: GemmBackend,
@@ -75,6 +84,50 @@ pub struct ComputeOptions {
     pub on_wavelength_done: Option<Progress>,
 }
 
+impl ComputeOptions {
+    /// With the matrix-product backend `gemm`.
+    pub fn with_gemm(mut self, gemm: GemmBackend) -> Self {
+        self.gemm = gemm;
+        self
+    }
+
+    /// With the FFT backend `fft`.
+    pub fn with_fft(mut self, fft: FftBackend) -> Self {
+        self.fft = fft;
+        self
+    }
+
+    /// With the MFTs in `precision`.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// With `workers` wavelengths computed at once.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// With `threads` threads in each FFTW transform.
+    pub fn with_fftw_threads(mut self, threads: usize) -> Self {
+        self.fftw_threads = threads;
+        self
+    }
+
+    /// Using at most `cores` cores.
+    pub fn with_cores(mut self, cores: usize) -> Self {
+        self.cores = Some(cores);
+        self
+    }
+
+    /// Calling `progress` as each wavelength finishes.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.on_wavelength_done = Some(progress);
+        self
+    }
+}
+
 /// A callback run as each wavelength finishes.
 #[derive(Clone)]
 pub struct Progress(pub Arc<dyn Fn() + Send + Sync>);
@@ -82,6 +135,13 @@ pub struct Progress(pub Arc<dyn Fn() + Send + Sync>);
 impl std::fmt::Debug for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Progress(..)")
+    }
+}
+
+impl Progress {
+    /// A progress callback.
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Self {
+        Progress(Arc::new(f))
     }
 }
 
@@ -96,47 +156,29 @@ impl Drop for ProgressGuard<'_> {
     }
 }
 
-/// The backends and parallelism one wavelength runs with.
-struct Exec<'a> {
-    gemm: GemmBackend,
-    par: Par,
-    fft: Option<&'a Fft2d<f64>>,
-    single: bool,
-}
-
 /// Largest oversampling accepted.
 pub const MAX_OVERSAMPLE: usize = 64;
 
 /// Largest zero-padded FFT array accepted, pixels across.
 pub const MAX_FFT_NPIX: usize = 32768;
 
-#[derive(Debug)]
-enum Step {
-    Pupil(PupilArrays),
-    Aligner(AlignerDirection),
-    Image(Vec<Arc<dyn ImageOptic>>),
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Mode {
     Fft,
-    SemiAnalytic { half_box: f64, oversample: usize, occulter_step: usize },
+    SemiAnalytic { half_box: f64, oversample: usize },
     MatrixFt { half_box: f64, oversample: usize },
 }
 
-/// Where the field is between steps.
-enum At {
-    /// A pupil plane, zero-padded to the FFT size or not; `centre` is the index of the
-    /// optical axis and `scale` the pixel size in metres (a pupil cut out of a padded one
-    /// keeps the padded grid's coordinates).
-    Pupil { padded: bool, scale: f64, centre: f64 },
-    /// An image plane; `nlamd` is set when it was reached by MFT (the way back is then an
-    /// inverse MFT).
-    Image { grid: ImageGrid, nlamd: Option<f64> },
+/// Consecutive planes of one kind, before they are compiled into steps.
+enum Group {
+    Pupil(Range<usize>, PupilArrays),
+    Aligner(usize, crate::AlignerDirection),
+    Image(Range<usize>, Vec<Arc<dyn ImageOptic>>),
 }
 
 /// The intensity after one plane, summed over wavelengths with their weights.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct PlaneImage {
     /// Index of the plane in the system (0-based).
     pub index: usize,
@@ -153,34 +195,29 @@ pub struct PlaneImage {
     pub pixelscale: f64,
 }
 
-/// A system prepared for computing PSFs.
+/// A system prepared for computing PSFs: an ordered list of [`Step`]s, made once and run
+/// for every wavelength.
 #[derive(Debug)]
 pub struct PsfPlan {
     grid: PupilGrid,
     detector: Detector,
     oversample: usize,
-    npad: usize,
-    steps: Vec<Step>,
-    /// The system planes each step covers.
-    step_planes: Vec<Range<usize>>,
-    plane_kinds: Vec<&'static str>,
-    mode: Mode,
+    steps: Vec<Box<dyn Step>>,
     /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front.
     norm: f64,
-    /// The first optic's natural diameter (the matrix-FT box sampling uses it, as POPPY).
-    first_diameter: f64,
-    /// The entrance-pupil arrays when they differ from the first step's.
-    entrance: Option<PupilArrays>,
+    /// The combined arrays of the optics before the first image plane (shared with the
+    /// first step when it holds exactly those optics).
+    entrance: Arc<PupilArrays>,
+    /// Whether `entrance` is sampled apart from the steps' arrays.
+    entrance_separate: bool,
     mfts: MftCache<f64>,
     mfts32: MftCache<f32>,
     /// Size of the zero-padded FFTs, when the propagation uses them.
     fft_shape: Option<(usize, usize)>,
     /// FFT plans by backend and FFTW thread count, made on first use.
-    ffts: std::sync::Mutex<Vec<FftPlanEntry>>,
-    /// FFT mode: the first step after the last image plane. From there on the field is cut
-    /// to the central `npix` pixels (only they reach the detector), and those steps' arrays
-    /// are stored cut likewise.
-    final_from: Option<usize>,
+    ffts: Mutex<Vec<FftPlanEntry>>,
+    /// Scratch memory of finished workers, lent to the next ones.
+    scratch: Mutex<Vec<Scratch>>,
 }
 
 /// An FFT plan with the backend and FFTW thread count it was made for.
@@ -208,6 +245,17 @@ fn fits(extent: (f64, f64), half_box: f64) -> bool {
     extent.0 <= half_box * (1.0 + 1e-12) && extent.1 <= half_box * (1.0 + 1e-12)
 }
 
+/// The combined arrays of the pupil optics among `planes`, sampled on `grid`.
+fn sample_pupil(planes: &[Plane], grid: &PupilGrid) -> PupilArrays {
+    let mut arrays = PupilArrays { transmission: None, opd: None, phase: None };
+    for p in planes {
+        if let Plane::Pupil(o) = p {
+            combine(&mut arrays, o.transmission(grid), o.opd(grid), o.phase(grid));
+        }
+    }
+    arrays
+}
+
 impl PsfPlan {
     /// Samples the optics of `system` and checks its layout.
     ///
@@ -221,8 +269,8 @@ impl PsfPlan {
     }
 
     /// As [`PsfPlan::new`], keeping every plane a step of its own so that
-    /// [`PsfPlan::compute_with_planes`] reports each plane (slower: pupil optics are not
-    /// merged).
+    /// [`PsfPlan::compute_with_planes`] and [`PsfPlan::propagate`] report each plane
+    /// (slower: pupil optics are not merged).
     ///
     /// # Errors
     ///
@@ -271,7 +319,7 @@ impl PsfPlan {
                 "zero-padded FFT arrays must be at most 32768 pixels across",
             ));
         }
-        let mut mode = Self::mode(system)?;
+        let mode = Self::mode(system)?;
         Self::check_memory_before_sampling(
             planes.len(),
             n,
@@ -282,9 +330,9 @@ impl PsfPlan {
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
 
-        // Compile the planes into steps, merging consecutive pupil optics.
-        let mut steps = Vec::new();
-        let mut step_planes: Vec<Range<usize>> = Vec::new();
+        // Group the planes, merging consecutive pupil optics (and consecutive image optics)
+        // unless every plane is to be reported.
+        let mut groups = Vec::new();
         let mut seen_image = false;
         let mut i = 0;
         while i < planes.len() {
@@ -296,19 +344,11 @@ impl PsfPlan {
                     }
                     let on_padded = seen_image && matches!(mode, Mode::Fft) && oversample > 1;
                     let g = if on_padded { &padded_grid } else { &grid };
-                    let mut arrays = PupilArrays { transmission: None, opd: None, phase: None };
-                    for p in &planes[i..j] {
-                        if let Plane::Pupil(o) = p {
-                            combine(&mut arrays, o.transmission(g), o.opd(g), o.phase(g));
-                        }
-                    }
-                    steps.push(Step::Pupil(arrays));
-                    step_planes.push(i..j);
+                    groups.push(Group::Pupil(i..j, sample_pupil(&planes[i..j], g)));
                     i = j;
                 }
                 Plane::FqpmAligner(d) => {
-                    steps.push(Step::Aligner(*d));
-                    step_planes.push(i..i + 1);
+                    groups.push(Group::Aligner(i, *d));
                     i += 1;
                 }
                 Plane::Image(_) => {
@@ -322,15 +362,10 @@ impl PsfPlan {
                         j += 1;
                     }
                     seen_image = true;
-                    steps.push(Step::Image(optics));
-                    step_planes.push(i..j);
+                    groups.push(Group::Image(i..j, optics));
                     i = j;
                 }
             }
-        }
-        if let Mode::SemiAnalytic { occulter_step, .. } = &mut mode {
-            *occulter_step =
-                steps.iter().position(|s| matches!(s, Step::Image(_))).expect("layout checked");
         }
 
         // "First" normalisation: unit total intensity after the first optic. Its
@@ -349,9 +384,12 @@ impl PsfPlan {
             )));
         }
         let fft_shape = (image_planes > 0 && matches!(mode, Mode::Fft)).then_some((npad, npad));
+        // FFT mode: from the first group after the last image plane on, the field is cut to
+        // the central `npix` pixels (only they reach the detector), and those groups' arrays
+        // are stored cut likewise.
         let final_from = match mode {
             Mode::Fft if oversample > 1 => {
-                steps.iter().rposition(|s| matches!(s, Step::Image(_))).map(|i| i + 1)
+                groups.iter().rposition(|g| matches!(g, Group::Image(..))).map(|i| i + 1)
             }
             _ => None,
         };
@@ -362,45 +400,142 @@ impl PsfPlan {
                     *arr = arr.slice(s![o..o + n, o..o + n]).to_owned();
                 }
             };
-            for step in &mut steps[from..] {
-                if let Step::Pupil(arrays) = step {
+            for group in &mut groups[from..] {
+                if let Group::Pupil(_, arrays) = group {
                     cut(&mut arrays.transmission);
                     cut(&mut arrays.opd);
                     cut(&mut arrays.phase);
                 }
             }
         }
-        // The combined entrance-pupil arrays, for pictures and users: the first step's
-        // arrays when that step holds every leading pupil optic, else sampled once more.
+        let diameter = grid.diameter();
+        let first_diameter = system.first_optic_diameter().unwrap_or(diameter);
+        let kind_of = |r: &Range<usize>| planes[r.start].kind();
+
+        // Compile the groups into steps, with the transforms between planes made explicit.
         let leading = planes.iter().take_while(|p| matches!(p, Plane::Pupil(_))).count();
-        let entrance = if step_planes.first() == Some(&(0..leading)) {
-            None
-        } else {
-            let mut e = PupilArrays { transmission: None, opd: None, phase: None };
-            for p in &planes[..leading] {
-                if let Plane::Pupil(o) = p {
-                    combine(&mut e, o.transmission(&grid), o.opd(&grid), o.phase(&grid));
+        let mut entrance = None;
+        let mut steps: Vec<Box<dyn Step>> = Vec::new();
+        // Where the field is: `None` in a pupil plane, else whether the image was reached by
+        // MFT.
+        let mut in_image: Option<bool> = None;
+        let mut corner = false;
+        for (s, group) in groups.into_iter().enumerate() {
+            let is_pupil_side = !matches!(group, Group::Image(..));
+            if is_pupil_side {
+                match in_image.take() {
+                    Some(true) => {
+                        steps.push(Box::new(InverseMft { npix: n, m_per_px: grid.pixelscale() }))
+                    }
+                    Some(false) => steps.push(Box::new(FftToPupil {
+                        npix: n,
+                        npad,
+                        diameter,
+                        oversample,
+                        last: final_from == Some(s),
+                    })),
+                    None => {}
                 }
             }
-            Some(e)
-        };
+            let (planes_of, image_plane) = match group {
+                Group::Pupil(range, arrays) => {
+                    let arrays = Arc::new(arrays);
+                    if s == 0 && range == (0..leading) {
+                        entrance = Some(Arc::clone(&arrays));
+                    }
+                    steps.push(Box::new(PupilOptics { planes: range.clone(), arrays }));
+                    (range, false)
+                }
+                Group::Aligner(index, direction) => {
+                    corner = direction == crate::AlignerDirection::Forward;
+                    steps.push(Box::new(Aligner { plane: index, direction, diameter, oversample }));
+                    (index..index + 1, false)
+                }
+                Group::Image(range, optics) => {
+                    if let Mode::SemiAnalytic { half_box, oversample: box_oversample } = mode {
+                        // The occulter step records its own box field.
+                        steps.push(Box::new(SemiAnalyticOcculter {
+                            kind: kind_of(&range),
+                            planes: range,
+                            optics,
+                            npix: n,
+                            diameter,
+                            half_box,
+                            box_px: detector.pixelscale_arcsec() / box_oversample as f64,
+                        }));
+                        continue;
+                    }
+                    if in_image.is_none() {
+                        match mode {
+                            Mode::MatrixFt { half_box, oversample: box_oversample } => {
+                                steps.push(Box::new(MftToBox {
+                                    npix: n,
+                                    diameter,
+                                    first_diameter,
+                                    half_box,
+                                    oversample: box_oversample,
+                                }));
+                                in_image = Some(true);
+                            }
+                            _ => {
+                                steps.push(Box::new(FftToImage {
+                                    npix: n,
+                                    npad,
+                                    diameter,
+                                    oversample,
+                                    corner,
+                                }));
+                                in_image = Some(false);
+                            }
+                        }
+                    }
+                    steps.push(Box::new(ImageOptics { planes: range.clone(), optics }));
+                    (range, true)
+                }
+            };
+            steps.push(Box::new(RecordPlane {
+                kind: kind_of(&planes_of),
+                planes: planes_of,
+                image_plane,
+            }));
+        }
+        match in_image {
+            Some(true) => steps.push(Box::new(InverseMft { npix: n, m_per_px: grid.pixelscale() })),
+            Some(false) => steps.push(Box::new(FftToPupil {
+                npix: n,
+                npad,
+                diameter,
+                oversample,
+                last: false,
+            })),
+            None => {}
+        }
+        let output_npix = detector.fov_pixels() * oversample;
+        steps.push(Box::new(DetectorMft {
+            npix: n,
+            diameter,
+            fov_arcsec: detector.fov_arcsec(),
+            output_npix,
+            pixelscale: detector.pixelscale_arcsec() / oversample as f64,
+        }));
+        // The combined entrance-pupil arrays, for pictures and users: the first step's
+        // arrays when that step holds every leading pupil optic, else sampled once more.
+        let entrance_separate = entrance.is_none();
+        let entrance =
+            entrance.unwrap_or_else(|| Arc::new(sample_pupil(&planes[..leading], &grid)));
         Ok(PsfPlan {
-            first_diameter: system.first_optic_diameter().unwrap_or(grid.diameter()),
             grid,
             detector,
             oversample,
-            npad,
             steps,
-            step_planes,
-            plane_kinds: planes.iter().map(Plane::kind).collect(),
-            mode,
             norm: first_intensity.sqrt().recip(),
             entrance,
+            entrance_separate,
             mfts: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
             mfts32: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
             fft_shape,
-            ffts: std::sync::Mutex::new(Vec::new()),
-            final_from,
+            ffts: Mutex::new(Vec::new()),
+            scratch: Mutex::new(Vec::new()),
         })
     }
 
@@ -471,8 +606,7 @@ impl PsfPlan {
                         )))
                     }
                 }
-                // The occulter's step index is set once the steps are built.
-                Ok(Mode::SemiAnalytic { half_box, oversample, occulter_step: 0 })
+                Ok(Mode::SemiAnalytic { half_box, oversample })
             }
             Coronagraph::MatrixFt { .. } => {
                 for &i in &images {
@@ -512,24 +646,46 @@ impl PsfPlan {
         &self.detector
     }
 
-    fn entrance(&self) -> Option<&PupilArrays> {
-        match (&self.entrance, self.steps.first()) {
-            (Some(e), _) => Some(e),
-            (None, Some(Step::Pupil(a))) => Some(a),
-            _ => None,
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Box<dyn Step>] {
+        &self.steps
+    }
+
+    /// Inserts a step of one's own before step `index` (`steps().len()` appends; the last
+    /// step is the transform to the detector). The step runs on every wavelength of every
+    /// computation; the PSF is the intensity of the field after the last step, which must
+    /// keep the detector's shape.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for an index beyond the end.
+    pub fn insert_step(
+        &mut self,
+        index: usize,
+        step: Box<dyn Step>,
+    ) -> Result<(), PropagationError> {
+        if index > self.steps.len() {
+            return Err(PropagationError::invalid(
+                "step index",
+                index,
+                "must be at most the number of steps",
+            ));
         }
+        self.steps.insert(index, step);
+        Ok(())
     }
 
     /// The combined amplitude transmission of the optics before the first image plane.
     pub fn transmission(&self) -> Array2<f64> {
-        self.entrance()
-            .and_then(|a| a.transmission.clone())
+        self.entrance
+            .transmission
+            .clone()
             .unwrap_or_else(|| Array2::ones((self.grid.npix(), self.grid.npix())))
     }
 
     /// The combined OPD (metres) of the optics before the first image plane, if any.
     pub fn opd(&self) -> Option<&Array2<f64>> {
-        self.entrance().and_then(|a| a.opd.as_ref())
+        self.entrance.opd.as_ref()
     }
 
     /// Oversampled output pixels across.
@@ -541,34 +697,18 @@ impl PsfPlan {
         wavelength / self.grid.diameter() * ARCSEC_PER_RAD
     }
 
-    /// Memory one wavelength needs while it runs, in bytes.
+    /// Memory one wavelength needs while it runs, in bytes: the detector transform's
+    /// buffers, kept for the whole wavelength, and the largest of the other steps' (their
+    /// buffers are reused from one step to the next).
     pub fn bytes_per_wavelength(&self) -> u64 {
-        let n = self.grid.npix() as u64;
-        let m = self.output_npix() as u64;
-        let c = std::mem::size_of::<Complex64>() as u64;
-        let detector = n * n * c + 3 * m * n * c + m * m * (c + 8);
-        let planes = match self.mode {
-            Mode::Fft if self.fft_shape.is_some() => {
-                let p = self.npad as u64;
-                // The zero-padded field, and the pupil cut out of it.
-                p * p * c + n * n * c
-            }
-            Mode::Fft => 0,
-            Mode::SemiAnalytic { .. } | Mode::MatrixFt { .. } => 3 * n * n * c,
-        };
-        detector + planes
+        let (last, others) = self.steps.split_last().expect("a plan ends on the detector");
+        last.memory().working + others.iter().map(|s| s.memory().working).max().unwrap_or(0)
     }
 
     /// Memory held by the plan itself (sampled pupil arrays), in bytes.
     pub fn bytes_resident(&self) -> u64 {
-        let count = |a: &PupilArrays| {
-            [&a.transmission, &a.opd, &a.phase]
-                .iter()
-                .map(|x| x.as_ref().map_or(0, |t| t.len() as u64 * 8))
-                .sum::<u64>()
-        };
-        self.steps.iter().map(|s| if let Step::Pupil(a) = s { count(a) } else { 0 }).sum::<u64>()
-            + self.entrance.as_ref().map_or(0, count)
+        let entrance = if self.entrance_separate { self.entrance.bytes() } else { 0 };
+        self.steps.iter().map(|s| s.memory().resident).sum::<u64>() + entrance
     }
 
     /// The schedule a computation of `n_wavelengths` would use.
@@ -599,14 +739,30 @@ impl PsfPlan {
         Ok(schedule)
     }
 
-    /// The complex field entering the system at `wavelength`: unit amplitude scaled for
-    /// "first" normalisation, with the source offset as a tilt.
-    fn input_field(&self, wavelength: f64, source: &Source) -> Array2<Complex64> {
+    /// The wavefront entering the system at `wavelength` metres from `source`: unit
+    /// amplitude scaled for "first" normalisation, with the source offset as a tilt, on the
+    /// entrance-pupil grid.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for a wavelength that is not finite and > 0.
+    pub fn input_wavefront(
+        &self,
+        wavelength: f64,
+        source: &Source,
+    ) -> Result<Wavefront, PropagationError> {
+        if !(wavelength.is_finite() && wavelength > 0.0) {
+            return Err(PropagationError::invalid(
+                "wavelength_m",
+                wavelength,
+                "must be a finite number > 0",
+            ));
+        }
         let n = self.grid.npix();
         let (tx, ty) = source.tilt_arcsec();
         let mut field = Array2::from_elem((n, n), Complex64::new(self.norm, 0.0));
+        let centre = (n as f64 - 1.0) / 2.0;
         if tx != 0.0 || ty != 0.0 {
-            let centre = (n as f64 - 1.0) / 2.0;
             tilt(
                 &mut field,
                 self.grid.pixelscale(),
@@ -616,255 +772,84 @@ impl PsfPlan {
                 wavelength,
             );
         }
-        field
-    }
-
-    /// Runs the planes for one wavelength; `record` collects each step's field.
-    fn propagate(
-        &self,
-        wavelength: f64,
-        source: &Source,
-        ex: &Exec<'_>,
-        mut record: Option<&mut Vec<(Array2<Complex64>, f64)>>,
-    ) -> Result<Array2<f64>, PropagationError> {
-        let mut field = self.input_field(wavelength, source);
-        let n = self.grid.npix();
-        let mut at = At::Pupil {
-            padded: false,
-            scale: self.grid.pixelscale(),
-            centre: (n as f64 - 1.0) / 2.0,
-        };
-        let mut corner = false;
-        let k = 2.0 * PI / wavelength;
-        for (index, step) in self.steps.iter().enumerate() {
-            if let Mode::SemiAnalytic { half_box, oversample, occulter_step } = self.mode {
-                if index == occulter_step {
-                    let Step::Image(optics) = step else { unreachable!("layout checked") };
-                    let px = self.detector.pixelscale_arcsec() / oversample as f64;
-                    let (mut image, grid, nlamd) =
-                        self.mft_to_box(&field, wavelength, px, half_box, ex)?;
-                    apply_image(&mut image, &grid, optics, k, true);
-                    let back = self.inverse_mft(&image, nlamd, ex)?;
-                    field -= &back;
-                    if let Some(r) = record.as_deref_mut() {
-                        r.push((image, grid.pixelscale));
-                    }
-                    continue;
-                }
-            }
-            let last = self.final_from == Some(index);
-            match step {
-                Step::Pupil(arrays) => {
-                    self.to_pupil(&mut field, &mut at, last, ex)?;
-                    apply_pupil(&mut field, arrays, k);
-                }
-                Step::Aligner(direction) => {
-                    self.to_pupil(&mut field, &mut at, last, ex)?;
-                    let At::Pupil { scale, centre, .. } = at else { unreachable!() };
-                    let half = wavelength / self.grid.diameter() / self.oversample as f64 * 0.5;
-                    let angle = match direction {
-                        AlignerDirection::Forward => -half,
-                        AlignerDirection::Backward => half,
-                    };
-                    tilt(&mut field, scale, centre, angle, angle, wavelength);
-                    corner = *direction == AlignerDirection::Forward;
-                }
-                Step::Image(optics) => {
-                    if let At::Pupil { padded, .. } = at {
-                        at = self.to_image(&mut field, padded, corner, wavelength, ex)?;
-                    }
-                    let At::Image { grid, .. } = &at else { unreachable!() };
-                    apply_image(&mut field, grid, optics, k, false);
-                }
-            }
-            if let Some(r) = record.as_deref_mut() {
-                let scale = match &at {
-                    At::Image { grid, .. } => grid.pixelscale,
-                    At::Pupil { scale, .. } => *scale,
-                };
-                r.push((field.clone(), scale));
-            }
-        }
-        self.to_pupil(&mut field, &mut at, false, ex)?;
-        self.detector_image(field, wavelength, ex)
-    }
-
-    /// Moves an image-plane field back to a pupil (FFT, or inverse MFT when the image was
-    /// reached by MFT); a pupil field is left as it is. With `last`, only the central `npix`
-    /// pixels are computed and kept (no later image plane needs the rest).
-    fn to_pupil(
-        &self,
-        field: &mut Array2<Complex64>,
-        at: &mut At,
-        last: bool,
-        ex: &Exec<'_>,
-    ) -> Result<(), PropagationError> {
-        let At::Image { nlamd, .. } = at else { return Ok(()) };
-        let n = self.grid.npix();
-        match nlamd {
-            Some(nlamd) => {
-                *field = self.inverse_mft(field, *nlamd, ex)?;
-                *at = At::Pupil {
-                    padded: false,
-                    scale: self.grid.pixelscale(),
-                    centre: (n as f64 - 1.0) / 2.0,
-                };
-            }
-            None => {
-                let fft = ex.fft.expect("planned");
-                let npad = self.npad;
-                let scale = self.grid.diameter() * self.oversample as f64 / npad as f64;
-                let padded_centre = (npad as f64 - 1.0) / 2.0;
-                if last {
-                    let o = pad_offset(n, npad);
-                    fft.process_rows(field, FftDirection::ImageToPupil, ex.par, 0..npad, o..o + n)?;
-                    let cut = unpad(field, n);
-                    give_back(std::mem::replace(field, cut).into_raw_vec_and_offset().0);
-                    *at = At::Pupil { padded: false, scale, centre: padded_centre - o as f64 };
-                } else {
-                    fft.process_rows(field, FftDirection::ImageToPupil, ex.par, 0..npad, 0..npad)?;
-                    *at = At::Pupil { padded: npad != n, scale, centre: padded_centre };
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves a pupil field to the next image plane.
-    fn to_image(
-        &self,
-        field: &mut Array2<Complex64>,
-        padded: bool,
-        corner: bool,
-        wavelength: f64,
-        ex: &Exec<'_>,
-    ) -> Result<At, PropagationError> {
-        match self.mode {
-            Mode::Fft => {
-                let npad = self.npad;
-                let rows = if !padded && npad != field.nrows() {
-                    let n = field.nrows();
-                    *field = pad(field, npad);
-                    let o = pad_offset(n, npad);
-                    o..o + n
-                } else {
-                    0..npad
-                };
-                let fft = ex.fft.expect("planned");
-                fft.process_rows(field, FftDirection::PupilToImage, ex.par, rows, 0..npad)?;
-                let n = npad as f64;
-                let c = if corner { (n - 1.0) / 2.0 } else { n / 2.0 };
-                let pixelscale =
-                    wavelength / self.grid.diameter() / self.oversample as f64 * ARCSEC_PER_RAD;
-                Ok(At::Image {
-                    grid: ImageGrid { shape: (npad, npad), pixelscale, center: (c, c) },
-                    nlamd: None,
-                })
-            }
-            Mode::MatrixFt { half_box, oversample } => {
-                let px =
-                    wavelength / self.first_diameter * ARCSEC_PER_RAD / oversample as f64 / 2.0;
-                let (image, grid, nlamd) = self.mft_to_box(field, wavelength, px, half_box, ex)?;
-                *field = image;
-                Ok(At::Image { grid, nlamd: Some(nlamd) })
-            }
-            Mode::SemiAnalytic { .. } => {
-                unreachable!("the semi-analytic occulter is handled by propagate")
-            }
-        }
-    }
-
-    /// MFT of an (unpadded) pupil field onto a square box of half-size `half_box` arcsec
-    /// sampled at `px` arcsec: POPPY's Detector stand-in, whose field is rounded to whole
-    /// pixels.
-    fn mft_to_box(
-        &self,
-        field: &Array2<Complex64>,
-        wavelength: f64,
-        px: f64,
-        half_box: f64,
-        ex: &Exec<'_>,
-    ) -> Result<(Array2<Complex64>, ImageGrid, f64), PropagationError> {
-        let npix = (2.0 * half_box / px).round_ties_even().max(1.0) as usize;
-        let fov = npix as f64 * px;
-        let nlamd = fov / self.lam_d_arcsec(wavelength);
-        let geometry = MftGeometry::square(field.nrows(), nlamd, npix, MftDirection::Forward);
-        let image = self.mft(&geometry, field.view(), ex)?;
-        let c = (npix as f64 - 1.0) / 2.0;
-        Ok((
-            image,
-            ImageGrid { shape: (npix, npix), pixelscale: fov / npix as f64, center: (c, c) },
-            nlamd,
+        Ok(Wavefront::new(
+            field,
+            wavelength,
+            Sampling::Pupil { m_per_px: self.grid.pixelscale(), centre },
         ))
     }
 
-    /// Inverse MFT of an image-plane box back to the entrance-pupil sampling.
-    fn inverse_mft(
+    /// Runs one wavelength of `source` step by step (POPPY's `propagate` with
+    /// `return_intermediates`), calling `inspect` with each step's index, the step and the
+    /// wavefront after it; returns the wavefront on the detector (its intensity is the
+    /// monochromatic PSF, before any jitter). Plan with [`PsfPlan::new_plane_by_plane`] to
+    /// see every plane on its own.
+    ///
+    /// # Errors
+    ///
+    /// As [`PsfPlan::compute`], and [`PropagationError::Invalid`] for a bad wavelength.
+    pub fn propagate(
         &self,
-        image: &Array2<Complex64>,
-        nlamd: f64,
-        ex: &Exec<'_>,
-    ) -> Result<Array2<Complex64>, PropagationError> {
-        let n = self.grid.npix();
-        let geometry = MftGeometry {
-            input: image.dim(),
-            nlamd: (nlamd, nlamd),
-            output: (n, n),
-            offset: (0.0, 0.0),
-            direction: MftDirection::Inverse,
-        };
-        self.mft(&geometry, image.view(), ex)
-    }
-
-    /// The detector image: drop the FFT padding, crop the pupil to its non-zero support
-    /// (same result, smaller product), MFT to the detector field, intensity.
-    fn detector_image(
-        &self,
-        field: Array2<Complex64>,
         wavelength: f64,
-        ex: &Exec<'_>,
-    ) -> Result<Array2<f64>, PropagationError> {
-        let n = self.grid.npix();
-        let field = if field.nrows() != n {
-            let cut = unpad(&field, n);
-            give_back(field.into_raw_vec_and_offset().0);
-            cut
-        } else {
-            field
-        };
-        let (cropped, m) = crop_to_support(&field);
-        let nlamd =
-            self.detector.fov_arcsec() / self.lam_d_arcsec(wavelength) * m as f64 / n as f64;
-        let geometry = MftGeometry::square(m, nlamd, self.output_npix(), MftDirection::Forward);
-        let image = self.mft(&geometry, cropped.view(), ex)?;
-        Ok(image.mapv(|z| z.norm_sqr()))
+        source: &Source,
+        opts: &ComputeOptions,
+        mut inspect: impl FnMut(usize, &dyn Step, &Wavefront),
+    ) -> Result<Wavefront, PropagationError> {
+        let gemm = opts.gemm.ensure_compiled()?;
+        let fft = self.fft_plan(opts.fft.ensure_compiled()?, opts.fftw_threads)?;
+        let schedule = self.schedule(1, opts)?;
+        let exec = self.exec(gemm, schedule.kernel_par, opts.precision, fft.as_deref());
+        let mut wf = self.input_wavefront(wavelength, source)?;
+        let mut scratch = self.take_scratch();
+        let result = self.steps.iter().enumerate().try_for_each(|(i, step)| {
+            step.apply(&mut wf, &exec, &mut scratch)?;
+            inspect(i, step.as_ref(), &wf);
+            Ok(())
+        });
+        self.return_scratch(scratch);
+        result.map(|()| wf)
     }
 
-    /// Runs the (cached) MFT of `geometry` on `input`, with this thread's scratch, in the
-    /// precision asked for.
-    fn mft(
+    fn exec<'a>(
+        &'a self,
+        gemm: GemmBackend,
+        par: Par,
+        precision: Precision,
+        fft: Option<&'a Fft2d<f64>>,
+    ) -> Exec<'a> {
+        Exec { gemm, par, precision, fft, mfts: &self.mfts, mfts32: &self.mfts32 }
+    }
+
+    /// Scratch memory left by an earlier worker, or new.
+    fn take_scratch(&self) -> Scratch {
+        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+    }
+
+    fn return_scratch(&self, mut scratch: Scratch) {
+        scratch.records = None;
+        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(scratch);
+    }
+
+    /// Runs every step for one wavelength and returns the detector intensity.
+    fn run_wavelength(
         &self,
-        geometry: &MftGeometry,
-        input: ndarray::ArrayView2<'_, Complex64>,
-        ex: &Exec<'_>,
-    ) -> Result<Array2<Complex64>, PropagationError> {
-        if ex.single {
-            let plan = self.mfts32.get(geometry)?;
-            let input = input.mapv(|z| num_complex::Complex32::new(z.re as f32, z.im as f32));
-            let mut out = Array2::zeros(geometry.output);
-            MFT_SCRATCH32.with(|s| {
-                plan.apply_with(input.view(), &mut s.borrow_mut(), out.view_mut(), ex.gemm, ex.par)
-            })?;
-            return Ok(
-                out.mapv(|z: num_complex::Complex32| Complex64::new(z.re.into(), z.im.into()))
-            );
+        wavelength: f64,
+        source: &Source,
+        exec: &Exec<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<Array2<f64>, PropagationError> {
+        let mut wf = self.input_wavefront(wavelength, source)?;
+        for step in &self.steps {
+            step.apply(&mut wf, exec, scratch)?;
         }
-        let plan = self.mfts.get(geometry)?;
-        let mut out = Array2::zeros(geometry.output);
-        MFT_SCRATCH.with(|s| {
-            plan.apply_with(input, &mut s.borrow_mut(), out.view_mut(), ex.gemm, ex.par)
-        })?;
-        Ok(out)
+        let out = self.output_npix();
+        if wf.field.dim() != (out, out) {
+            return Err(PropagationError::System(format!(
+                "the last step left a {:?} field; the detector needs {out} x {out}",
+                wf.field.dim()
+            )));
+        }
+        Ok(wf.field.mapv(|z| z.norm_sqr()))
     }
 
     /// The FFT plan for `backend` with `fftw_threads`, made on first use.
@@ -886,7 +871,7 @@ impl PsfPlan {
 
     /// The polychromatic PSF of `source`: monochromatic PSFs weighted by the normalised
     /// weights and summed in wavelength order, so the result does not depend on the number
-    /// of workers.
+    /// of workers; then the detector's jitter, if any.
     ///
     /// # Errors
     ///
@@ -915,7 +900,7 @@ impl PsfPlan {
         &self,
         source: &Source,
         opts: &ComputeOptions,
-        planes: bool,
+        record: bool,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
         let gemm = opts.gemm.ensure_compiled()?;
         let fft_backend = opts.fft.ensure_compiled()?;
@@ -924,43 +909,33 @@ impl PsfPlan {
         let schedule = self.schedule(wavelengths.len(), opts)?;
         self.check_memory(schedule.workers)?;
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
-        type Recorded = Vec<(Array2<Complex64>, f64)>;
-        let results: Vec<(Array2<f64>, Option<Recorded>)> =
+        let results: Vec<(Array2<f64>, Option<Vec<Recorded>>)> =
             map_ordered(&schedule, wavelengths, |_, &wl, par| {
-                let ex = &Exec {
-                    gemm,
-                    par,
-                    fft: fft.as_deref(),
-                    single: opts.precision == Precision::F32,
-                };
+                let exec = self.exec(gemm, par, opts.precision, fft.as_deref());
                 let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
-                let mut rec = planes.then(Vec::new);
-                let img = self.propagate(wl, source, ex, rec.as_mut())?;
-                Ok::<_, PropagationError>((img, rec))
+                let mut scratch = self.take_scratch();
+                scratch.records = record.then(Vec::new);
+                let image = self.run_wavelength(wl, source, &exec, &mut scratch);
+                let records = scratch.records.take();
+                self.return_scratch(scratch);
+                Ok::<_, PropagationError>((image?, records))
             })
             .map_err(|e| e.source)?;
         let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
         let mut plane_images: Vec<PlaneImage> = Vec::new();
-        for (w_index, ((img, rec), w)) in results.into_iter().zip(&weights).enumerate() {
+        let with_phase = wavelengths.len() == 1;
+        for (w_index, ((img, records), w)) in results.into_iter().zip(&weights).enumerate() {
             total.scaled_add(*w, &img);
-            for (s, (field, scale)) in rec.into_iter().flatten().enumerate() {
-                let intensity = field.mapv(|z| z.norm_sqr() * w);
+            for (s, r) in records.into_iter().flatten().enumerate() {
+                let plane = r.plane_image(*w, with_phase);
                 if w_index == 0 {
-                    let range = &self.step_planes[s];
-                    plane_images.push(PlaneImage {
-                        index: range.start,
-                        kind: self.plane_kinds[range.start],
-                        image_plane: matches!(self.steps[s], Step::Image(_)),
-                        phase: (wavelengths.len() == 1).then(|| field.mapv(|z| z.arg())),
-                        intensity,
-                        pixelscale: scale,
-                    });
-                } else if plane_images[s].intensity.dim() == intensity.dim() {
-                    plane_images[s].intensity += &intensity;
+                    plane_images.push(plane);
+                } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
+                    plane_images[s].intensity += &plane.intensity;
                 }
             }
         }
-        let psf = Psf {
+        let mut psf = Psf {
             image: total,
             pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,
             oversample: self.oversample,
@@ -976,7 +951,6 @@ impl PsfPlan {
             workers: schedule.workers,
             jitter: None,
         };
-        let mut psf = psf;
         if let Some(sigma) = self.detector.jitter_sigma_arcsec() {
             psf.apply_jitter(sigma);
         }
@@ -1004,11 +978,4 @@ impl PsfPlan {
     fn check_memory(&self, workers: usize) -> Result<(), PropagationError> {
         fits_in_memory(self.bytes_per_wavelength() * workers as u64 + self.bytes_resident())
     }
-}
-
-thread_local! {
-    /// Working memory of the single-precision MFTs run on this thread.
-    static MFT_SCRATCH32: std::cell::RefCell<MftScratch<f32>> = std::cell::RefCell::new(MftScratch::default());
-    /// Working memory of the MFTs run on this thread, kept between wavelengths.
-    static MFT_SCRATCH: std::cell::RefCell<MftScratch<f64>> = std::cell::RefCell::new(MftScratch::default());
 }

@@ -6,6 +6,7 @@ use ndarray::Array2;
 
 /// A polychromatic PSF on the oversampled detector grid, with what produced it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Psf {
     /// Intensity, (rows = y, columns = x), oversampled.
     pub image: Array2<f64>,

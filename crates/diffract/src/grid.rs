@@ -198,7 +198,7 @@ pub fn run_shard(
             plan.bytes_per_wavelength(),
             &ScheduleOptions { workers: opts.workers, cores: opts.cores, ..Default::default() },
         );
-        let inner = ComputeOptions { workers: Some(1), cores: Some(1), ..opts.clone() };
+        let inner = opts.clone().with_workers(1).with_cores(1);
         map_ordered(&schedule, &todo, |_, &index, _| compute_point(index, &inner))
             .map_err(|e| e.source)?;
     } else {

@@ -188,15 +188,11 @@ impl RunArgs {
         if self.fftw_threads > 1 && fft != FftBackend::Fftw {
             return Err(Failure::input("--fftw-threads needs --fft fftw"));
         }
-        Ok(ComputeOptions {
-            gemm,
-            fft,
-            precision,
-            workers: self.workers,
-            fftw_threads: self.fftw_threads,
-            cores: None,
-            on_wavelength_done: None,
-        })
+        let mut opts =
+            ComputeOptions::default().with_gemm(gemm).with_fft(fft).with_precision(precision);
+        opts.workers = self.workers;
+        opts.fftw_threads = self.fftw_threads;
+        Ok(opts)
     }
 }
 

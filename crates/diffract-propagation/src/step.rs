@@ -1,0 +1,215 @@
+//! The step interface: what a plan is made of, the execution context a step runs with, and
+//! the scratch memory a worker lends it.
+
+use crate::{PlaneImage, Precision, PropagationError, Wavefront};
+use diffract_parallel::Par;
+use diffract_transforms::{Fft2d, GemmBackend, MftCache, MftGeometry, MftScratch};
+use ndarray::{Array2, ArrayView2};
+use num_complex::{Complex32, Complex64};
+use std::fmt::Debug;
+use std::ops::Range;
+
+/// Memory a step needs, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StepMemory {
+    /// Held by the step for the life of the plan (sampled optics).
+    pub resident: u64,
+    /// Needed while one wavelength runs through the step (fields, transform buffers).
+    pub working: u64,
+}
+
+impl StepMemory {
+    /// Memory of `resident` bytes held and `working` bytes per wavelength.
+    pub fn new(resident: u64, working: u64) -> Self {
+        StepMemory { resident, working }
+    }
+}
+
+/// One operation of a plan, applied in order to a [`Wavefront`]: sampled optics, a
+/// transform between planes, a coronagraph method, a crop, a recording.
+///
+/// Steps are made once per plan and applied to every wavelength, from several threads at
+/// once: anything a step computes per wavelength lives in the wavefront or in the
+/// [`Scratch`] it is lent.
+///
+/// ```
+/// use diffract_propagation::{Exec, PropagationError, Scratch, Step, Wavefront};
+///
+/// /// Dims the light by a factor, wherever it is.
+/// #[derive(Debug)]
+/// struct Dim(f64);
+///
+/// impl Step for Dim {
+///     fn name(&self) -> &str {
+///         "dim"
+///     }
+///     fn apply(&self, wf: &mut Wavefront, _: &Exec<'_>, _: &mut Scratch) -> Result<(), PropagationError> {
+///         wf.field.mapv_inplace(|z| z * self.0);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Step: Debug + Send + Sync {
+    /// What the step does, e.g. `"pupil optics"` or `"fft to image"`.
+    fn name(&self) -> &str;
+
+    /// The planes of the optical system (0-based indices) whose optics this step applies;
+    /// `None` for transforms between planes and other steps without optics.
+    fn planes(&self) -> Option<Range<usize>> {
+        None
+    }
+
+    /// Applies the step to `wf`, with the backends and parallelism of `exec` and working
+    /// memory from `scratch`.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError`] when a transform fails or the wavefront is not where the step
+    /// expects it (a pupil-plane step given an image-plane field, say).
+    fn apply(
+        &self,
+        wf: &mut Wavefront,
+        exec: &Exec<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<(), PropagationError>;
+
+    /// The memory the step holds and needs per wavelength.
+    fn memory(&self) -> StepMemory {
+        StepMemory::default()
+    }
+}
+
+/// How one wavelength runs: the backends, the parallelism its kernels may use, and the
+/// transforms planned once for the whole plan (FFT plans, cached MFT matrices).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Exec<'a> {
+    /// Matrix-product backend of the MFTs.
+    pub gemm: GemmBackend,
+    /// Threads the kernels of this wavelength may use.
+    pub par: Par,
+    /// Precision of the matrix Fourier transforms.
+    pub precision: Precision,
+    pub(crate) fft: Option<&'a Fft2d<f64>>,
+    pub(crate) mfts: &'a MftCache<f64>,
+    pub(crate) mfts32: &'a MftCache<f32>,
+}
+
+impl Exec<'_> {
+    /// The plan's zero-padded FFT.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::System`] when the plan has no FFT (no image plane reached by FFT).
+    pub fn fft(&self) -> Result<&Fft2d<f64>, PropagationError> {
+        self.fft.ok_or_else(|| PropagationError::System("this plan has no FFT".into()))
+    }
+
+    /// The matrix Fourier transform of `input` with `geometry`, its matrices cached per
+    /// geometry in the plan, in the precision asked for (single precision converts the input
+    /// and output; sums stay double).
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Transform`] for a bad geometry or a backend missing from this
+    /// build.
+    pub fn mft(
+        &self,
+        geometry: &MftGeometry,
+        input: ArrayView2<'_, Complex64>,
+        scratch: &mut Scratch,
+    ) -> Result<Array2<Complex64>, PropagationError> {
+        if self.precision == Precision::F32 {
+            let plan = self.mfts32.get(geometry)?;
+            let input = input.mapv(|z| Complex32::new(z.re as f32, z.im as f32));
+            let mut out = Array2::zeros(geometry.output);
+            plan.apply_with(input.view(), &mut scratch.mft32, out.view_mut(), self.gemm, self.par)?;
+            return Ok(out.mapv(|z: Complex32| Complex64::new(z.re.into(), z.im.into())));
+        }
+        let plan = self.mfts.get(geometry)?;
+        let mut out = Array2::zeros(geometry.output);
+        plan.apply_with(input, &mut scratch.mft, out.view_mut(), self.gemm, self.par)?;
+        Ok(out)
+    }
+}
+
+/// Working memory one worker lends the steps it runs: MFT buffers and large complex buffers
+/// (zero-padded fields) kept from one wavelength to the next, so their pages are mapped
+/// once. Each worker owns one; nothing is shared between threads.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    mft: MftScratch<f64>,
+    mft32: MftScratch<f32>,
+    buffers: Vec<Vec<Complex64>>,
+    /// The planes recorded so far, when recording.
+    pub(crate) records: Option<Vec<Recorded>>,
+}
+
+/// A field recorded after a plane, with what it was.
+#[derive(Debug)]
+pub(crate) struct Recorded {
+    pub(crate) planes: Range<usize>,
+    pub(crate) kind: &'static str,
+    pub(crate) image_plane: bool,
+    pub(crate) field: Array2<Complex64>,
+    pub(crate) pixelscale: f64,
+}
+
+impl Recorded {
+    /// The plane image of one wavelength's record, weighted by `weight`.
+    pub(crate) fn plane_image(&self, weight: f64, with_phase: bool) -> PlaneImage {
+        PlaneImage {
+            index: self.planes.start,
+            kind: self.kind,
+            image_plane: self.image_plane,
+            intensity: self.field.mapv(|z| z.norm_sqr() * weight),
+            phase: with_phase.then(|| self.field.mapv(|z| z.arg())),
+            pixelscale: self.pixelscale,
+        }
+    }
+}
+
+/// Buffers smaller than this are not worth keeping.
+const KEEP_BUFFER_LEN: usize = 1 << 16;
+
+/// Buffers kept at most.
+const KEEP_BUFFERS: usize = 2;
+
+impl Scratch {
+    /// Empty scratch; buffers are made on first use.
+    pub fn new() -> Self {
+        Scratch::default()
+    }
+
+    /// A zeroed buffer of `len` values, reusing one given back earlier.
+    pub fn take_buffer(&mut self, len: usize) -> Vec<Complex64> {
+        let mut v = self.buffers.pop().unwrap_or_default();
+        v.clear();
+        v.resize(len, Complex64::new(0.0, 0.0));
+        v
+    }
+
+    /// Keeps a large buffer for reuse (at most two).
+    pub fn give_back(&mut self, v: Vec<Complex64>) {
+        if v.capacity() >= KEEP_BUFFER_LEN && self.buffers.len() < KEEP_BUFFERS {
+            self.buffers.push(v);
+        }
+    }
+
+    /// Keeps the storage of a field that is no longer needed.
+    pub fn give_back_field(&mut self, field: Array2<Complex64>) {
+        self.give_back(field.into_raw_vec_and_offset().0);
+    }
+
+    /// Whether the steps are asked to record the planes they pass.
+    pub fn recording(&self) -> bool {
+        self.records.is_some()
+    }
+
+    pub(crate) fn record(&mut self, r: Recorded) {
+        if let Some(records) = self.records.as_mut() {
+            records.push(r);
+        }
+    }
+}
