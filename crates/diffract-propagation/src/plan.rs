@@ -979,3 +979,122 @@ impl PsfPlan {
         fits_in_memory(self.bytes_per_wavelength() * workers as u64 + self.bytes_resident())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diffract_optics::{CircularAperture, CircularOcculter};
+
+    fn lyot() -> OpticalSystem {
+        let mut system = OpticalSystem::new("lyot", 32, 2);
+        system.add_pupil(CircularAperture::new(1.0).unwrap());
+        system.add_image(CircularOcculter::new(0.2).unwrap());
+        system.add_pupil(CircularAperture::new(0.9).unwrap());
+        system.set_detector(Detector::with_fov_pixels(0.05, 16).unwrap());
+        system
+    }
+
+    /// Dims the light by a factor.
+    #[derive(Debug)]
+    struct Dim(f64);
+
+    impl Step for Dim {
+        fn name(&self) -> &str {
+            "dim"
+        }
+        fn apply(
+            &self,
+            wf: &mut Wavefront,
+            _: &Exec<'_>,
+            _: &mut Scratch,
+        ) -> Result<(), PropagationError> {
+            wf.field.mapv_inplace(|z| z * self.0);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_lyot_plan_makes_the_transforms_explicit() {
+        let plan = lyot().plan().unwrap();
+        let names: Vec<&str> = plan.steps().iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "pupil optics",
+                "record plane",
+                "fft to image",
+                "image optics",
+                "record plane",
+                "fft to pupil",
+                "pupil optics",
+                "record plane",
+                "mft to detector"
+            ]
+        );
+        assert_eq!(plan.steps()[3].planes(), Some(1..2));
+        // The estimate: the padded field and its pupil, plus the detector transform's
+        // buffers (16-byte complex values; the intensity adds 8 bytes a pixel).
+        let (n, p, m) = (32u64, 64u64, 32u64);
+        let detector = n * n * 16 + 3 * m * n * 16 + m * m * 24;
+        assert_eq!(plan.bytes_per_wavelength(), p * p * 16 + n * n * 16 + detector);
+        // Two pupil groups: the entrance (on 32 px) and the Lyot stop (cut to 32 px).
+        assert_eq!(plan.bytes_resident(), 2 * n * n * 8);
+    }
+
+    /// Reference: a user's step dimming the amplitude by 0.5 before the detector dims the
+    /// PSF by exactly 0.25 (a power of two: bitwise).
+    #[test]
+    fn a_users_step_runs_in_every_computation() {
+        let source = Source::monochromatic(1e-6).unwrap();
+        let opts = ComputeOptions::default();
+        let mut plan = lyot().plan().unwrap();
+        let plain = plan.compute(&source, &opts).unwrap();
+        let last = plan.steps().len() - 1;
+        plan.insert_step(last, Box::new(Dim(0.5))).unwrap();
+        let dimmed = plan.compute(&source, &opts).unwrap();
+        assert_eq!(dimmed.image, plain.image.mapv(|v| v * 0.25));
+        assert!(plan.insert_step(99, Box::new(Dim(1.0))).is_err());
+        // A step that breaks the detector's shape is an error, not a panic.
+        #[derive(Debug)]
+        struct Shrink;
+        impl Step for Shrink {
+            fn name(&self) -> &str {
+                "shrink"
+            }
+            fn apply(
+                &self,
+                wf: &mut Wavefront,
+                _: &Exec<'_>,
+                _: &mut Scratch,
+            ) -> Result<(), PropagationError> {
+                wf.field = Array2::zeros((3, 3));
+                Ok(())
+            }
+        }
+        let end = plan.steps().len();
+        plan.insert_step(end, Box::new(Shrink)).unwrap();
+        let e = plan.compute(&source, &opts).unwrap_err().to_string();
+        assert!(e.contains("the detector needs 32 x 32"), "{e}");
+    }
+
+    /// Stepping one wavelength by hand ends where `compute` ends (bitwise), and shows
+    /// every plane with its sampling.
+    #[test]
+    fn stepping_ends_on_the_computed_psf() {
+        let source = Source::monochromatic(1e-6).unwrap().with_offset(0.1, 30.0).unwrap();
+        let opts = ComputeOptions::default();
+        let plan = PsfPlan::new_plane_by_plane(&lyot()).unwrap();
+        let mut seen = Vec::new();
+        let end = plan
+            .propagate(1e-6, &source, &opts, |i, step, wf| {
+                seen.push((i, step.name().to_string(), wf.sampling.is_image(), wf.field.dim()))
+            })
+            .unwrap();
+        assert_eq!(seen.len(), plan.steps().len());
+        assert_eq!(seen[2], (2, "fft to image".to_string(), true, (64, 64)));
+        assert_eq!(seen[5], (5, "fft to pupil".to_string(), false, (32, 32)));
+        let psf = plan.compute(&source, &opts).unwrap();
+        assert_eq!(end.intensity(), psf.image);
+        assert!(plan.propagate(-1.0, &source, &opts, |_, _, _| {}).is_err());
+    }
+}

@@ -139,9 +139,9 @@ impl Exec<'_> {
 /// once. Each worker owns one; nothing is shared between threads.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    mft: MftScratch<f64>,
-    mft32: MftScratch<f32>,
-    buffers: Vec<Vec<Complex64>>,
+    pub(crate) mft: MftScratch<f64>,
+    pub(crate) mft32: MftScratch<f32>,
+    pub(crate) buffers: Vec<Vec<Complex64>>,
     /// The planes recorded so far, when recording.
     pub(crate) records: Option<Vec<Recorded>>,
 }

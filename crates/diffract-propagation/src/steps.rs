@@ -512,3 +512,283 @@ impl Step for RecordPlane {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::PupilArrays;
+    use crate::Precision;
+    use diffract_optics::CircularOcculter;
+    use diffract_parallel::Par;
+    use diffract_transforms::{Fft2d, FftBackend, GemmBackend, MftCache};
+
+    /// The transforms a test plan would hold.
+    struct Kit {
+        fft: Fft2d<f64>,
+        mfts: MftCache<f64>,
+        mfts32: MftCache<f32>,
+    }
+
+    impl Kit {
+        fn new(npad: usize) -> Self {
+            Kit {
+                fft: Fft2d::new((npad, npad), FftBackend::RustFft).unwrap(),
+                mfts: MftCache::with_capacity_bytes(1 << 24),
+                mfts32: MftCache::with_capacity_bytes(1 << 24),
+            }
+        }
+
+        fn exec(&self, precision: Precision) -> Exec<'_> {
+            Exec {
+                gemm: GemmBackend::Gemm,
+                par: Par::Seq,
+                precision,
+                fft: Some(&self.fft),
+                mfts: &self.mfts,
+                mfts32: &self.mfts32,
+            }
+        }
+    }
+
+    /// A pupil field of `n` samples: a disc of radius `r` pixels about the centre, with a
+    /// little phase so that transforms are not trivially symmetric.
+    fn disc(n: usize, r: f64, scale: f64, wavelength: f64) -> Wavefront {
+        let c = (n as f64 - 1.0) / 2.0;
+        let field = Array2::from_shape_fn((n, n), |(i, j)| {
+            let (y, x) = (i as f64 - c, j as f64 - c);
+            if x * x + y * y <= r * r {
+                Complex64::from_polar(1.0, 0.01 * x + 0.02 * y)
+            } else {
+                Complex64::new(0.0, 0.0)
+            }
+        });
+        Wavefront::new(field, wavelength, Sampling::Pupil { m_per_px: scale, centre: c })
+    }
+
+    fn max_diff(a: &Array2<Complex64>, b: &Array2<Complex64>) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max)
+    }
+
+    /// Reference: t exp(2 pi i opd / lambda) written out; exact to 1e-15.
+    #[test]
+    fn pupil_optics_multiply_by_the_phasor() {
+        let kit = Kit::new(8);
+        let mut wf = disc(8, 10.0, 0.1, 1e-6);
+        let before = wf.field.clone();
+        let t = Array2::from_elem((8, 8), 0.5);
+        let opd = Array2::from_shape_fn((8, 8), |(i, _)| i as f64 * 1e-7);
+        let arrays = PupilArrays { transmission: Some(t), opd: Some(opd), phase: None };
+        let step = PupilOptics { planes: 0..1, arrays: Arc::new(arrays) };
+        step.apply(&mut wf, &kit.exec(Precision::F64), &mut Scratch::new()).unwrap();
+        let want = before[[3, 2]] * Complex64::from_polar(0.5, 2.0 * PI * 3e-7 / 1e-6);
+        assert!((wf.field[[3, 2]] - want).norm() < 1e-15);
+        assert_eq!(step.memory().resident, 2 * 64 * 8);
+        // A pupil step refuses an image-plane field, with a one-line error.
+        wf.sampling = Sampling::Image { arcsec_per_px: 0.1, centre: (4.0, 4.0), nlamd: None };
+        let e = step.apply(&mut wf, &kit.exec(Precision::F64), &mut Scratch::new()).unwrap_err();
+        assert_eq!(e.to_string(), "step 'pupil optics' needs the field in a pupil plane");
+    }
+
+    /// Reference: the aligner's tilt is half an FFT image pixel, lambda / (2 D oversample)
+    /// radians, so neighbouring samples differ in phase by 2 pi scale angle / lambda
+    /// (tolerance 1e-12 rad).
+    #[test]
+    fn the_aligner_tilts_by_half_an_image_pixel() {
+        let kit = Kit::new(8);
+        let (n, scale, wl) = (16, 0.125, 1e-6);
+        let mut wf = disc(n, 100.0, scale, wl);
+        let before = wf.field.clone();
+        let step = Aligner {
+            plane: 0,
+            direction: AlignerDirection::Forward,
+            diameter: 2.0,
+            oversample: 4,
+        };
+        step.apply(&mut wf, &kit.exec(Precision::F64), &mut Scratch::new()).unwrap();
+        let angle = -wl / 2.0 / 4.0 * 0.5;
+        let step_phase = -2.0 * PI * scale * angle / wl;
+        let ratio = |i: usize, j: usize| (wf.field[[i, j]] / before[[i, j]]).arg();
+        assert!((ratio(5, 6) - ratio(5, 5) - step_phase).abs() < 1e-12);
+        assert!((ratio(6, 5) - ratio(5, 5) - step_phase).abs() < 1e-12);
+    }
+
+    /// Reference: FFT to the image and back (POPPY's unitary pair) returns the pupil,
+    /// zero-padded, to 1e-12; the image pixel is lambda / (D oversample) and the last
+    /// transform, computing only the central rows, equals the full one cut (1e-12).
+    #[test]
+    fn fft_steps_go_to_the_image_and_back() {
+        let (n, os, d, wl) = (16, 4, 2.0, 1e-6);
+        let npad = n * os;
+        let kit = Kit::new(npad);
+        let exec = kit.exec(Precision::F64);
+        let mut scratch = Scratch::new();
+        let wf0 = disc(n, 6.0, d / n as f64, wl);
+        let mut wf = wf0.clone();
+        let to_image = FftToImage { npix: n, npad, diameter: d, oversample: os, corner: false };
+        to_image.apply(&mut wf, &exec, &mut scratch).unwrap();
+        assert_eq!(wf.field.dim(), (npad, npad));
+        let Sampling::Image { arcsec_per_px, centre, nlamd: None } = wf.sampling else {
+            panic!("{:?}", wf.sampling)
+        };
+        assert!((arcsec_per_px - wl / d / os as f64 * ARCSEC_PER_RAD).abs() < 1e-15);
+        assert_eq!(centre, (32.0, 32.0));
+        assert!((wf.total_intensity() - wf0.total_intensity()).abs() < 1e-12);
+        let image = wf.clone();
+        let full = FftToPupil { npix: n, npad, diameter: d, oversample: os, last: false };
+        full.apply(&mut wf, &exec, &mut scratch).unwrap();
+        let back = unpad(&wf.field, n);
+        assert!(max_diff(&back, &wf0.field) < 1e-12);
+        let mut cut = image;
+        let last = FftToPupil { npix: n, npad, diameter: d, oversample: os, last: true };
+        last.apply(&mut cut, &exec, &mut scratch).unwrap();
+        assert_eq!(cut.field.dim(), (n, n));
+        assert!(max_diff(&cut.field, &back) < 1e-12);
+        let Sampling::Pupil { m_per_px, centre } = cut.sampling else { panic!() };
+        assert!((m_per_px - d / n as f64).abs() < 1e-15);
+        assert_eq!(centre, (npad as f64 - 1.0) / 2.0 - pad_offset(n, npad) as f64);
+        assert_eq!(to_image.memory().working, (64 * 64 + 16 * 16) * 16);
+    }
+
+    /// Reference: an MFT onto a box holding nearly all the light (a box within the pupil
+    /// sampling's period of npix lambda/D) and the inverse MFT back keep the energy
+    /// (Parseval) to 2e-2, and the box is sampled as asked.
+    #[test]
+    fn mft_box_steps_go_to_the_image_and_back() {
+        let (n, d, wl) = (32, 1.0, 1e-6);
+        let kit = Kit::new(8);
+        let exec = kit.exec(Precision::F64);
+        let mut scratch = Scratch::new();
+        let mut wf = disc(n, 15.5, d / n as f64, wl);
+        let energy = wf.total_intensity();
+        let lam_d = wl / d * ARCSEC_PER_RAD;
+        let step = MftToBox {
+            npix: n,
+            diameter: d,
+            first_diameter: d,
+            half_box: 10.0 * lam_d,
+            oversample: 2,
+        };
+        step.apply(&mut wf, &exec, &mut scratch).unwrap();
+        let Sampling::Image { arcsec_per_px, nlamd: Some(nlamd), .. } = wf.sampling else {
+            panic!("{:?}", wf.sampling)
+        };
+        assert!((arcsec_per_px - lam_d / 4.0).abs() < 1e-12 * lam_d);
+        assert_eq!(wf.field.dim(), (80, 80));
+        assert!((nlamd - 20.0).abs() < 1e-9);
+        let ratio = wf.total_intensity() / energy;
+        assert!((ratio - 1.0).abs() < 2e-2, "{ratio}");
+        InverseMft { npix: n, m_per_px: d / n as f64 }.apply(&mut wf, &exec, &mut scratch).unwrap();
+        assert_eq!(wf.field.dim(), (n, n));
+        let back = wf.total_intensity() / energy;
+        assert!((back - 1.0).abs() < 2e-2, "{back}");
+        // The inverse needs a box reached by MFT.
+        let mut fft_image = disc(8, 3.0, 0.1, wl);
+        fft_image.sampling =
+            Sampling::Image { arcsec_per_px: 0.1, centre: (4.0, 4.0), nlamd: None };
+        assert!(InverseMft { npix: 8, m_per_px: 0.1 }
+            .apply(&mut fft_image, &exec, &mut scratch)
+            .is_err());
+    }
+
+    /// Reference: the semi-analytic occulter removes the light its box blocks (the field
+    /// after it carries less energy, the pupil sampling is kept) and records the box field
+    /// only when asked.
+    #[test]
+    fn the_semi_analytic_occulter_removes_the_core() {
+        let (n, d, wl) = (32, 1.0, 1e-6);
+        let kit = Kit::new(8);
+        let exec = kit.exec(Precision::F64);
+        let lam_d = wl / d * ARCSEC_PER_RAD;
+        let step = SemiAnalyticOcculter {
+            planes: 1..2,
+            kind: "circular_occulter",
+            optics: vec![Arc::new(CircularOcculter::new(3.0 * lam_d).unwrap())],
+            npix: n,
+            diameter: d,
+            half_box: 4.0 * lam_d,
+            box_px: lam_d / 8.0,
+        };
+        let mut wf = disc(n, 15.5, d / n as f64, wl);
+        let energy = wf.total_intensity();
+        let mut scratch = Scratch::new();
+        step.apply(&mut wf, &exec, &mut scratch).unwrap();
+        assert!(!wf.sampling.is_image());
+        let left = wf.total_intensity() / energy;
+        assert!(left < 0.2, "{left}");
+        let mut recording = Scratch { records: Some(Vec::new()), ..Scratch::new() };
+        step.apply(&mut disc(n, 15.5, d / n as f64, wl), &exec, &mut recording).unwrap();
+        let records = recording.records.unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].field.dim(), (64, 64));
+        assert!(records[0].image_plane);
+    }
+
+    /// Reference: cropping the pupil to its support does not change the detector field
+    /// (1e-12 of the peak), a padded pupil gives what the unpadded one gives, and single
+    /// precision stays within 1e-5 of the peak.
+    #[test]
+    fn the_detector_step_crops_and_transforms() {
+        let (n, d, wl) = (32, 1.0, 1e-6);
+        let kit = Kit::new(8);
+        let step = DetectorMft {
+            npix: n,
+            diameter: d,
+            fov_arcsec: 1.0,
+            output_npix: 40,
+            pixelscale: 1.0 / 40.0,
+        };
+        let mut small = disc(n, 8.0, d / n as f64, wl);
+        let mut padded = small.clone();
+        padded.field = pad(&padded.field, 64, &mut Scratch::new());
+        let mut single = small.clone();
+        let mut scratch = Scratch::new();
+        step.apply(&mut small, &kit.exec(Precision::F64), &mut scratch).unwrap();
+        step.apply(&mut padded, &kit.exec(Precision::F64), &mut scratch).unwrap();
+        step.apply(&mut single, &kit.exec(Precision::F32), &mut scratch).unwrap();
+        assert_eq!(small.field.dim(), (40, 40));
+        let peak = small.field.iter().map(|z| z.norm()).fold(0.0, f64::max);
+        assert!(max_diff(&small.field, &padded.field) < 1e-12 * peak);
+        assert!(max_diff(&small.field, &single.field) < 1e-5 * peak);
+        // Against the MFT of the whole, uncropped pupil.
+        let whole = disc(n, 8.0, d / n as f64, wl);
+        let nlamd = 1.0 / (wl / d * ARCSEC_PER_RAD);
+        let geometry = MftGeometry::square(n, nlamd, 40, MftDirection::Forward);
+        let direct =
+            kit.exec(Precision::F64).mft(&geometry, whole.field.view(), &mut scratch).unwrap();
+        assert!(max_diff(&small.field, &direct) < 1e-12 * peak);
+    }
+
+    /// A record step copies the field only when the worker records.
+    #[test]
+    fn record_steps_record_only_when_asked() {
+        let kit = Kit::new(8);
+        let step = RecordPlane { planes: 2..4, kind: "circular_aperture", image_plane: false };
+        let mut wf = disc(8, 3.0, 0.1, 1e-6);
+        let mut quiet = Scratch::new();
+        step.apply(&mut wf, &kit.exec(Precision::F64), &mut quiet).unwrap();
+        assert!(quiet.records.is_none());
+        let mut loud = Scratch { records: Some(Vec::new()), ..Scratch::new() };
+        step.apply(&mut wf, &kit.exec(Precision::F64), &mut loud).unwrap();
+        let r = &loud.records.as_ref().unwrap()[0];
+        assert_eq!((r.planes.clone(), r.kind, r.pixelscale), (2..4, "circular_aperture", 0.1));
+        assert_eq!(r.field, wf.field);
+    }
+
+    /// Scratch lends zeroed buffers and keeps at most two large ones.
+    #[test]
+    fn scratch_reuses_large_buffers() {
+        let mut s = Scratch::new();
+        let mut b = s.take_buffer(1 << 16);
+        b[5] = Complex64::new(1.0, 0.0);
+        let ptr = b.as_ptr();
+        s.give_back(b);
+        let again = s.take_buffer(1 << 16);
+        assert_eq!(again.as_ptr(), ptr);
+        assert!(again.iter().all(|z| *z == Complex64::new(0.0, 0.0)));
+        s.give_back(vec![Complex64::new(0.0, 0.0); 10]);
+        for _ in 0..3 {
+            s.give_back(vec![Complex64::new(0.0, 0.0); 1 << 16]);
+        }
+        assert_eq!(s.buffers.len(), 2);
+    }
+}
