@@ -1122,6 +1122,31 @@ mod tests {
         }
     }
 
+    /// A value of each key's checked type is one its serde field takes (so a key that passes
+    /// the checks never meets a serde message).
+    #[test]
+    fn each_key_type_is_its_fields_type() {
+        for info in KINDS {
+            for check in info.checks {
+                let Check::Key(key) = check else { continue };
+                let value = match key.ty {
+                    Ty::Number | Ty::Positive => "1.5".to_string(),
+                    Ty::Integer(min, _) => min.to_string(),
+                    Ty::Bool => "true".into(),
+                    Ty::Text => "\"x.fits\"".into(),
+                    Ty::Choice(options) => format!("\"{}\"", options[0]),
+                    Ty::Numbers => "[1.5, 2]".into(),
+                    Ty::Integers(max) => format!("[0, {max}]"),
+                };
+                let mut t = table(info.example);
+                t.insert("kind".into(), Value::String(info.name.into()));
+                t.insert(key.name.into(), table(&format!("v = {value}")).remove("v").unwrap());
+                let spec = Value::Table(t).try_into::<OpticSpec>();
+                assert!(spec.is_ok(), "{} {} = {value}: {spec:?}", info.name, key.name);
+            }
+        }
+    }
+
     #[test]
     fn required_keys_are_the_fields_without_a_default() {
         for info in KINDS {
