@@ -1,7 +1,9 @@
 //! Scene files and FITS files for diffract.
 //!
 //! [`Scene`] reads the TOML scene format (docs/scene-format.md): every key is checked, and
-//! an unknown kind or key is an error that names it, never silently ignored. [`write_psf`]
+//! an unknown kind or key is an error that names it, never silently ignored. [`KINDS`] lists
+//! the optic kinds (plane, POPPY class, summary, keys); [`OpticSpec`] is one optic as serde
+//! reads it, and [`OpticSpec::build`] turns it into the library's optic. [`write_psf`]
 //! writes a PSF as POPPY does (primary HDU: the oversampled PSF with POPPY's keywords;
 //! extension `DET_SAMP`: the PSF binned to detector pixels), atomically: to a temporary file
 //! beside the target, renamed into place when complete.
@@ -31,4 +33,7 @@ pub use fits::{
     read_image, write_cube, write_image, write_plane, write_psf, FitsImage, GridPoint,
     WriteOptions, MAX_IMAGE_PIXELS,
 };
-pub use scene::{GridSpec, Scene, MAX_GRID_POINTS, OPTIC_KINDS};
+pub use scene::{
+    kind_info, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, Scene, KINDS,
+    MAX_GRID_POINTS, OPTIC_KINDS,
+};

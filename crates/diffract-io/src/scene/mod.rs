@@ -1,18 +1,19 @@
 //! The TOML scene format: reading, checking every key, and building the optical system.
+//!
+//! The optic kinds (`[[optic]]` tables) live in [`kinds`]: one table of kinds and one serde
+//! type. The other tables (top level, `[source]`, `[detector]`, `[coronagraph]`, `[grid]`)
+//! are read here with [`Keys`], which also words every key message of the optics.
+
+mod kinds;
+
+pub use kinds::{
+    kind_info, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, KINDS, OPTIC_KINDS,
+};
 
 use crate::SceneError;
-use diffract_optics::{
-    AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
-    CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
-    MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
-    PupilOptic, RectangleAperture, RectangularFieldStop, ScalarTransmission, SecondaryObscuration,
-    SquareAperture, ThinLens, ZernikeWfe,
-};
-use diffract_propagation::{
-    AlignerDirection, Coronagraph, Detector, Fov, OpticalSystem, Plane, PropagationError, Source,
-};
+use diffract_optics::OpticsError;
+use diffract_propagation::{Coronagraph, Detector, Fov, OpticalSystem, PropagationError, Source};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use toml::{Table, Value};
 
 /// A scene: the optical system and the source it is computed for.
@@ -60,62 +61,6 @@ impl GridSpec {
     }
 }
 
-/// Where an optic may sit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PlaneRule {
-    Pupil,
-    Image,
-    Either,
-}
-
-/// Every optic kind of the scene format, with the plane it belongs in.
-const KINDS: &[(&str, PlaneRule)] = &[
-    ("circular_aperture", PlaneRule::Pupil),
-    ("secondary_obscuration", PlaneRule::Pupil),
-    ("hexagon_aperture", PlaneRule::Pupil),
-    ("multi_hexagon_aperture", PlaneRule::Pupil),
-    ("multi_circular_aperture", PlaneRule::Pupil),
-    ("rectangle_aperture", PlaneRule::Pupil),
-    ("square_aperture", PlaneRule::Pupil),
-    ("ngon_aperture", PlaneRule::Pupil),
-    ("zernike_wfe", PlaneRule::Pupil),
-    ("thin_lens", PlaneRule::Pupil),
-    ("scalar_transmission", PlaneRule::Either),
-    ("fqpm_fft_aligner", PlaneRule::Pupil),
-    ("circular_occulter", PlaneRule::Image),
-    ("annular_field_stop", PlaneRule::Image),
-    ("square_field_stop", PlaneRule::Image),
-    ("rectangular_field_stop", PlaneRule::Image),
-    ("bar_occulter", PlaneRule::Image),
-    ("band_limited_coronagraph", PlaneRule::Image),
-    ("ideal_fqpm", PlaneRule::Image),
-    ("fits_optic", PlaneRule::Either),
-];
-
-/// The optic kinds of the scene format, in the order of its documentation.
-pub const OPTIC_KINDS: &[&str] = &[
-    "circular_aperture",
-    "secondary_obscuration",
-    "hexagon_aperture",
-    "multi_hexagon_aperture",
-    "multi_circular_aperture",
-    "rectangle_aperture",
-    "square_aperture",
-    "ngon_aperture",
-    "zernike_wfe",
-    "thin_lens",
-    "scalar_transmission",
-    "fqpm_fft_aligner",
-    "circular_occulter",
-    "annular_field_stop",
-    "square_field_stop",
-    "rectangular_field_stop",
-    "bar_occulter",
-    "band_limited_coronagraph",
-    "ideal_fqpm",
-    "fits_optic",
-];
-
 /// Largest scene file read, bytes.
 const MAX_SCENE_BYTES: u64 = 16 << 20;
 
@@ -155,7 +100,10 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Reads keys from one table, remembering which were read so unknown keys can be named.
+/// Reads keys from one table, remembering which were read so unknown keys can be named: the
+/// one source of the scene format's key messages ("missing required key", "must be a number,
+/// got a string", "is invalid; must be an integer from A to B", "unknown key 'x' (did you
+/// mean 'y'?); allowed keys: ...").
 struct Keys<'a> {
     table: &'a Table,
     used: Vec<&'static str>,
@@ -237,11 +185,6 @@ impl<'a> Keys<'a> {
             None => Ok(None),
             Some(v) => self.integer(key, v, min, max).map(Some),
         }
-    }
-
-    fn usize_req(&mut self, key: &'static str, min: i64, max: i64) -> Result<usize, SceneError> {
-        self.usize_opt(key, min, max)?
-            .ok_or_else(|| self.err(format!("missing required key {key}")))
     }
 
     fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool, SceneError> {
@@ -336,153 +279,6 @@ impl From<PropagationError> for WrappedError {
             other => WrappedError(other.to_string()),
         }
     }
-}
-
-fn plane_of(kind: &str) -> Option<PlaneRule> {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
-}
-
-fn build_pupil_optic(kind: &str, k: &mut Keys<'_>) -> Result<Arc<dyn PupilOptic>, SceneError> {
-    let optic: Arc<dyn PupilOptic> = match kind {
-        "circular_aperture" => {
-            Arc::new(CircularAperture::new(k.f64_req("radius_m")?).map_err(|e| k.wrap(e))?)
-        }
-        "secondary_obscuration" => Arc::new(
-            SecondaryObscuration::new(
-                k.f64_req("secondary_radius_m")?,
-                k.usize_opt("n_supports", 0, 360)?.unwrap_or(4),
-                k.f64_or("support_width_m", 0.01)?,
-                k.f64_or("support_angle_offset_deg", 0.0)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "hexagon_aperture" => Arc::new(
-            HexagonAperture::new(k.f64_req("flattoflat_m")?, k.f64_or("rotation_deg", 0.0)?)
-                .map_err(|e| k.wrap(e))?,
-        ),
-        "multi_hexagon_aperture" => Arc::new(
-            MultiHexagonAperture::new(
-                k.usize_req("rings", 0, 99)?,
-                k.f64_req("flattoflat_m")?,
-                k.f64_or("gap_m", 0.01)?,
-                k.bool_or("center", false)?,
-                k.usize_list_opt("segments", 1 << 20)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "multi_circular_aperture" => Arc::new(
-            MultiCircularAperture::new(
-                k.usize_req("rings", 0, 99)?,
-                k.f64_req("segment_radius_m")?,
-                k.f64_or("gap_m", 0.01)?,
-                k.bool_or("center", true)?,
-                k.usize_list_opt("segments", 1 << 20)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "rectangle_aperture" => Arc::new(
-            RectangleAperture::new(
-                k.f64_req("width_m")?,
-                k.f64_req("height_m")?,
-                k.f64_or("rotation_deg", 0.0)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "square_aperture" => Arc::new(
-            SquareAperture::new(k.f64_req("size_m")?, k.f64_or("rotation_deg", 0.0)?)
-                .map_err(|e| k.wrap(e))?,
-        ),
-        "ngon_aperture" => Arc::new(
-            NgonAperture::new(
-                k.usize_req("nsides", 3, 10_000)?,
-                k.f64_req("radius_m")?,
-                k.f64_or("rotation_deg", 0.0)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "zernike_wfe" => {
-            let radius = k.f64_req("radius_m")?;
-            let coefficients = k
-                .f64_list_opt("coefficients_m")?
-                .ok_or_else(|| k.err("missing required key coefficients_m"))?;
-            Arc::new(ZernikeWfe::new(radius, coefficients).map_err(|e| k.wrap(e))?)
-        }
-        "thin_lens" => Arc::new(
-            ThinLens::new(
-                k.f64_req("nwaves")?,
-                k.f64_req("reference_wavelength_m")?,
-                k.f64_req("radius_m")?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "scalar_transmission" => {
-            Arc::new(ScalarTransmission::new(k.f64_req("transmission")?).map_err(|e| k.wrap(e))?)
-        }
-        _ => unreachable!("plane rules route {kind} elsewhere"),
-    };
-    Ok(optic)
-}
-
-fn build_image_optic(kind: &str, k: &mut Keys<'_>) -> Result<Arc<dyn ImageOptic>, SceneError> {
-    let optic: Arc<dyn ImageOptic> = match kind {
-        "circular_occulter" => {
-            Arc::new(CircularOcculter::new(k.f64_req("radius_arcsec")?).map_err(|e| k.wrap(e))?)
-        }
-        "annular_field_stop" => Arc::new(
-            AnnularFieldStop::new(
-                k.f64_or("radius_inner_arcsec", 0.0)?,
-                k.f64_or("radius_outer_arcsec", 1.0)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "square_field_stop" => Arc::new(
-            RectangularFieldStop::square(k.f64_req("size_arcsec")?, k.f64_or("rotation_deg", 0.0)?)
-                .map_err(|e| k.wrap(e))?,
-        ),
-        "rectangular_field_stop" => Arc::new(
-            RectangularFieldStop::new(
-                k.f64_req("width_arcsec")?,
-                k.f64_req("height_arcsec")?,
-                k.f64_or("rotation_deg", 0.0)?,
-            )
-            .map_err(|e| k.wrap(e))?,
-        ),
-        "bar_occulter" => Arc::new(
-            BarOcculter::new(k.f64_req("width_arcsec")?, k.f64_or("rotation_deg", 0.0)?)
-                .map_err(|e| k.wrap(e))?,
-        ),
-        "band_limited_coronagraph" => {
-            let profile = match k.str_opt("profile")? {
-                Some("circular") => BandLimitedProfile::Circular,
-                Some("linear") => BandLimitedProfile::Linear,
-                Some(other) => {
-                    return Err(k.err(format!(
-                        "profile = \"{other}\" is invalid; must be \"circular\" or \"linear\""
-                    )))
-                }
-                None => {
-                    return Err(k.err("missing required key profile (\"circular\" or \"linear\")"))
-                }
-            };
-            let sigma = k.f64_req("sigma")?;
-            // The wavelength only matters for POPPY's NIRCam-specific profiles; it is checked
-            // and otherwise unused, as in POPPY.
-            if let Some(w) = k.f64_opt("wavelength_m")? {
-                if w <= 0.0 {
-                    return Err(k.err(format!("wavelength_m = {w} is invalid; must be > 0")));
-                }
-            }
-            Arc::new(BandLimitedCoronagraph::new(profile, sigma).map_err(|e| k.wrap(e))?)
-        }
-        "ideal_fqpm" => {
-            Arc::new(IdealFqpm::new(k.f64_or("wavelength_m", 10.65e-6)?).map_err(|e| k.wrap(e))?)
-        }
-        "scalar_transmission" => {
-            Arc::new(ScalarTransmission::new(k.f64_req("transmission")?).map_err(|e| k.wrap(e))?)
-        }
-        _ => unreachable!("plane rules route {kind} elsewhere"),
-    };
-    Ok(optic)
 }
 
 impl Scene {
@@ -601,7 +397,7 @@ impl Scene {
                     message: format!("each [[optic]] must be a table, got {}", type_name(v)),
                 });
             };
-            system.add_plane(parse_optic(t, i, file)?);
+            system.add_plane(kinds::read_optic(t, i, file)?);
         }
         let detector = parse_detector(detector_table, file)?;
         system.set_detector(detector);
@@ -617,130 +413,6 @@ impl Scene {
         let grid = grid_table.map(|t| parse_grid(t, file)).transpose()?;
         Ok(Scene { name, system, source, grid })
     }
-}
-
-fn parse_optic(t: &Table, index: usize, file: Option<&Path>) -> Result<Plane, SceneError> {
-    let mut k = Keys::new(t, format!("optic {}", index + 1), file);
-    let kind = k.str_opt("kind")?.ok_or_else(|| k.err("missing required key kind"))?;
-    let Some(rule) = plane_of(kind) else {
-        let hint = suggestion(kind, OPTIC_KINDS.iter().copied());
-        return Err(k.err(format!("unknown optic kind '{kind}'{hint}")));
-    };
-    k.ctx = format!("optic {} ({kind})", index + 1);
-    let plane = k
-        .str_opt("plane")?
-        .ok_or_else(|| k.err("missing required key plane (\"pupil\" or \"image\")"))?;
-    let optic = match (plane, rule) {
-        ("pupil", PlaneRule::Image) => {
-            return Err(k.err(format!("{kind} belongs in an image plane, not a pupil plane")))
-        }
-        ("image", PlaneRule::Pupil) => {
-            return Err(k.err(format!("{kind} belongs in a pupil plane, not an image plane")))
-        }
-        ("pupil", _) if kind == "fqpm_fft_aligner" => {
-            match k.str_opt("direction")?.unwrap_or("forward") {
-                "forward" => Plane::FqpmAligner(AlignerDirection::Forward),
-                "backward" => Plane::FqpmAligner(AlignerDirection::Backward),
-                other => {
-                    return Err(k.err(format!(
-                        "direction = \"{other}\" is invalid; must be \"forward\" or \"backward\""
-                    )))
-                }
-            }
-        }
-        ("pupil", _) if kind == "fits_optic" => {
-            Plane::Pupil(Arc::new(build_fits_optic(&mut k, false)?))
-        }
-        ("image", _) if kind == "fits_optic" => {
-            Plane::Image(Arc::new(build_fits_optic(&mut k, true)?))
-        }
-        ("pupil", _) => Plane::Pupil(build_pupil_optic(kind, &mut k)?),
-        ("image", _) => Plane::Image(build_image_optic(kind, &mut k)?),
-        (other, _) => {
-            return Err(
-                k.err(format!("plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""))
-            )
-        }
-    };
-    k.finish()?;
-    Ok(optic)
-}
-
-/// An optic read from FITS files: `transmission_path` and/or `opd_path` (relative to the
-/// scene file), `opd_unit`, the pixel scale (`pixelscale_m` in pupil planes,
-/// `pixelscale_arcsec` in image planes, else the files' PIXELSCL / PUPLSCAL / PIXSCALE
-/// keywords), `rotation_deg`, `flip_x`, `flip_y`.
-fn build_fits_optic(k: &mut Keys<'_>, image_plane: bool) -> Result<ArrayOptic, SceneError> {
-    let base = k.file.as_ref().and_then(|f| f.parent()).map(Path::to_path_buf).unwrap_or_default();
-    let read = |k: &Keys<'_>, key: &str, rel: &str| {
-        let path = base.join(rel);
-        crate::read_image(&path, 0).map_err(|e| k.err(format!("{key}: {e}")))
-    };
-    let t_path = k.str_opt("transmission_path")?;
-    let o_path = k.str_opt("opd_path")?;
-    if t_path.is_none() && o_path.is_none() {
-        return Err(k.err("give transmission_path, opd_path or both"));
-    }
-    let unit = k.str_opt("opd_unit")?;
-    let scale_key = if image_plane { "pixelscale_arcsec" } else { "pixelscale_m" };
-    let other_scale_key = if image_plane { "pixelscale_m" } else { "pixelscale_arcsec" };
-    if k.table.contains_key(other_scale_key) {
-        let plane = if image_plane { "an image" } else { "a pupil" };
-        return Err(
-            k.err(format!("{other_scale_key} does not apply in {plane} plane; use {scale_key}"))
-        );
-    }
-    let scale = match scale_key {
-        "pixelscale_m" => k.f64_opt("pixelscale_m")?,
-        _ => k.f64_opt("pixelscale_arcsec")?,
-    };
-    let orientation = Orientation {
-        flip_x: k.bool_or("flip_x", false)?,
-        flip_y: k.bool_or("flip_y", false)?,
-        rotation_deg: k.f64_or("rotation_deg", 0.0)?,
-    };
-    let t = t_path.map(|p| read(k, "transmission_path", p)).transpose()?;
-    let o = o_path.map(|p| read(k, "opd_path", p)).transpose()?;
-    let unit = match unit.map(str::to_string).or_else(|| o.as_ref().and_then(|o| o.bunit.clone())) {
-        None => "m".to_string(),
-        Some(u) => u.trim().to_lowercase(),
-    };
-    let (factor, opd_kind) = match unit.as_str() {
-        "m" | "meter" | "meters" | "metre" | "metres" => (1.0, OpdKind::Metres),
-        "um" | "micron" | "microns" | "micrometer" => (1e-6, OpdKind::Metres),
-        "nm" | "nanometer" | "nanometers" => (1e-9, OpdKind::Metres),
-        "rad" | "radian" | "radians" => (1.0, OpdKind::Radians),
-        other => {
-            return Err(k.err(format!(
-                "opd_unit = \"{other}\" is invalid; must be \"m\", \"um\", \"nm\" or \"rad\""
-            )))
-        }
-    };
-    let keyword_scale = |img: &crate::FitsImage| {
-        if image_plane {
-            img.pixscale.or(img.pixelscale)
-        } else {
-            img.pixelscale.or(img.pupilscale)
-        }
-    };
-    let scale = match scale
-        .or_else(|| t.as_ref().and_then(keyword_scale))
-        .or_else(|| o.as_ref().and_then(keyword_scale))
-    {
-        Some(s) => s,
-        None => {
-            let keys = if image_plane { "PIXSCALE or PIXELSCL" } else { "PIXELSCL or PUPLSCAL" };
-            return Err(k.err(format!(
-                "no pixel scale: give {scale_key}, or a {keys} keyword in the file"
-            )));
-        }
-    };
-    if scale <= 0.0 {
-        return Err(k.err(format!("pixel scale {scale} is invalid; must be > 0")));
-    }
-    let opd = o.map(|o| o.data.mapv(|v| v * factor));
-    ArrayOptic::new("fits_optic", t.map(|t| t.data), opd, opd_kind, scale, orientation)
-        .map_err(|e| k.wrap(e))
 }
 
 fn parse_grid(t: &Table, file: Option<&Path>) -> Result<GridSpec, SceneError> {

@@ -1,0 +1,1267 @@
+//! The optic kinds of the scene format: one table ([`KINDS`]) and one serde type ([`OpticSpec`]).
+//!
+//! Adding a kind is one entry in [`KINDS`] (its name, plane, POPPY class, summary, keys in
+//! reading order and a minimal example), one variant of [`OpticSpec`] (its fields and their
+//! defaults, as serde attributes) and one arm of [`OpticSpec::build`]. The tests below fail
+//! when the two disagree, or when the kind is missing from docs/scene-format.md or
+//! docs/poppy-mapping.md.
+//!
+//! Why the table lists the keys as well as the serde fields: the scene format's messages
+//! predate serde and users rely on them. A `[[optic]]` table is read in three passes that
+//! reproduce them exactly: (1) the table's keys are checked in the kind's reading order
+//! (the first wrong type, non-finite number, integer out of range or missing required key
+//! wins, worded as for every other table of the scene); (2) serde turns the checked keys into
+//! an [`OpticSpec`], with the defaults; (3) [`OpticSpec::build`] makes the library optic
+//! (its constructor's complaints come next), and only then is an unknown key refused, with a
+//! "did you mean" hint and the kind's allowed keys. serde's own messages ("missing field
+//! `radius_m`", "invalid type: string, expected f64") carry neither the scene's wording nor
+//! its order (toml tables are sorted, so serde meets keys alphabetically), hence pass (1).
+//! [`OpticSpec`] still refuses unknown keys itself (`deny_unknown_fields`) when deserialised
+//! directly, from TOML or any other serde format.
+
+use super::{suggestion, Keys, WrappedError};
+use crate::SceneError;
+use diffract_optics::{
+    AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
+    CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
+    MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
+    PupilOptic, RectangleAperture, RectangularFieldStop, ScalarTransmission, SecondaryObscuration,
+    SquareAperture, ThinLens, ZernikeWfe,
+};
+use diffract_propagation::{AlignerDirection, Plane};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::{Table, Value};
+
+/// The plane an optic sits in (a scene optic's `plane` key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpticPlane {
+    /// `plane = "pupil"`.
+    Pupil,
+    /// `plane = "image"`.
+    Image,
+}
+
+impl OpticPlane {
+    /// "a pupil" or "an image", for messages.
+    fn with_article(self) -> &'static str {
+        match self {
+            OpticPlane::Pupil => "a pupil",
+            OpticPlane::Image => "an image",
+        }
+    }
+}
+
+/// Where an optic kind may sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaneRule {
+    /// Pupil planes only.
+    Pupil,
+    /// Image planes only.
+    Image,
+    /// Either plane.
+    Either,
+}
+
+impl PlaneRule {
+    /// Whether an optic of this rule may sit in `plane`.
+    pub fn allows(self, plane: OpticPlane) -> bool {
+        matches!(
+            (self, plane),
+            (PlaneRule::Either, _)
+                | (PlaneRule::Pupil, OpticPlane::Pupil)
+                | (PlaneRule::Image, OpticPlane::Image)
+        )
+    }
+}
+
+/// What a key holds, with the check made when the table is read.
+#[derive(Clone, Copy, Debug)]
+enum Ty {
+    /// A finite number (an integer is accepted).
+    Number,
+    /// A finite number > 0.
+    Positive,
+    /// An integer from `.0` to `.1`.
+    Integer(i64, i64),
+    /// `true` or `false`.
+    Bool,
+    /// A string.
+    Text,
+    /// One of these strings.
+    Choice(&'static [&'static str]),
+    /// A list of finite numbers.
+    Numbers,
+    /// A list of integers from 0 to `.0`.
+    Integers(i64),
+}
+
+/// One key of a kind.
+#[derive(Clone, Copy, Debug)]
+struct Key {
+    name: &'static str,
+    ty: Ty,
+    required: bool,
+    /// Read only in this plane (a `fits_optic`'s pixel scale).
+    only_in: Option<OpticPlane>,
+}
+
+/// One step of reading a kind's table, in order: a key, or a rule over several keys.
+#[derive(Clone, Copy, Debug)]
+enum Check {
+    Key(Key),
+    Rule(fn(&Table, OpticPlane) -> Result<(), String>),
+}
+
+const fn req(name: &'static str, ty: Ty) -> Check {
+    Check::Key(Key { name, ty, required: true, only_in: None })
+}
+
+const fn opt(name: &'static str, ty: Ty) -> Check {
+    Check::Key(Key { name, ty, required: false, only_in: None })
+}
+
+const fn opt_in(name: &'static str, ty: Ty, plane: OpticPlane) -> Check {
+    Check::Key(Key { name, ty, required: false, only_in: Some(plane) })
+}
+
+/// One optic kind of the scene format.
+#[derive(Clone, Copy, Debug)]
+pub struct KindInfo {
+    /// The `kind` value (POPPY's class name in snake_case).
+    pub name: &'static str,
+    /// Where it may sit.
+    pub planes: PlaneRule,
+    /// The POPPY class it reproduces (docs/poppy-mapping.md).
+    pub poppy: &'static str,
+    /// What it is, in one line.
+    pub summary: &'static str,
+    /// A minimal valid set of its keys (TOML, without `kind` and `plane`).
+    pub example: &'static str,
+    /// Its keys in reading order (the order of its messages and of its "allowed keys").
+    checks: &'static [Check],
+}
+
+impl KindInfo {
+    /// The kind's keys, in reading order, for an optic in `plane` (without `kind` and
+    /// `plane`).
+    pub fn keys(&self, plane: OpticPlane) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Key(k) if k.only_in.is_none_or(|p| p == plane) => Some(k.name),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Refuses an optic of this kind in a plane it does not belong in.
+    fn check_plane(&self, plane: OpticPlane) -> Result<(), String> {
+        if self.planes.allows(plane) {
+            return Ok(());
+        }
+        let (belongs, not) = (other(plane).with_article(), plane.with_article());
+        Err(format!("{} belongs in {belongs} plane, not {not} plane", self.name))
+    }
+
+    /// The keys without which the optic cannot be built.
+    pub fn required_keys(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Key(k) if k.required => Some(k.name),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+const LENGTH_ROTATION: &[Check] =
+    &[req("flattoflat_m", Ty::Number), opt("rotation_deg", Ty::Number)];
+const SEGMENT_LIMIT: i64 = 1 << 20;
+
+/// Every optic kind of the scene format, in the order of its documentation.
+pub const KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: "circular_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "CircularAperture",
+        summary: "a circular aperture with gray edges",
+        example: "radius_m = 1.0",
+        checks: &[req("radius_m", Ty::Number)],
+    },
+    KindInfo {
+        name: "secondary_obscuration",
+        planes: PlaneRule::Pupil,
+        poppy: "SecondaryObscuration",
+        summary: "a central obscuration held by support spiders",
+        example: "secondary_radius_m = 0.2",
+        checks: &[
+            req("secondary_radius_m", Ty::Number),
+            opt("n_supports", Ty::Integer(0, 360)),
+            opt("support_width_m", Ty::Number),
+            opt("support_angle_offset_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "hexagon_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "HexagonAperture",
+        summary: "a hexagonal aperture",
+        example: "flattoflat_m = 1.0",
+        checks: LENGTH_ROTATION,
+    },
+    KindInfo {
+        name: "multi_hexagon_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "MultiHexagonAperture",
+        summary: "rings of hexagonal segments",
+        example: "rings = 1\nflattoflat_m = 0.5",
+        checks: &[
+            req("rings", Ty::Integer(0, 99)),
+            req("flattoflat_m", Ty::Number),
+            opt("gap_m", Ty::Number),
+            opt("center", Ty::Bool),
+            opt("segments", Ty::Integers(SEGMENT_LIMIT)),
+        ],
+    },
+    KindInfo {
+        name: "multi_circular_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "MultiCircularAperture",
+        summary: "rings of circular segments",
+        example: "rings = 1\nsegment_radius_m = 0.3",
+        checks: &[
+            req("rings", Ty::Integer(0, 99)),
+            req("segment_radius_m", Ty::Number),
+            opt("gap_m", Ty::Number),
+            opt("center", Ty::Bool),
+            opt("segments", Ty::Integers(SEGMENT_LIMIT)),
+        ],
+    },
+    KindInfo {
+        name: "rectangle_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "RectangleAperture",
+        summary: "a rectangular aperture",
+        example: "width_m = 1.0\nheight_m = 0.5",
+        checks: &[
+            req("width_m", Ty::Number),
+            req("height_m", Ty::Number),
+            opt("rotation_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "square_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "SquareAperture",
+        summary: "a square aperture",
+        example: "size_m = 1.0",
+        checks: &[req("size_m", Ty::Number), opt("rotation_deg", Ty::Number)],
+    },
+    KindInfo {
+        name: "ngon_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "NgonAperture",
+        summary: "a regular polygon",
+        example: "nsides = 6\nradius_m = 1.0",
+        checks: &[
+            req("nsides", Ty::Integer(3, 10_000)),
+            req("radius_m", Ty::Number),
+            opt("rotation_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "zernike_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "ZernikeWFE",
+        summary: "a wavefront error from Zernike coefficients (OPD only)",
+        example: "radius_m = 1.0\ncoefficients_m = [0.0, 1e-8]",
+        checks: &[req("radius_m", Ty::Number), req("coefficients_m", Ty::Numbers)],
+    },
+    KindInfo {
+        name: "thin_lens",
+        planes: PlaneRule::Pupil,
+        poppy: "ThinLens",
+        summary: "defocus in waves at a reference wavelength, on a circular aperture",
+        example: "nwaves = 1.0\nreference_wavelength_m = 1e-6\nradius_m = 1.0",
+        checks: &[
+            req("nwaves", Ty::Number),
+            req("reference_wavelength_m", Ty::Number),
+            req("radius_m", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "scalar_transmission",
+        planes: PlaneRule::Either,
+        poppy: "ScalarTransmission",
+        summary: "a uniform amplitude transmission",
+        example: "transmission = 0.5",
+        checks: &[req("transmission", Ty::Number)],
+    },
+    KindInfo {
+        name: "fqpm_fft_aligner",
+        planes: PlaneRule::Pupil,
+        poppy: "FQPM_FFT_aligner",
+        summary: "the half-pixel tilt that centres an FFT image on an FQPM's crosshair",
+        example: "",
+        checks: &[opt("direction", Ty::Choice(&["forward", "backward"]))],
+    },
+    KindInfo {
+        name: "circular_occulter",
+        planes: PlaneRule::Image,
+        poppy: "CircularOcculter",
+        summary: "an opaque disc",
+        example: "radius_arcsec = 0.1",
+        checks: &[req("radius_arcsec", Ty::Number)],
+    },
+    KindInfo {
+        name: "annular_field_stop",
+        planes: PlaneRule::Image,
+        poppy: "AnnularFieldStop",
+        summary: "a transmitting annulus",
+        example: "",
+        checks: &[opt("radius_inner_arcsec", Ty::Number), opt("radius_outer_arcsec", Ty::Number)],
+    },
+    KindInfo {
+        name: "square_field_stop",
+        planes: PlaneRule::Image,
+        poppy: "SquareFieldStop",
+        summary: "a transmitting square",
+        example: "size_arcsec = 1.0",
+        checks: &[req("size_arcsec", Ty::Number), opt("rotation_deg", Ty::Number)],
+    },
+    KindInfo {
+        name: "rectangular_field_stop",
+        planes: PlaneRule::Image,
+        poppy: "RectangularFieldStop",
+        summary: "a transmitting rectangle",
+        example: "width_arcsec = 1.0\nheight_arcsec = 0.5",
+        checks: &[
+            req("width_arcsec", Ty::Number),
+            req("height_arcsec", Ty::Number),
+            opt("rotation_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "bar_occulter",
+        planes: PlaneRule::Image,
+        poppy: "BarOcculter",
+        summary: "an opaque bar",
+        example: "width_arcsec = 0.1",
+        checks: &[req("width_arcsec", Ty::Number), opt("rotation_deg", Ty::Number)],
+    },
+    KindInfo {
+        name: "band_limited_coronagraph",
+        planes: PlaneRule::Image,
+        poppy: "BandLimitedCoronagraph",
+        summary: "a band-limited occulter, circular or linear",
+        example: "profile = \"circular\"\nsigma = 1.0",
+        checks: &[
+            req("profile", Ty::Choice(&["circular", "linear"])),
+            req("sigma", Ty::Number),
+            opt("wavelength_m", Ty::Positive),
+        ],
+    },
+    KindInfo {
+        name: "ideal_fqpm",
+        planes: PlaneRule::Image,
+        poppy: "IdealFQPM",
+        summary: "an ideal four-quadrant phase mask",
+        example: "",
+        checks: &[opt("wavelength_m", Ty::Number)],
+    },
+    KindInfo {
+        name: "fits_optic",
+        planes: PlaneRule::Either,
+        poppy: "FITSOpticalElement",
+        summary: "transmission and/or OPD read from FITS files",
+        example: "transmission_path = \"pupil.fits\"",
+        checks: &[
+            opt("transmission_path", Ty::Text),
+            opt("opd_path", Ty::Text),
+            Check::Rule(fits_rule_paths),
+            opt("opd_unit", Ty::Text),
+            Check::Rule(fits_rule_scale_key),
+            opt_in("pixelscale_m", Ty::Number, OpticPlane::Pupil),
+            opt_in("pixelscale_arcsec", Ty::Number, OpticPlane::Image),
+            opt("flip_x", Ty::Bool),
+            opt("flip_y", Ty::Bool),
+            opt("rotation_deg", Ty::Number),
+        ],
+    },
+];
+
+const KIND_NAMES: [&str; KINDS.len()] = {
+    let mut names = [""; KINDS.len()];
+    let mut i = 0;
+    while i < KINDS.len() {
+        names[i] = KINDS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The optic kinds of the scene format, in the order of its documentation (the names of
+/// [`KINDS`]).
+pub const OPTIC_KINDS: &[&str] = &KIND_NAMES;
+
+/// The entry of [`KINDS`] for a kind name.
+pub fn kind_info(name: &str) -> Option<&'static KindInfo> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+fn other(plane: OpticPlane) -> OpticPlane {
+    match plane {
+        OpticPlane::Pupil => OpticPlane::Image,
+        OpticPlane::Image => OpticPlane::Pupil,
+    }
+}
+
+/// A `fits_optic`'s pixel-scale key in `plane`.
+fn fits_scale_key(plane: OpticPlane) -> &'static str {
+    match plane {
+        OpticPlane::Pupil => "pixelscale_m",
+        OpticPlane::Image => "pixelscale_arcsec",
+    }
+}
+
+fn fits_paths_given(transmission: bool, opd: bool) -> Result<(), String> {
+    if transmission || opd {
+        Ok(())
+    } else {
+        Err("give transmission_path, opd_path or both".into())
+    }
+}
+
+fn fits_rule_paths(t: &Table, _: OpticPlane) -> Result<(), String> {
+    fits_paths_given(t.contains_key("transmission_path"), t.contains_key("opd_path"))
+}
+
+fn fits_rule_scale_key(t: &Table, plane: OpticPlane) -> Result<(), String> {
+    fits_scale_key_fits(plane, t.contains_key(fits_scale_key(other(plane))))
+}
+
+/// Refuses the other plane's pixel-scale key.
+fn fits_scale_key_fits(plane: OpticPlane, other_given: bool) -> Result<(), String> {
+    if other_given {
+        Err(format!(
+            "{} does not apply in {} plane; use {}",
+            fits_scale_key(other(plane)),
+            plane.with_article(),
+            fits_scale_key(plane)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `"a" or "b"`, `"a", "b" or "c"`.
+fn alternatives(options: &[&str]) -> String {
+    let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+fn choice(key: &str, value: &str, options: &[&str]) -> Result<(), String> {
+    if options.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{key} = \"{value}\" is invalid; must be {}", alternatives(options)))
+    }
+}
+
+/// Reads one key of a kind's table (marking it read), with the scene format's messages.
+fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
+    let name = key.name;
+    let present = k.table.contains_key(name);
+    match key.ty {
+        Ty::Number => {
+            let _ = k.f64_opt(name)?;
+        }
+        Ty::Positive => {
+            if let Some(x) = k.f64_opt(name)? {
+                if x <= 0.0 {
+                    return Err(k.err(format!("{name} = {x} is invalid; must be > 0")));
+                }
+            }
+        }
+        Ty::Integer(min, max) => {
+            let _ = k.usize_opt(name, min, max)?;
+        }
+        Ty::Bool => {
+            let _ = k.bool_or(name, false)?;
+        }
+        Ty::Text => {
+            let _ = k.str_opt(name)?;
+        }
+        Ty::Choice(options) => {
+            if let Some(v) = k.str_opt(name)? {
+                choice(name, v, options).map_err(|m| k.err(m))?;
+            }
+        }
+        Ty::Numbers => {
+            let _ = k.f64_list_opt(name)?;
+        }
+        Ty::Integers(max) => {
+            let _ = k.usize_list_opt(name, max)?;
+        }
+    }
+    if key.required && !present {
+        return Err(k.err(match key.ty {
+            Ty::Choice(options) => {
+                format!("missing required key {name} ({})", alternatives(options))
+            }
+            _ => format!("missing required key {name}"),
+        }));
+    }
+    Ok(())
+}
+
+/// Reads, checks and builds the optic in `[[optic]]` table `t` (0-based `index`).
+pub(super) fn read_optic(
+    t: &Table,
+    index: usize,
+    file: Option<&Path>,
+) -> Result<Plane, SceneError> {
+    let mut k = Keys::new(t, format!("optic {}", index + 1), file);
+    let kind = k.str_opt("kind")?.ok_or_else(|| k.err("missing required key kind"))?;
+    let Some(info) = kind_info(kind) else {
+        let hint = suggestion(kind, OPTIC_KINDS.iter().copied());
+        return Err(k.err(format!("unknown optic kind '{kind}'{hint}")));
+    };
+    k.ctx = format!("optic {} ({kind})", index + 1);
+    let plane = match k.str_opt("plane")? {
+        None => return Err(k.err("missing required key plane (\"pupil\" or \"image\")")),
+        Some("pupil") => OpticPlane::Pupil,
+        Some("image") => OpticPlane::Image,
+        Some(other) => {
+            return Err(
+                k.err(format!("plane = \"{other}\" is invalid; must be \"pupil\" or \"image\""))
+            );
+        }
+    };
+    info.check_plane(plane).map_err(|m| k.err(m))?;
+    for check in info.checks {
+        match check {
+            Check::Key(key) if key.only_in.is_none_or(|p| p == plane) => check_key(&mut k, key)?,
+            Check::Key(_) => {}
+            Check::Rule(rule) => rule(t, plane).map_err(|m| k.err(m))?,
+        }
+    }
+    let checked: Table = (k.used.iter().filter(|key| **key != "plane"))
+        .filter_map(|key| Some((key.to_string(), t.get(*key)?.clone())))
+        .collect();
+    let spec: OpticSpec = Value::Table(checked).try_into().map_err(|e: toml::de::Error| {
+        k.err(e.message().split_whitespace().collect::<Vec<_>>().join(" "))
+    })?;
+    let optic = spec.build(plane, OpticContext { file, index })?;
+    k.finish()?;
+    Ok(optic)
+}
+
+/// Where an optic comes from, for its messages and its relative paths.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpticContext<'a> {
+    /// The scene file: named in messages; `fits_optic` paths are relative to its folder.
+    pub file: Option<&'a Path>,
+    /// The optic's 0-based index in the scene (messages say `optic {index + 1}`).
+    pub index: usize,
+}
+
+fn default_n_supports() -> usize {
+    4
+}
+fn default_gap_m() -> f64 {
+    0.01
+}
+fn default_true() -> bool {
+    true
+}
+fn default_outer_arcsec() -> f64 {
+    1.0
+}
+fn default_fqpm_wavelength_m() -> f64 {
+    10.65e-6
+}
+fn default_direction() -> String {
+    "forward".into()
+}
+
+/// One `[[optic]]` of a scene, without its `plane`: serde reads it from a table tagged by
+/// `kind`, refusing unknown keys; the defaults are the serde attributes here. Values are
+/// checked when [`built`](OpticSpec::build) (by the optics' constructors); the scene reader
+/// also checks integer ranges and reports problems in the scene format's words and order.
+/// See [`KINDS`] for what each kind is and docs/scene-format.md for its keys.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum OpticSpec {
+    /// POPPY's `CircularAperture`.
+    CircularAperture {
+        /// Radius, metres.
+        radius_m: f64,
+    },
+    /// POPPY's `SecondaryObscuration`.
+    SecondaryObscuration {
+        /// Radius of the obscuration, metres.
+        secondary_radius_m: f64,
+        /// Number of support spiders (0 to 360; default 4).
+        #[serde(default = "default_n_supports")]
+        n_supports: usize,
+        /// Spider width, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        support_width_m: f64,
+        /// Angle of the first spider from +X, degrees (default 0).
+        #[serde(default)]
+        support_angle_offset_deg: f64,
+    },
+    /// POPPY's `HexagonAperture`.
+    HexagonAperture {
+        /// Flat-to-flat size, metres.
+        flattoflat_m: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `MultiHexagonAperture`.
+    MultiHexagonAperture {
+        /// Rings of segments around the centre (0 to 99).
+        rings: usize,
+        /// Flat-to-flat size of one segment, metres.
+        flattoflat_m: f64,
+        /// Gap between segments, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
+        /// Whether the central segment is present (default false).
+        #[serde(default)]
+        center: bool,
+        /// The segments present (POPPY's numbering; default all).
+        #[serde(default)]
+        segments: Option<Vec<usize>>,
+    },
+    /// POPPY's `MultiCircularAperture`.
+    MultiCircularAperture {
+        /// Rings of segments around the centre (0 to 99).
+        rings: usize,
+        /// Radius of one segment, metres.
+        segment_radius_m: f64,
+        /// Gap between segments, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
+        /// Whether the central segment is present (default true).
+        #[serde(default = "default_true")]
+        center: bool,
+        /// The segments present (POPPY's numbering; default all).
+        #[serde(default)]
+        segments: Option<Vec<usize>>,
+    },
+    /// POPPY's `RectangleAperture`.
+    RectangleAperture {
+        /// Width along X, metres.
+        width_m: f64,
+        /// Height along Y, metres.
+        height_m: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `SquareAperture`.
+    SquareAperture {
+        /// Side, metres.
+        size_m: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `NgonAperture`.
+    NgonAperture {
+        /// Number of sides (3 to 10000).
+        nsides: usize,
+        /// Radius to the vertices, metres.
+        radius_m: f64,
+        /// Rotation, degrees (default 0; the polygon turns by twice this, as POPPY 1.1.2).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `ZernikeWFE`.
+    ZernikeWfe {
+        /// Radius of the unit circle, metres.
+        radius_m: f64,
+        /// Coefficients in Noll order from piston, metres RMS.
+        coefficients_m: Vec<f64>,
+    },
+    /// POPPY's `ThinLens`.
+    ThinLens {
+        /// Peak-to-valley waves of defocus at the reference wavelength.
+        nwaves: f64,
+        /// The reference wavelength, metres.
+        reference_wavelength_m: f64,
+        /// Radius of the lens, metres.
+        radius_m: f64,
+    },
+    /// POPPY's `ScalarTransmission` (either plane).
+    ScalarTransmission {
+        /// Amplitude transmission, 0 to 1.
+        transmission: f64,
+    },
+    /// POPPY's `FQPM_FFT_aligner` (a pupil plane).
+    FqpmFftAligner {
+        /// `"forward"` (before the mask, the default) or `"backward"` (after it).
+        #[serde(default = "default_direction")]
+        direction: String,
+    },
+    /// POPPY's `CircularOcculter`.
+    CircularOcculter {
+        /// Radius, arcsec.
+        radius_arcsec: f64,
+    },
+    /// POPPY's `AnnularFieldStop`.
+    AnnularFieldStop {
+        /// Inner radius, arcsec (default 0).
+        #[serde(default)]
+        radius_inner_arcsec: f64,
+        /// Outer radius, arcsec (default 1; 0 = no outer edge).
+        #[serde(default = "default_outer_arcsec")]
+        radius_outer_arcsec: f64,
+    },
+    /// POPPY's `SquareFieldStop`.
+    SquareFieldStop {
+        /// Side, arcsec.
+        size_arcsec: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `RectangularFieldStop`.
+    RectangularFieldStop {
+        /// Width along X, arcsec.
+        width_arcsec: f64,
+        /// Height along Y, arcsec.
+        height_arcsec: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `BarOcculter`.
+    BarOcculter {
+        /// Width, arcsec.
+        width_arcsec: f64,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `BandLimitedCoronagraph`.
+    BandLimitedCoronagraph {
+        /// `"circular"` or `"linear"`.
+        profile: String,
+        /// The profile's sigma, 1/arcsec.
+        sigma: f64,
+        /// Accepted and checked (> 0), unused by these profiles, as in POPPY.
+        #[serde(default)]
+        wavelength_m: Option<f64>,
+    },
+    /// POPPY's `IdealFQPM`.
+    IdealFqpm {
+        /// The wavelength of the pi phase step, metres (default 10.65e-6).
+        #[serde(default = "default_fqpm_wavelength_m")]
+        wavelength_m: f64,
+    },
+    /// POPPY's `FITSOpticalElement` (either plane).
+    FitsOptic {
+        /// Transmission image, relative to the scene file.
+        #[serde(default)]
+        transmission_path: Option<String>,
+        /// OPD image, relative to the scene file.
+        #[serde(default)]
+        opd_path: Option<String>,
+        /// `"m"`, `"um"`, `"nm"` or `"rad"` (default: the OPD file's `BUNIT`, else metres).
+        #[serde(default)]
+        opd_unit: Option<String>,
+        /// Pixel scale in a pupil plane, metres (default: the files' keywords).
+        #[serde(default)]
+        pixelscale_m: Option<f64>,
+        /// Pixel scale in an image plane, arcsec (default: the files' keywords).
+        #[serde(default)]
+        pixelscale_arcsec: Option<f64>,
+        /// Flip left-right before rotating (default false).
+        #[serde(default)]
+        flip_x: bool,
+        /// Flip up-down before rotating (default false).
+        #[serde(default)]
+        flip_y: bool,
+        /// Counter-clockwise rotation, degrees (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+}
+
+impl OpticSpec {
+    /// The scene kind (`circular_aperture`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OpticSpec::CircularAperture { .. } => "circular_aperture",
+            OpticSpec::SecondaryObscuration { .. } => "secondary_obscuration",
+            OpticSpec::HexagonAperture { .. } => "hexagon_aperture",
+            OpticSpec::MultiHexagonAperture { .. } => "multi_hexagon_aperture",
+            OpticSpec::MultiCircularAperture { .. } => "multi_circular_aperture",
+            OpticSpec::RectangleAperture { .. } => "rectangle_aperture",
+            OpticSpec::SquareAperture { .. } => "square_aperture",
+            OpticSpec::NgonAperture { .. } => "ngon_aperture",
+            OpticSpec::ZernikeWfe { .. } => "zernike_wfe",
+            OpticSpec::ThinLens { .. } => "thin_lens",
+            OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
+            OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
+            OpticSpec::CircularOcculter { .. } => "circular_occulter",
+            OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
+            OpticSpec::SquareFieldStop { .. } => "square_field_stop",
+            OpticSpec::RectangularFieldStop { .. } => "rectangular_field_stop",
+            OpticSpec::BarOcculter { .. } => "bar_occulter",
+            OpticSpec::BandLimitedCoronagraph { .. } => "band_limited_coronagraph",
+            OpticSpec::IdealFqpm { .. } => "ideal_fqpm",
+            OpticSpec::FitsOptic { .. } => "fits_optic",
+        }
+    }
+
+    /// Builds the optic for `plane` (`fits_optic` reads its files here).
+    ///
+    /// # Errors
+    ///
+    /// [`SceneError`] naming the file, `optic N (kind)` and the problem: the kind does not
+    /// belong in `plane`, a value the optic's constructor refuses, an unreadable FITS file.
+    pub fn build(&self, plane: OpticPlane, ctx: OpticContext<'_>) -> Result<Plane, SceneError> {
+        let kind = self.kind();
+        let err = |message: String| SceneError {
+            file: ctx.file.map(Path::to_path_buf),
+            context: format!("optic {} ({kind})", ctx.index + 1),
+            message,
+        };
+        let wrap = |e: OpticsError| err(WrappedError::from(e).0);
+        if let Some(info) = kind_info(kind) {
+            info.check_plane(plane).map_err(err)?;
+        }
+        Ok(match self {
+            OpticSpec::CircularAperture { radius_m } => {
+                pupil(CircularAperture::new(*radius_m).map_err(wrap)?)
+            }
+            OpticSpec::SecondaryObscuration {
+                secondary_radius_m,
+                n_supports,
+                support_width_m,
+                support_angle_offset_deg,
+            } => pupil(
+                SecondaryObscuration::new(
+                    *secondary_radius_m,
+                    *n_supports,
+                    *support_width_m,
+                    *support_angle_offset_deg,
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::HexagonAperture { flattoflat_m, rotation_deg } => {
+                pupil(HexagonAperture::new(*flattoflat_m, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::MultiHexagonAperture { rings, flattoflat_m, gap_m, center, segments } => {
+                pupil(
+                    MultiHexagonAperture::new(
+                        *rings,
+                        *flattoflat_m,
+                        *gap_m,
+                        *center,
+                        segments.clone(),
+                    )
+                    .map_err(wrap)?,
+                )
+            }
+            OpticSpec::MultiCircularAperture {
+                rings,
+                segment_radius_m,
+                gap_m,
+                center,
+                segments,
+            } => pupil(
+                MultiCircularAperture::new(
+                    *rings,
+                    *segment_radius_m,
+                    *gap_m,
+                    *center,
+                    segments.clone(),
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::RectangleAperture { width_m, height_m, rotation_deg } => {
+                pupil(RectangleAperture::new(*width_m, *height_m, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::SquareAperture { size_m, rotation_deg } => {
+                pupil(SquareAperture::new(*size_m, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::NgonAperture { nsides, radius_m, rotation_deg } => {
+                pupil(NgonAperture::new(*nsides, *radius_m, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::ZernikeWfe { radius_m, coefficients_m } => {
+                pupil(ZernikeWfe::new(*radius_m, coefficients_m.clone()).map_err(wrap)?)
+            }
+            OpticSpec::ThinLens { nwaves, reference_wavelength_m, radius_m } => {
+                pupil(ThinLens::new(*nwaves, *reference_wavelength_m, *radius_m).map_err(wrap)?)
+            }
+            OpticSpec::ScalarTransmission { transmission } => {
+                let t = ScalarTransmission::new(*transmission).map_err(wrap)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(t),
+                    OpticPlane::Image => image(t),
+                }
+            }
+            OpticSpec::FqpmFftAligner { direction } => {
+                choice("direction", direction, &["forward", "backward"]).map_err(err)?;
+                Plane::FqpmAligner(if direction == "forward" {
+                    AlignerDirection::Forward
+                } else {
+                    AlignerDirection::Backward
+                })
+            }
+            OpticSpec::CircularOcculter { radius_arcsec } => {
+                image(CircularOcculter::new(*radius_arcsec).map_err(wrap)?)
+            }
+            OpticSpec::AnnularFieldStop { radius_inner_arcsec, radius_outer_arcsec } => image(
+                AnnularFieldStop::new(*radius_inner_arcsec, *radius_outer_arcsec).map_err(wrap)?,
+            ),
+            OpticSpec::SquareFieldStop { size_arcsec, rotation_deg } => {
+                image(RectangularFieldStop::square(*size_arcsec, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::RectangularFieldStop { width_arcsec, height_arcsec, rotation_deg } => image(
+                RectangularFieldStop::new(*width_arcsec, *height_arcsec, *rotation_deg)
+                    .map_err(wrap)?,
+            ),
+            OpticSpec::BarOcculter { width_arcsec, rotation_deg } => {
+                image(BarOcculter::new(*width_arcsec, *rotation_deg).map_err(wrap)?)
+            }
+            OpticSpec::BandLimitedCoronagraph { profile, sigma, wavelength_m } => {
+                choice("profile", profile, &["circular", "linear"]).map_err(err)?;
+                // The wavelength only matters for POPPY's NIRCam-specific profiles; it is
+                // checked and otherwise unused, as in POPPY.
+                if let Some(w) = wavelength_m.filter(|w| *w <= 0.0) {
+                    return Err(err(format!("wavelength_m = {w} is invalid; must be > 0")));
+                }
+                let profile = if profile == "circular" {
+                    BandLimitedProfile::Circular
+                } else {
+                    BandLimitedProfile::Linear
+                };
+                image(BandLimitedCoronagraph::new(profile, *sigma).map_err(wrap)?)
+            }
+            OpticSpec::IdealFqpm { wavelength_m } => {
+                image(IdealFqpm::new(*wavelength_m).map_err(wrap)?)
+            }
+            OpticSpec::FitsOptic {
+                transmission_path,
+                opd_path,
+                opd_unit,
+                pixelscale_m,
+                pixelscale_arcsec,
+                flip_x,
+                flip_y,
+                rotation_deg,
+            } => {
+                fits_paths_given(transmission_path.is_some(), opd_path.is_some()).map_err(err)?;
+                let (scale, other_scale) = match plane {
+                    OpticPlane::Pupil => (pixelscale_m, pixelscale_arcsec),
+                    OpticPlane::Image => (pixelscale_arcsec, pixelscale_m),
+                };
+                fits_scale_key_fits(plane, other_scale.is_some()).map_err(err)?;
+                let base = ctx.file.and_then(Path::parent).map(Path::to_path_buf);
+                let optic = fits_optic(
+                    FitsKeys {
+                        transmission_path: transmission_path.as_deref(),
+                        opd_path: opd_path.as_deref(),
+                        opd_unit: opd_unit.as_deref(),
+                        scale: *scale,
+                        orientation: Orientation {
+                            flip_x: *flip_x,
+                            flip_y: *flip_y,
+                            rotation_deg: *rotation_deg,
+                        },
+                    },
+                    plane,
+                    base.unwrap_or_default(),
+                )
+                .map_err(err)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(optic),
+                    OpticPlane::Image => image(optic),
+                }
+            }
+        })
+    }
+}
+
+fn pupil(optic: impl PupilOptic + 'static) -> Plane {
+    Plane::Pupil(Arc::new(optic))
+}
+
+fn image(optic: impl ImageOptic + 'static) -> Plane {
+    Plane::Image(Arc::new(optic))
+}
+
+/// A `fits_optic`'s keys, as given.
+struct FitsKeys<'a> {
+    transmission_path: Option<&'a str>,
+    opd_path: Option<&'a str>,
+    opd_unit: Option<&'a str>,
+    scale: Option<f64>,
+    orientation: Orientation,
+}
+
+/// An optic read from FITS files: the paths are relative to `base` (the scene's folder); the
+/// pixel scale is the key's, else the files' PIXELSCL / PUPLSCAL (pupil plane) or PIXSCALE /
+/// PIXELSCL (image plane) keywords.
+fn fits_optic(keys: FitsKeys<'_>, plane: OpticPlane, base: PathBuf) -> Result<ArrayOptic, String> {
+    let image_plane = plane == OpticPlane::Image;
+    let read = |key: &str, rel: &str| {
+        crate::read_image(&base.join(rel), 0).map_err(|e| format!("{key}: {e}"))
+    };
+    let t = keys.transmission_path.map(|p| read("transmission_path", p)).transpose()?;
+    let o = keys.opd_path.map(|p| read("opd_path", p)).transpose()?;
+    let unit = match keys
+        .opd_unit
+        .map(str::to_string)
+        .or_else(|| o.as_ref().and_then(|o| o.bunit.clone()))
+    {
+        None => "m".to_string(),
+        Some(u) => u.trim().to_lowercase(),
+    };
+    let (factor, opd_kind) = match unit.as_str() {
+        "m" | "meter" | "meters" | "metre" | "metres" => (1.0, OpdKind::Metres),
+        "um" | "micron" | "microns" | "micrometer" => (1e-6, OpdKind::Metres),
+        "nm" | "nanometer" | "nanometers" => (1e-9, OpdKind::Metres),
+        "rad" | "radian" | "radians" => (1.0, OpdKind::Radians),
+        other => {
+            return Err(format!(
+                "opd_unit = \"{other}\" is invalid; must be \"m\", \"um\", \"nm\" or \"rad\""
+            ))
+        }
+    };
+    let keyword_scale = |img: &crate::FitsImage| {
+        if image_plane {
+            img.pixscale.or(img.pixelscale)
+        } else {
+            img.pixelscale.or(img.pupilscale)
+        }
+    };
+    let scale = match keys
+        .scale
+        .or_else(|| t.as_ref().and_then(keyword_scale))
+        .or_else(|| o.as_ref().and_then(keyword_scale))
+    {
+        Some(s) => s,
+        None => {
+            let words = if image_plane { "PIXSCALE or PIXELSCL" } else { "PIXELSCL or PUPLSCAL" };
+            return Err(format!(
+                "no pixel scale: give {}, or a {words} keyword in the file",
+                fits_scale_key(plane)
+            ));
+        }
+    };
+    if scale <= 0.0 {
+        return Err(format!("pixel scale {scale} is invalid; must be > 0"));
+    }
+    let opd = o.map(|o| o.data.mapv(|v| v * factor));
+    ArrayOptic::new("fits_optic", t.map(|t| t.data), opd, opd_kind, scale, keys.orientation)
+        .map_err(|e| WrappedError::from(e).0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scene;
+
+    fn table(text: &str) -> Table {
+        text.parse().expect("test TOML")
+    }
+
+    /// `kind = "{name}"` plus the kind's example, as serde reads it.
+    fn spec_of(info: &KindInfo, extra: &str) -> Result<OpticSpec, String> {
+        let t = table(&format!("kind = \"{}\"\n{}\n{extra}", info.name, info.example));
+        Value::Table(t).try_into::<OpticSpec>().map_err(|e| e.message().to_string())
+    }
+
+    /// The names in backticks in a serde message, after the first `skip`.
+    fn backticked(message: &str, skip: usize) -> Vec<String> {
+        message.split('`').skip(1).step_by(2).skip(skip).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn every_kind_has_a_variant_and_every_variant_a_kind() {
+        for info in KINDS {
+            let spec = spec_of(info, "").unwrap_or_else(|e| panic!("{}: {e}", info.name));
+            assert_eq!(spec.kind(), info.name);
+        }
+        let e = Value::Table(table("kind = \"no_such_kind\""))
+            .try_into::<OpticSpec>()
+            .unwrap_err()
+            .message()
+            .to_string();
+        assert_eq!(backticked(&e, 1), OPTIC_KINDS, "serde's variants, in order: {e}");
+    }
+
+    #[test]
+    fn the_table_lists_every_field_in_reading_order() {
+        for info in KINDS {
+            let e = spec_of(info, "not_a_key = 1").unwrap_err();
+            assert!(e.starts_with("unknown field `not_a_key`"), "{}: {e}", info.name);
+            let mut keys = info.keys(OpticPlane::Pupil);
+            for k in info.keys(OpticPlane::Image) {
+                if !keys.contains(&k) {
+                    let at = keys.iter().position(|x| *x == "flip_x").unwrap_or(keys.len());
+                    keys.insert(at, k);
+                }
+            }
+            assert_eq!(backticked(&e, 1), keys, "{}: {e}", info.name);
+        }
+    }
+
+    /// A value of each key's checked type is one its serde field takes (so a key that passes
+    /// the checks never meets a serde message).
+    #[test]
+    fn each_key_type_is_its_fields_type() {
+        for info in KINDS {
+            for check in info.checks {
+                let Check::Key(key) = check else { continue };
+                let value = match key.ty {
+                    Ty::Number | Ty::Positive => "1.5".to_string(),
+                    Ty::Integer(min, _) => min.to_string(),
+                    Ty::Bool => "true".into(),
+                    Ty::Text => "\"x.fits\"".into(),
+                    Ty::Choice(options) => format!("\"{}\"", options[0]),
+                    Ty::Numbers => "[1.5, 2]".into(),
+                    Ty::Integers(max) => format!("[0, {max}]"),
+                };
+                let mut t = table(info.example);
+                t.insert("kind".into(), Value::String(info.name.into()));
+                t.insert(key.name.into(), table(&format!("v = {value}")).remove("v").unwrap());
+                let spec = Value::Table(t).try_into::<OpticSpec>();
+                assert!(spec.is_ok(), "{} {} = {value}: {spec:?}", info.name, key.name);
+            }
+        }
+    }
+
+    #[test]
+    fn required_keys_are_the_fields_without_a_default() {
+        for info in KINDS {
+            let example = table(info.example);
+            for key in info.required_keys() {
+                assert!(example.contains_key(key), "{}: the example lacks {key}", info.name);
+                let mut t = example.clone();
+                t.remove(key);
+                t.insert("kind".into(), Value::String(info.name.into()));
+                let e = Value::Table(t).try_into::<OpticSpec>().unwrap_err();
+                assert_eq!(e.message(), format!("missing field `{key}`"), "{}", info.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_example_builds_in_each_plane_it_allows() {
+        let dir = std::env::temp_dir().join(format!("diffract-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ones = ndarray::Array2::<f64>::ones((8, 8));
+        crate::write_image(&dir.join("pupil.fits"), &ones, &[("PIXELSCL", 0.1)], true).unwrap();
+        let scene = dir.join("s.toml");
+        for info in KINDS {
+            for (plane, word) in [(OpticPlane::Pupil, "pupil"), (OpticPlane::Image, "image")] {
+                let t = table(&format!(
+                    "plane = \"{word}\"\nkind = \"{}\"\n{}",
+                    info.name, info.example
+                ));
+                let built = read_optic(&t, 0, Some(&scene));
+                assert_eq!(built.is_ok(), info.planes.allows(plane), "{} {word}", info.name);
+                if let Ok(p) = built {
+                    assert_eq!(p.kind(), info.name);
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every kind is documented (docs/scene-format.md, in the table of a plane it allows) and
+    /// mapped to its POPPY class (docs/poppy-mapping.md); the docs name no other kind.
+    #[test]
+    fn docs_list_every_kind_with_its_poppy_class() {
+        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/");
+        let format = std::fs::read_to_string(format!("{docs}scene-format.md")).unwrap();
+        let mapping = std::fs::read_to_string(format!("{docs}poppy-mapping.md")).unwrap();
+        let optics = format.split("## `[[optic]]`").nth(1).unwrap();
+        let optics = optics.split("## `[detector]`").next().unwrap();
+        let mut documented = Vec::new();
+        for section in optics.split("\n### ").skip(1) {
+            let rule = if section.starts_with("Pupil") {
+                PlaneRule::Pupil
+            } else if section.starts_with("Image") {
+                PlaneRule::Image
+            } else {
+                PlaneRule::Either
+            };
+            for row in section.lines().filter(|l| l.starts_with("| `")) {
+                let name = row.split('`').nth(1).unwrap();
+                let info = kind_info(name).unwrap_or_else(|| panic!("docs name kind {name}"));
+                let fits = match rule {
+                    PlaneRule::Pupil => info.planes.allows(OpticPlane::Pupil),
+                    PlaneRule::Image => info.planes.allows(OpticPlane::Image),
+                    PlaneRule::Either => info.planes == PlaneRule::Either,
+                };
+                assert!(fits, "{name} is documented under the wrong plane");
+                documented.push(name);
+            }
+        }
+        for info in KINDS {
+            assert!(documented.contains(&info.name), "{} is not in scene-format.md", info.name);
+            let row = mapping.lines().find(|l| l.contains(&format!("| `{}` |", info.name)));
+            let row = row.unwrap_or_else(|| panic!("{} is not in poppy-mapping.md", info.name));
+            assert!(
+                row.starts_with(&format!("| `{}(", info.poppy))
+                    || row.starts_with(&format!("| `{}` ", info.poppy)),
+                "{}: poppy-mapping.md does not map it to {}: {row}",
+                info.name,
+                info.poppy
+            );
+        }
+    }
+
+    /// The messages of the scene format, as before serde read the optics (each string is
+    /// the previous reader's output for the same scene).
+    #[test]
+    fn messages_keep_the_scene_wording() {
+        let err = |optic: &str| {
+            let text = format!(
+                "npix = 32\n[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 1.0\n[[optic]]\n{optic}\n[[optic]]\nplane = \"pupil\"\nkind = \"scalar_transmission\"\ntransmission = 1.0\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
+            );
+            Scene::from_toml_str(&text, Some(Path::new("s.toml"))).unwrap_err().to_string()
+        };
+        let blc = "plane = \"image\"\nkind = \"band_limited_coronagraph\"\n";
+        let fits = "kind = \"fits_optic\"\ntransmission_path = \"t.fits\"\n";
+        let cases = [
+            (format!("{blc}sigma = 1.0"), "optic 2 (band_limited_coronagraph): missing required key profile (\"circular\" or \"linear\")"),
+            (format!("{blc}profile = \"foo\"\nsigma = 1.0"), "optic 2 (band_limited_coronagraph): profile = \"foo\" is invalid; must be \"circular\" or \"linear\""),
+            (format!("{blc}profile = \"linear\"\nsigma = 1.0\nwavelength_m = -1"), "optic 2 (band_limited_coronagraph): wavelength_m = -1 is invalid; must be > 0"),
+            ("plane = \"pupil\"\nkind = \"ngon_aperture\"\nnsides = 2\nradius_m = 1.0".into(), "optic 2 (ngon_aperture): nsides = 2 is invalid; must be an integer from 3 to 10000"),
+            ("plane = \"pupil\"\nkind = \"multi_circular_aperture\"\nrings = 1\nsegment_radius_m = 0.3\nsegments = [-1]".into(), "optic 2 (multi_circular_aperture): segments = -1 is invalid; must be an integer from 0 to 1048576"),
+            ("plane = \"pupil\"\nkind = \"zernike_wfe\"\nradius_m = 1.0\ncoefficients_m = [1e-8, nan]".into(), "optic 2 (zernike_wfe): coefficients_m = NaN is invalid; must be a finite number"),
+            ("plane = \"pupil\"\nkind = \"fqpm_fft_aligner\"\ndirection = \"foo\"".into(), "optic 2 (fqpm_fft_aligner): direction = \"foo\" is invalid; must be \"forward\" or \"backward\""),
+            (format!("plane = \"pupil\"\n{fits}pixelscale_arcsec = 0.1"), "optic 2 (fits_optic): pixelscale_arcsec does not apply in a pupil plane; use pixelscale_m"),
+            (format!("plane = \"image\"\n{fits}pixelscale_m = 0.1"), "optic 2 (fits_optic): pixelscale_m does not apply in an image plane; use pixelscale_arcsec"),
+            ("plane = \"image\"\nkind = \"fits_optic\"\nflip_x = true".into(), "optic 2 (fits_optic): give transmission_path, opd_path or both"),
+            ("plane = \"pupil\"\nkind = \"multi_hexagon_aperture\"\nrings = 1\nflattoflat_m = 0.5\ngap_ = 1".into(), "optic 2 (multi_hexagon_aperture): unknown key 'gap_' (did you mean 'gap_m'?); allowed keys: kind, plane, rings, flattoflat_m, gap_m, center, segments"),
+            // A missing required key is named before a later key's wrong type, as the keys
+            // are read in order; a constructor's complaint before an unknown key.
+            ("plane = \"pupil\"\nkind = \"secondary_obscuration\"\nn_supports = \"str\"".into(), "optic 2 (secondary_obscuration): missing required key secondary_radius_m"),
+            ("plane = \"pupil\"\nkind = \"square_aperture\"\nsize_m = -1\nsiz_m = 1".into(), "optic 2 (square_aperture): size_m = -1 is invalid; must be a finite number > 0"),
+            ("plane = \"pupil\"\nkind = \"circular_occulter\"\nradius_arcsec = 0.1".into(), "optic 2 (circular_occulter): circular_occulter belongs in an image plane, not a pupil plane"),
+            ("plane = \"foo\"\nkind = \"scalar_transmission\"\ntransmission = 0.5".into(), "optic 2 (scalar_transmission): plane = \"foo\" is invalid; must be \"pupil\" or \"image\""),
+        ];
+        for (optic, message) in cases {
+            assert_eq!(err(&optic), format!("s.toml: {message}"), "{optic}");
+        }
+    }
+}
