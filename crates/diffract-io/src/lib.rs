@@ -3,8 +3,9 @@
 //! [`Scene`] reads the TOML scene format (docs/scene-format.md): every key is checked, and
 //! an unknown kind or key is an error that names it, never silently ignored. [`write_psf`]
 //! writes a PSF as POPPY does (primary HDU: the oversampled PSF with POPPY's keywords;
-//! extension `DET_SAMP`: the PSF binned to detector pixels), atomically: to a temporary file
-//! beside the target, renamed into place when complete.
+//! extension `DET_SAMP`: the PSF binned to detector pixels), atomically. [`atomic_write`] is
+//! the one way diffract writes any file: to a temporary file beside the target, renamed into
+//! place when complete, removed on every failure.
 //!
 //! ```
 //! let scene = diffract_io::Scene::from_toml_str(r#"
@@ -28,7 +29,7 @@ mod scene;
 
 pub use error::{IoError, SceneError};
 pub use fits::{
-    read_image, write_cube, write_image, write_plane, write_psf, FitsImage, GridPoint,
-    WriteOptions, MAX_IMAGE_PIXELS,
+    atomic_write, read_image, write_cube, write_image, write_plane, write_psf, FitsImage,
+    GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
 pub use scene::{GridSpec, Scene, MAX_GRID_POINTS, OPTIC_KINDS};

@@ -59,13 +59,7 @@ pub fn point_path(dir: &Path, index: usize) -> PathBuf {
 pub fn grid_point(scene: &Scene, hash: &str, index: usize) -> GridPoint {
     let grid = scene.grid.as_ref().expect("a grid scene");
     let ((x, y), w) = grid.point(index);
-    GridPoint {
-        hash: hash.to_string(),
-        index,
-        offset_x_arcsec: x,
-        offset_y_arcsec: y,
-        wavelength_m: w,
-    }
+    GridPoint::new(hash, index, x, y, w)
 }
 
 /// The source of a grid point: the offset as POPPY's source_offset_x/_y (r = |(x, y)|,
@@ -188,7 +182,7 @@ pub fn run_shard(
             .compute(&source, opts)
             .map_err(|e| GridError::Run(format!("point {index}: {e}")))?;
         let write =
-            WriteOptions { overwrite: true, name: Some(scene.name.clone()), grid_point: Some(p) };
+            WriteOptions::new().with_overwrite(true).with_name(&scene.name).with_grid_point(p);
         write_psf(&point_path(dir, index), &psf, &write).map_err(|e| GridError::Run(e.to_string()))
     };
     if one_wavelength && todo.len() > 1 {
@@ -293,13 +287,13 @@ fn points_from_manifest(text: &str, hash: &str) -> Vec<GridPoint> {
         .enumerate()
         .map_while(|(i, line)| {
             let num = |key: &str| json_field(line, key).and_then(|v| v.parse::<f64>().ok());
-            Some(GridPoint {
-                hash: hash.to_string(),
-                index: i,
-                offset_x_arcsec: num("offset_x_arcsec")?,
-                offset_y_arcsec: num("offset_y_arcsec")?,
-                wavelength_m: num("wavelength_m"),
-            })
+            Some(GridPoint::new(
+                hash,
+                i,
+                num("offset_x_arcsec")?,
+                num("offset_y_arcsec")?,
+                num("wavelength_m"),
+            ))
         })
         .collect()
 }

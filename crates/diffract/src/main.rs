@@ -371,7 +371,7 @@ fn compute_and_write(
     write_psf(
         &args.output,
         &psf,
-        &WriteOptions { overwrite: args.overwrite, name: Some(name.to_string()), grid_point: None },
+        &WriteOptions::new().with_overwrite(args.overwrite).with_name(name),
     )
     .map_err(Failure::run)?;
     if let Some(p) = png {
@@ -789,11 +789,7 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
             let psf = plan
                 .compute(&scene.source, &opts)
                 .map_err(|e| Failure::run(format!("{}: {e}", path.display())))?;
-            let w = WriteOptions {
-                overwrite: args.overwrite,
-                name: Some(scene.name.clone()),
-                grid_point: None,
-            };
+            let w = WriteOptions::new().with_overwrite(args.overwrite).with_name(&scene.name);
             write_psf(&out, &psf, &w).map_err(Failure::run)
         })();
         match result {
