@@ -673,7 +673,6 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
         let out = args.out.join(format!("{stem}.fits"));
         let result = (|| -> Result<(), Failure> {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
-            check_free(&out, args.overwrite)?;
             let run =
                 RunOptions::new(&out).with_overwrite(args.overwrite).with_compute(opts.clone());
             run_scene(&scene, &run).map(|_| ()).map_err(|e| match e {

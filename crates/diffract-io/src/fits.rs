@@ -79,8 +79,10 @@ impl GridPoint {
     }
 }
 
-/// A 2-D image read from a FITS HDU with the header values diffract uses.
+/// A 2-D image read from a FITS HDU with the header values diffract uses (made by
+/// [`read_image`]; fields may be added in later versions).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct FitsImage {
     /// The data, rows = FITS axis 2 (y), columns = axis 1 (x).
     pub data: Array2<f64>,

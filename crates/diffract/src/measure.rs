@@ -98,8 +98,10 @@ impl Measurement {
     }
 }
 
-/// Azimuthally averaged profile and encircled energy, in bins of one pixel.
+/// Azimuthally averaged profile and encircled energy, in bins of one pixel (made by
+/// [`radial_profile`]; fields may be added in later versions).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RadialProfile {
     /// Outer radius of each bin, arcsec.
     pub radius_arcsec: Vec<f64>,
