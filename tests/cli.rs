@@ -214,3 +214,153 @@ fn a_killed_run_leaves_the_old_file_or_the_complete_new_one() {
     }
     assert!(saw_new, "the last, unhurried run should have finished");
 }
+
+/// Relative L2 distance `|a - b| / |b|` of two images of one shape.
+fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
+    assert_eq!(a.dim(), b.dim());
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let norm: f64 = b.iter().map(|y| y * y).sum();
+    (diff / norm).sqrt()
+}
+
+/// `diffract psf SCENE -o OUT -q` with extra arguments; panics (naming stderr) on failure.
+fn psf_with(scene: &Path, out: &Path, extra: &[&str]) -> ndarray::Array2<f64> {
+    let o = bin().arg("psf").arg(scene).arg("-o").arg(out).arg("-q").args(extra).output().unwrap();
+    assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+    read_image(out, 0).unwrap().data
+}
+
+#[test]
+fn psf_json_is_one_strict_json_object_with_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a \"quoted\" name.fits");
+    let o = bin()
+        .arg("psf")
+        .arg(case("obscured_zernike_poly"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = [
+        "output",
+        "png",
+        "shape",
+        "wavelengths_m",
+        "weights",
+        "gemm",
+        "fft",
+        "precision",
+        "workers",
+        "seconds",
+        "peak_memory_bytes",
+        "flux",
+    ];
+    want.sort_unstable();
+    assert_eq!(keys, want, "{text}");
+    assert_eq!(v["output"].as_str(), Some(out.to_str().unwrap()));
+    assert!(v["png"].is_null());
+    assert_eq!(v["wavelengths_m"].as_array().unwrap().len(), 3);
+    let image = read_image(&out, 0).unwrap().data;
+    let (ny, nx) = image.dim();
+    assert_eq!(v["shape"], serde_json::json!([ny, nx]));
+    assert_eq!(v["gemm"], "gemm");
+    assert_eq!(v["precision"], "f64");
+    // The flux is the sum of the written image (same f64 sum, printed shortest round-trip).
+    assert_eq!(v["flux"].as_f64(), Some(image.sum()));
+}
+
+/// Reference: the f64 run of the same scene. f32 matrix Fourier transforms carry about
+/// 1e-7 relative rounding per product; the tolerance on the whole PSF is 1e-5 relative L2.
+#[test]
+fn f32_precision_end_to_end_is_within_1e_5_of_f64() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = case("obscured_zernike_poly");
+    let f64_psf = psf_with(&scene, &dir.path().join("f64.fits"), &[]);
+    let f32_psf = psf_with(&scene, &dir.path().join("f32.fits"), &["--precision", "f32"]);
+    let d = rel_l2(&f32_psf, &f64_psf);
+    println!("f32 against f64: relative L2 {d:.3e}");
+    assert!(d <= 1e-5 && d > 0.0, "relative L2 {d}");
+    let o = read_image(&dir.path().join("f32.fits"), 0).unwrap();
+    assert!(o.data.iter().all(|v| v.is_finite()));
+}
+
+/// Reference: the default run (every core). One core changes only who computes what, not
+/// the arithmetic: the PSF is bitwise identical.
+#[test]
+fn one_core_gives_the_default_psf_bitwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = case("obscured_zernike_poly");
+    let all = psf_with(&scene, &dir.path().join("all.fits"), &[]);
+    let one = psf_with(&scene, &dir.path().join("one.fits"), &["--cores", "1"]);
+    assert!(all.iter().zip(&one).all(|(a, b)| a.to_bits() == b.to_bits()));
+    let o = bin()
+        .arg("psf")
+        .arg(&scene)
+        .arg("-o")
+        .arg(dir.path().join("zero.fits"))
+        .args(["--cores", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim(), "error: --cores must be at least 1");
+}
+
+/// With FFTW compiled in (`--features diffract/fftw` or `diffract-cli/fftw`): FFTW with two
+/// threads in one worker gives the rustfft PSF within 1e-12 relative L2 (reference: the
+/// rustfft run; both are exact FFTs in f64, differing by rounding only). Without it: the
+/// backend is refused as a usage error naming the feature.
+#[test]
+fn fftw_with_threads_matches_rustfft_or_is_refused_when_not_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = case("lyot_occulter");
+    let args = ["--fft", "fftw", "--fftw-threads", "2", "--workers", "1"];
+    if diffract::transforms::FftBackend::Fftw.is_compiled() {
+        let rust = psf_with(&scene, &dir.path().join("rustfft.fits"), &[]);
+        let fftw = psf_with(&scene, &dir.path().join("fftw.fits"), &args);
+        let d = rel_l2(&fftw, &rust);
+        println!("FFTW (2 threads) against rustfft: relative L2 {d:.3e}");
+        assert!(d <= 1e-12, "relative L2 {d}");
+        assert_eq!(read_image(&dir.path().join("fftw.fits"), 0).unwrap().data.dim(), rust.dim());
+    } else {
+        let out = dir.path().join("fftw.fits");
+        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("'fftw' is not compiled in"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+/// Reference: the command line's output. The library computes what the command line
+/// computes: for a scene with jitter, `plan().compute()` on the scene's system and
+/// `diffract::run::run_scene` both give the CLI's PSF bit for bit.
+#[test]
+fn the_library_computes_and_writes_what_the_cli_writes() {
+    use diffract::propagation::ComputeOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(case("airy_circular"))
+        .unwrap()
+        .replace("fov_arcsec = 1.5", "fov_arcsec = 1.5\njitter_sigma_arcsec = 0.02");
+    let scene_path = dir.path().join("jitter.toml");
+    std::fs::write(&scene_path, &text).unwrap();
+    let cli = psf_with(&scene_path, &dir.path().join("cli.fits"), &[]);
+
+    let scene = diffract::io::Scene::from_file(&scene_path).unwrap();
+    let psf = scene.system.plan().unwrap().compute(&scene.source, &ComputeOptions::default());
+    let lib = psf.unwrap().image;
+    assert!(cli.iter().zip(&lib).all(|(a, b)| a.to_bits() == b.to_bits()));
+
+    let out = dir.path().join("lib.fits");
+    let summary = diffract::run::run_scene(&scene, &diffract::run::RunOptions::new(&out)).unwrap();
+    assert_eq!(summary.shape, [cli.nrows(), cli.ncols()]);
+    let written = read_image(&out, 0).unwrap().data;
+    assert!(cli.iter().zip(&written).all(|(a, b)| a.to_bits() == b.to_bits()));
+    // Bit-identical files too: same data, same header (name, jitter keys, backends).
+    let a = std::fs::read(dir.path().join("cli.fits")).unwrap();
+    assert!(a == std::fs::read(&out).unwrap(), "the FITS files differ");
+}

@@ -205,3 +205,46 @@ fn a_batch_reports_each_failure_and_computes_the_rest() {
     assert!(!out.join("bad.fits").exists());
     assert!(String::from_utf8_lossy(&o.stdout).contains("2 of 3 scenes computed"));
 }
+
+/// `grid.json` is strict JSON (read back with serde_json) listing every point; the folder
+/// holds no leftover temporary file; a manifest that is not JSON is refused in one line.
+#[test]
+fn grid_json_parses_and_lists_every_point() {
+    let (d, scene) = setup();
+    let out = d.path().join("g");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let text = std::fs::read_to_string(out.join("grid.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["scene"].as_str(), Some(scene.to_str().unwrap()));
+    let hash = v["hash"].as_str().unwrap();
+    assert!(hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{hash}");
+    assert_eq!(v["points"], 15);
+    let list = v["point_list"].as_array().unwrap();
+    assert_eq!(list.len(), 15);
+    for (i, p) in list.iter().enumerate() {
+        assert_eq!(p["index"], i);
+        assert!(p["offset_x_arcsec"].is_f64() && p["offset_y_arcsec"].is_f64(), "{p}");
+        let w = p["wavelength_m"].as_f64().unwrap();
+        assert!([0.9e-6, 1.0e-6, 1.1e-6].contains(&w), "{p}");
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names[0], "grid.json");
+    assert!(names[1..].iter().all(|n| n.starts_with("psf_") && n.ends_with(".fits")));
+    // The same folder, written by another tool badly: one line, exit 2, for grid and merge.
+    std::fs::write(out.join("grid.json"), "{\"hash\": \"abc\", ").unwrap();
+    for o in [
+        bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap(),
+        merge(&out, &d.path().join("cube.fits")),
+    ] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("grid.json: not a grid manifest"), "{err}");
+    }
+    assert!(!d.path().join("cube.fits").exists());
+}

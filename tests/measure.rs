@@ -134,8 +134,10 @@ fn psf_png_and_pupil_png_are_pictures_of_what_was_asked() {
     assert!((64..64 + 256).any(|y| px(10 + 128, y) == 255), "segments are white");
 }
 
+/// `measure --json` parsed with serde_json: every documented key, numbers where the PSF is
+/// measurable, one line.
 #[test]
-fn measure_json_has_the_documented_keys() {
+fn measure_json_parses_with_the_documented_keys() {
     let o = bin()
         .arg("measure")
         .arg(data("expected/airy_circular.fits"))
@@ -143,20 +145,58 @@ fn measure_json_has_the_documented_keys() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    let text = String::from_utf8_lossy(&o.stdout);
-    for key in [
-        "\"peak\"",
-        "\"flux\"",
-        "\"centroid_arcsec\": [",
-        "\"fwhm_arcsec\"",
-        "\"ee\": [{\"radius_arcsec\"",
-        "\"fraction\"",
-        "\"radius_at_ee\": {\"0.5\"",
-        "\"0.8\"",
-    ] {
-        assert!(text.contains(key), "{key} missing in {text}");
-    }
+    let text = String::from_utf8(o.stdout).unwrap();
     assert_eq!(text.trim().lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "centroid_arcsec",
+            "ee",
+            "file",
+            "flux",
+            "fwhm_arcsec",
+            "hdu",
+            "peak",
+            "pixelscale_arcsec",
+            "radius_at_ee"
+        ]
+    );
+    assert_eq!(v["hdu"], 0);
+    assert!(v["file"].as_str().unwrap().ends_with("airy_circular.fits"));
+    assert!(v["peak"].as_f64().unwrap() > 0.0);
+    assert!(v["fwhm_arcsec"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["centroid_arcsec"].as_array().unwrap().len(), 2);
+    let ee = v["ee"].as_array().unwrap();
+    assert_eq!(ee.len(), 7, "the seven default radii");
+    assert_eq!(ee[0]["radius_arcsec"].as_f64(), Some(0.05));
+    assert!(ee.iter().all(|e| e["fraction"].as_f64().is_some()));
+    assert!(v["radius_at_ee"]["0.5"].as_f64().unwrap() > 0.0);
+    assert!(v["radius_at_ee"].get("0.8").is_some());
+}
+
+/// An all-zero image: FWHM and the EE radii are not measurable, and come out as `null` in
+/// JSON that a strict parser accepts.
+#[test]
+fn measure_json_of_an_all_zero_image_parses_with_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("zero.fits");
+    diffract::io::write_image(
+        &zero,
+        &ndarray::Array2::zeros((32, 32)),
+        &[("PIXELSCL", 0.01)],
+        false,
+    )
+    .unwrap();
+    let o = bin().arg("measure").arg(&zero).arg("--json").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["fwhm_arcsec"].is_null());
+    assert!(v["radius_at_ee"]["0.5"].is_null() && v["radius_at_ee"]["0.8"].is_null());
+    assert_eq!(v["flux"].as_f64(), Some(0.0));
+    assert_eq!(v["pixelscale_arcsec"].as_f64(), Some(0.01));
 }
 
 /// info, show, pupil and measure on a missing or malformed file: one line, exit 2.

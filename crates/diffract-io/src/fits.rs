@@ -7,8 +7,10 @@ use fitsio::FitsFile;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
-/// Metadata written with a PSF beyond what the [`Psf`] itself holds.
+/// Metadata written with a PSF beyond what the [`Psf`] itself holds. Build it with
+/// [`WriteOptions::new`] and the `with_` methods (fields may be added in later versions).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct WriteOptions {
     /// Replace an existing file.
     pub overwrite: bool,
@@ -18,8 +20,38 @@ pub struct WriteOptions {
     pub grid_point: Option<GridPoint>,
 }
 
-/// One point of a PSF grid, as recorded in its file and in the merged cube.
+impl WriteOptions {
+    /// No overwrite, no name, no grid point.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replace an existing file (or not).
+    #[must_use]
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// The scene's name (header `OBJECT`).
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The grid point this PSF is.
+    #[must_use]
+    pub fn with_grid_point(mut self, point: GridPoint) -> Self {
+        self.grid_point = Some(point);
+        self
+    }
+}
+
+/// One point of a PSF grid, as recorded in its file and in the merged cube. Made with
+/// [`GridPoint::new`] (fields may be added in later versions).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GridPoint {
     /// The grid's hash (scene and point list), so points of different grids never mix.
     pub hash: String,
@@ -33,8 +65,24 @@ pub struct GridPoint {
     pub wavelength_m: Option<f64>,
 }
 
-/// A 2-D image read from a FITS HDU with the header values diffract uses.
+impl GridPoint {
+    /// Point `index` of the grid `hash`: a source offset (arcsec) and, for grids over
+    /// wavelengths, the point's wavelength (metres).
+    pub fn new(
+        hash: impl Into<String>,
+        index: usize,
+        offset_x_arcsec: f64,
+        offset_y_arcsec: f64,
+        wavelength_m: Option<f64>,
+    ) -> Self {
+        Self { hash: hash.into(), index, offset_x_arcsec, offset_y_arcsec, wavelength_m }
+    }
+}
+
+/// A 2-D image read from a FITS HDU with the header values diffract uses (made by
+/// [`read_image`]; fields may be added in later versions).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct FitsImage {
     /// The data, rows = FITS axis 2 (y), columns = axis 1 (x).
     pub data: Array2<f64>,
@@ -179,39 +227,90 @@ fn create_with_image(
     Ok((f, hdu))
 }
 
-/// A temporary path beside `target`, unique to this process.
+/// Distinguishes the temporary files of concurrent writes within one process.
+static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A temporary path beside `target`, unique to this process and this write.
 fn temp_path(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    target.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-/// Writes a file atomically: `write` fills a temporary path beside `path`, which is then
-/// renamed into place; on failure the temporary file is removed.
-fn atomic_write(
+/// Removes the temporary file when dropped, unless it was renamed into place: covers every
+/// early return and a panic unwinding through the writer.
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes a file atomically, the one way every output of diffract is written: `write` fills
+/// a temporary path beside `path` (same folder, so the rename cannot cross file systems),
+/// the data is flushed to disk, and the file is renamed into place. `path` therefore holds
+/// either its old content or the complete new file, never a partial one. The temporary file
+/// is removed on every failure: an error from `write`, a failed flush or rename, or a panic
+/// inside `write`.
+///
+/// The closure's error type `E` takes the helper's own failures through `From<IoError>`.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("diffract-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let target = dir.join("hello.txt");
+/// diffract_io::atomic_write(&target, true, |tmp| {
+///     std::fs::write(tmp, b"hello")
+///         .map_err(|source| diffract_io::IoError::File { path: tmp.to_path_buf(), source })
+/// })
+/// .unwrap();
+/// assert_eq!(std::fs::read(&target).unwrap(), b"hello");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// [`IoError::Exists`] (converted to `E`) when `path` exists and `overwrite` is false,
+/// checked before writing and again before the rename; the closure's own error; an
+/// [`IoError::File`] when the flush or the rename fails.
+pub fn atomic_write<E: From<IoError>>(
+    path: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    if path.exists() && !overwrite {
+        return Err(IoError::Exists(path.to_path_buf()).into());
+    }
+    let mut guard = TempGuard { path: temp_path(path), armed: true };
+    let tmp = guard.path.clone();
+    let _ = std::fs::remove_file(&tmp);
+    write(&tmp)?;
+    std::fs::File::open(&tmp)
+        .and_then(|file| file.sync_all())
+        .map_err(|source| IoError::File { path: tmp.clone(), source })?;
+    if path.exists() && !overwrite {
+        return Err(IoError::Exists(path.to_path_buf()).into());
+    }
+    std::fs::rename(&tmp, path)
+        .map_err(|source| IoError::File { path: path.to_path_buf(), source })?;
+    guard.armed = false;
+    Ok(())
+}
+
+/// [`atomic_write`] for FITS files, whose paths cfitsio needs as UTF-8.
+fn atomic_write_fits(
     path: &Path,
     overwrite: bool,
     write: impl FnOnce(&Path) -> Result<(), IoError>,
 ) -> Result<(), IoError> {
     utf8(path)?;
-    if path.exists() && !overwrite {
-        return Err(IoError::Exists(path.to_path_buf()));
-    }
-    let tmp = temp_path(path);
-    let _ = std::fs::remove_file(&tmp);
-    let result = write(&tmp).and_then(|()| {
-        std::fs::File::open(&tmp)
-            .and_then(|file| file.sync_all())
-            .map_err(|source| IoError::File { path: tmp.clone(), source })?;
-        if path.exists() && !overwrite {
-            return Err(IoError::Exists(path.to_path_buf()));
-        }
-        std::fs::rename(&tmp, path)
-            .map_err(|source| IoError::File { path: path.to_path_buf(), source })
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    atomic_write(path, overwrite, write)
 }
 
 /// Writes `psf` to `path`: primary HDU `OVERSAMP` with the oversampled PSF, extension
@@ -223,7 +322,7 @@ fn atomic_write(
 /// [`IoError::Exists`] when `path` exists and `opts.overwrite` is false; other
 /// [`IoError`]s when the file cannot be written (the temporary file is removed).
 pub fn write_psf(path: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError> {
-    atomic_write(path, opts.overwrite, |tmp| write_hdus(tmp, psf, opts))
+    atomic_write_fits(path, opts.overwrite, |tmp| write_hdus(tmp, psf, opts))
 }
 
 /// Writes a grid's PSFs as a cube (points, y, x) with per-slice keys (`OFFXnnnn`,
@@ -249,7 +348,7 @@ pub fn write_cube(
             "a cube needs at least one image, all of one shape, one per point",
         ));
     }
-    atomic_write(path, overwrite, |tmp| {
+    atomic_write_fits(path, overwrite, |tmp| {
         let e = |err: fitsio::errors::Error| fits_err(tmp, err);
         let desc = ImageDescription {
             data_type: ImageType::Double,
@@ -312,7 +411,7 @@ pub fn write_image(
     keys: &[(&str, f64)],
     overwrite: bool,
 ) -> Result<(), IoError> {
-    atomic_write(path, overwrite, |tmp| {
+    atomic_write_fits(path, overwrite, |tmp| {
         let e = |err: fitsio::errors::Error| fits_err(tmp, err);
         let data = data.as_standard_layout();
         let (mut f, hdu) = create_with_image(tmp, data.view())?;
@@ -331,7 +430,7 @@ pub fn write_image(
 ///
 /// As [`write_psf`].
 pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(), IoError> {
-    atomic_write(path, overwrite, |tmp| {
+    atomic_write_fits(path, overwrite, |tmp| {
         let e = |err: fitsio::errors::Error| fits_err(tmp, err);
         let data = plane.intensity.as_standard_layout();
         let (mut f, hdu) = create_with_image(tmp, data.view())?;
@@ -453,4 +552,86 @@ fn write_keys(
         hdu.write_key(f, "JITRSTRL", (strehl, "Strehl reduction from jitter"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh empty folder under the system's temporary folder.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("diffract-io-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn write_bytes(tmp: &Path, bytes: &[u8]) -> Result<(), IoError> {
+        std::fs::write(tmp, bytes).map_err(|source| IoError::File { path: tmp.into(), source })
+    }
+
+    #[test]
+    fn a_failing_writer_leaves_neither_target_nor_temporary_file() {
+        let dir = scratch("fail");
+        let target = dir.join("out.fits");
+        let r = atomic_write(&target, false, |tmp| {
+            write_bytes(tmp, b"half")?;
+            Err(fits_err(tmp, "the writer failed"))
+        });
+        assert!(r.unwrap_err().to_string().contains("the writer failed"));
+        assert_eq!(entries(&dir), Vec::<String>::new());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_panicking_writer_leaves_the_old_file_and_no_temporary_file() {
+        let dir = scratch("panic");
+        let target = dir.join("out.fits");
+        std::fs::write(&target, b"old").unwrap();
+        let caught = std::panic::catch_unwind(|| {
+            let _: Result<(), IoError> = atomic_write(&target, true, |tmp| {
+                write_bytes(tmp, b"half")?;
+                panic!("the writer panicked");
+            });
+        });
+        assert!(caught.is_err());
+        assert_eq!(entries(&dir), ["out.fits"]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_rename_removes_the_temporary_file() {
+        let dir = scratch("rename");
+        // A non-empty folder in the target's place: renaming a file onto it fails.
+        let target = dir.join("busy");
+        std::fs::create_dir_all(target.join("inside")).unwrap();
+        let r = atomic_write(&target, true, |tmp| write_bytes(tmp, b"new"));
+        assert!(matches!(r, Err(IoError::File { .. })), "{r:?}");
+        assert_eq!(entries(&dir), ["busy"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_existing_file_is_kept_without_overwrite_and_replaced_with_it() {
+        let dir = scratch("exists");
+        let target = dir.join("out.txt");
+        std::fs::write(&target, b"old").unwrap();
+        let r = atomic_write(&target, false, |tmp| write_bytes(tmp, b"new"));
+        assert!(matches!(r, Err(IoError::Exists(_))));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        atomic_write(&target, true, |tmp| write_bytes(tmp, b"new")).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(entries(&dir), ["out.txt"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

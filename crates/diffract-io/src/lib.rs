@@ -5,8 +5,9 @@
 //! the optic kinds (plane, POPPY class, summary, keys); [`OpticSpec`] is one optic as serde
 //! reads it, and [`OpticSpec::build`] turns it into the library's optic. [`write_psf`]
 //! writes a PSF as POPPY does (primary HDU: the oversampled PSF with POPPY's keywords;
-//! extension `DET_SAMP`: the PSF binned to detector pixels), atomically: to a temporary file
-//! beside the target, renamed into place when complete.
+//! extension `DET_SAMP`: the PSF binned to detector pixels), atomically. [`atomic_write`] is
+//! the one way diffract writes any file: to a temporary file beside the target, renamed into
+//! place when complete, removed on every failure.
 //!
 //! ```
 //! let scene = diffract_io::Scene::from_toml_str(r#"
@@ -30,8 +31,8 @@ mod scene;
 
 pub use error::{IoError, SceneError};
 pub use fits::{
-    read_image, write_cube, write_image, write_plane, write_psf, FitsImage, GridPoint,
-    WriteOptions, MAX_IMAGE_PIXELS,
+    atomic_write, read_image, write_cube, write_image, write_plane, write_psf, FitsImage,
+    GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
 pub use scene::{
     kind_info, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, Scene, KINDS,

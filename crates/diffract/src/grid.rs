@@ -2,10 +2,11 @@
 //! point, and merged into a cube. No scheduler of its own: shards are independent, so a
 //! SLURM job array, GNU Parallel or a Kubernetes Indexed Job can run them (docs/scale-out.md).
 
-use crate::io::{read_image, write_cube, write_psf, GridPoint, Scene, WriteOptions};
+use crate::io::{read_image, write_cube, GridPoint, Scene};
 use crate::parallel::{map_ordered, Schedule, ScheduleOptions};
 use crate::propagation::{ComputeOptions, PropagationError, Source};
-use std::fmt::Write as _;
+use crate::run::{run_plan, write_json, RunError, RunOptions};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// What went wrong, split as the command line's exit codes are: bad input or a failure.
@@ -59,13 +60,7 @@ pub fn point_path(dir: &Path, index: usize) -> PathBuf {
 pub fn grid_point(scene: &Scene, hash: &str, index: usize) -> GridPoint {
     let grid = scene.grid.as_ref().expect("a grid scene");
     let ((x, y), w) = grid.point(index);
-    GridPoint {
-        hash: hash.to_string(),
-        index,
-        offset_x_arcsec: x,
-        offset_y_arcsec: y,
-        wavelength_m: w,
-    }
+    GridPoint::new(hash, index, x, y, w)
 }
 
 /// The source of a grid point: the offset as POPPY's source_offset_x/_y (r = |(x, y)|,
@@ -79,40 +74,58 @@ fn point_source(scene: &Scene, p: &GridPoint) -> Result<Source, PropagationError
     base.with_offset(x.hypot(y), (-x).atan2(y).to_degrees())
 }
 
-fn manifest(scene_path: &Path, scene: &Scene, hash: &str) -> String {
-    let grid = scene.grid.as_ref().expect("a grid scene");
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "{{\n  \"scene\": \"{}\",\n  \"hash\": \"{hash}\",\n  \"points\": {},\n  \"point_list\": [",
-        scene_path.display().to_string().replace('\\', "\\\\").replace('"', "\\\""),
-        grid.len()
-    );
-    for i in 0..grid.len() {
-        let p = grid_point(scene, hash, i);
-        let w = p.wavelength_m.map_or("null".to_string(), |w| format!("{w:e}"));
-        let _ = write!(
-            s,
-            "{}\n    {{\"index\": {i}, \"offset_x_arcsec\": {:e}, \"offset_y_arcsec\": {:e}, \"wavelength_m\": {w}}}",
-            if i == 0 { "" } else { "," },
-            p.offset_x_arcsec,
-            p.offset_y_arcsec
-        );
+/// The folder's `grid.json`: which scene and grid its points belong to, and every point.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    /// The scene file the grid was computed from.
+    scene: String,
+    /// The grid's hash ([`grid_hash`]).
+    hash: String,
+    /// Number of points.
+    points: usize,
+    /// Every point, in order.
+    point_list: Vec<ManifestPoint>,
+}
+
+/// One point of `grid.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct ManifestPoint {
+    index: usize,
+    offset_x_arcsec: f64,
+    offset_y_arcsec: f64,
+    wavelength_m: Option<f64>,
+}
+
+fn manifest(scene_path: &Path, scene: &Scene, hash: &str) -> Manifest {
+    let n = scene.grid.as_ref().map_or(0, |g| g.len());
+    let point_list = (0..n)
+        .map(|i| {
+            let p = grid_point(scene, hash, i);
+            ManifestPoint {
+                index: i,
+                offset_x_arcsec: p.offset_x_arcsec,
+                offset_y_arcsec: p.offset_y_arcsec,
+                wavelength_m: p.wavelength_m,
+            }
+        })
+        .collect();
+    Manifest {
+        scene: scene_path.display().to_string(),
+        hash: hash.to_string(),
+        points: n,
+        point_list,
     }
-    s.push_str("\n  ]\n}\n");
-    s
 }
 
-/// The `"key": value` of a small JSON text (our own manifest), as text.
-fn json_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let at = text.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = text[at..].trim_start();
-    let end = rest.find([',', '\n', '}']).unwrap_or(rest.len());
-    Some(rest[..end].trim().trim_matches('"'))
+/// Reads the folder's `grid.json` with serde_json.
+fn read_manifest(path: &Path, text: &str) -> Result<Manifest, GridError> {
+    serde_json::from_str(text)
+        .map_err(|e| GridError::Input(format!("{}: not a grid manifest ({e})", path.display())))
 }
 
-/// Outcome of a shard.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Outcome of a shard (fields may be added in later versions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ShardSummary {
     /// Points of this shard computed now.
     pub computed: usize,
@@ -153,7 +166,7 @@ pub fn run_shard(
     let manifest_path = dir.join("grid.json");
     match std::fs::read_to_string(&manifest_path) {
         Ok(text) => {
-            let theirs = json_field(&text, "hash").unwrap_or("");
+            let theirs = read_manifest(&manifest_path, &text)?.hash;
             if theirs != hash {
                 return Err(GridError::Input(format!(
                     "{}: the folder holds grid {theirs}, not this scene's grid {hash}; use another --out",
@@ -162,10 +175,9 @@ pub fn run_shard(
             }
         }
         Err(_) => {
-            let tmp = dir.join(format!(".grid.json.tmp-{}", std::process::id()));
-            std::fs::write(&tmp, manifest(scene_path, scene, &hash))
-                .and_then(|()| std::fs::rename(&tmp, &manifest_path))
-                .map_err(|e| GridError::Run(format!("{}: {e}", manifest_path.display())))?;
+            // Shards starting at once may all write it: the same text, renamed into place.
+            write_json(&manifest_path, &manifest(scene_path, scene, &hash), true)
+                .map_err(|e| GridError::Run(e.to_string()))?;
         }
     }
     let plan = scene
@@ -184,12 +196,18 @@ pub fn run_shard(
     let compute_point = |index: usize, opts: &ComputeOptions| -> Result<(), GridError> {
         let p = grid_point(scene, &hash, index);
         let source = point_source(scene, &p).map_err(|e| GridError::Input(e.to_string()))?;
-        let psf = plan
-            .compute(&source, opts)
-            .map_err(|e| GridError::Run(format!("point {index}: {e}")))?;
-        let write =
-            WriteOptions { overwrite: true, name: Some(scene.name.clone()), grid_point: Some(p) };
-        write_psf(&point_path(dir, index), &psf, &write).map_err(|e| GridError::Run(e.to_string()))
+        let run = RunOptions::new(point_path(dir, index))
+            .with_overwrite(true)
+            .with_name(&scene.name)
+            .with_grid_point(p)
+            .with_compute(opts.clone());
+        match run_plan(&plan, &source, &run) {
+            Ok(_) => Ok(()),
+            Err(RunError::Plan(e) | RunError::Schedule(e) | RunError::Compute(e)) => {
+                Err(GridError::Run(format!("point {index}: {e}")))
+            }
+            Err(e) => Err(GridError::Run(e.to_string())),
+        }
     };
     if one_wavelength && todo.len() > 1 {
         // Points in parallel, each single-threaded.
@@ -221,17 +239,21 @@ pub fn merge(dir: &Path, out: &Path, overwrite: bool) -> Result<usize, GridError
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         GridError::Input(format!("{}: {e}; is this a grid folder?", manifest_path.display()))
     })?;
-    let hash = json_field(&text, "hash").unwrap_or("").to_string();
-    let n: usize = json_field(&text, "points")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| GridError::Input(format!("{}: no point count", manifest_path.display())))?;
+    let manifest = read_manifest(&manifest_path, &text)?;
+    let (hash, n) = (manifest.hash.clone(), manifest.points);
     if out.exists() && !overwrite {
         return Err(GridError::Input(format!(
             "{}: file exists; pass --overwrite to replace it",
             out.display()
         )));
     }
-    let listed = points_from_manifest(&text, &hash);
+    let listed: Vec<GridPoint> = manifest
+        .point_list
+        .iter()
+        .map(|p| {
+            GridPoint::new(&hash, p.index, p.offset_x_arcsec, p.offset_y_arcsec, p.wavelength_m)
+        })
+        .collect();
     let mut images = Vec::with_capacity(n);
     let mut points = Vec::with_capacity(n);
     let mut missing = Vec::new();
@@ -284,22 +306,4 @@ pub fn merge(dir: &Path, out: &Path, overwrite: bool) -> Result<usize, GridError
     let data: Vec<_> = images.into_iter().map(|(d, _)| d).collect();
     write_cube(out, &data, &points, scale, overwrite).map_err(|e| GridError::Run(e.to_string()))?;
     Ok(n)
-}
-
-/// The points listed in the manifest text, in order.
-fn points_from_manifest(text: &str, hash: &str) -> Vec<GridPoint> {
-    text.lines()
-        .filter(|l| l.trim_start().starts_with("{\"index\":"))
-        .enumerate()
-        .map_while(|(i, line)| {
-            let num = |key: &str| json_field(line, key).and_then(|v| v.parse::<f64>().ok());
-            Some(GridPoint {
-                hash: hash.to_string(),
-                index: i,
-                offset_x_arcsec: num("offset_x_arcsec")?,
-                offset_y_arcsec: num("offset_y_arcsec")?,
-                wavelength_m: num("wavelength_m"),
-            })
-        })
-        .collect()
 }

@@ -1,7 +1,10 @@
 //! diffract: point spread functions of telescopes and their instruments by physical-optics
 //! propagation, with the same optics and the same answers as POPPY.
 //!
-//! This crate gathers the workspace's crates under one roof and adds PNG pictures of PSFs:
+//! This crate gathers the workspace's crates under one roof and adds what goes from a scene
+//! to written files, PSF grids, measurements and (with the default `png` feature) PNG
+//! pictures. The `diffract` command line is the separate `diffract-cli` crate, so this one
+//! pulls in no command-line or terminal code.
 //!
 //! | module | what it holds |
 //! | --- | --- |
@@ -11,9 +14,10 @@
 //! | [`instruments`] | ready-made systems (direct imaging) |
 //! | [`parallel`] | worker scheduling and ordered parallel maps |
 //! | [`io`] | scene files and FITS output |
+//! | [`run`] | from a scene to written FITS (and PNG) files, with a JSON-ready summary |
 //! | [`grid`] | PSF grids in shards, merged into cubes |
 //! | [`measure`] | FWHM, encircled energy, centroid, radial profile |
-//! | [`picture`] | PNG pictures of PSFs |
+//! | `picture` | PNG pictures of PSFs (feature `png`, on by default) |
 //!
 //! POPPY's `OpticalSystem.calc_psf` is [`propagation::PsfPlan::compute`] here: plan the
 //! system once, compute as many sources as needed.
@@ -40,4 +44,6 @@ pub use diffract_transforms as transforms;
 
 pub mod grid;
 pub mod measure;
+#[cfg(feature = "png")]
 pub mod picture;
+pub mod run;

@@ -7,9 +7,101 @@
 //! fraction of all the light, not of the light in the field.
 
 use ndarray::Array2;
+use serde::Serialize;
+use std::path::PathBuf;
 
-/// Azimuthally averaged profile and encircled energy, in bins of one pixel.
+/// Every measurement of one PSF image, as `diffract measure` reports it. Serialised with
+/// serde, it is the `measure --json` output (keys `file`, `hdu`, `pixelscale_arcsec`, `peak`,
+/// `flux`, `centroid_arcsec`, `fwhm_arcsec`, `ee`, `radius_at_ee`); a number that is not
+/// finite or not measurable is `null`. Made with [`Measurement::new`] (fields may be added
+/// in later versions).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Measurement {
+    /// The file measured, when read from one.
+    #[serde(serialize_with = "crate::run::optional_path_text")]
+    pub file: Option<PathBuf>,
+    /// The HDU measured.
+    pub hdu: usize,
+    /// Pixel scale, arcsec.
+    pub pixelscale_arcsec: f64,
+    /// Brightest pixel value.
+    pub peak: f64,
+    /// Sum of the image.
+    pub flux: f64,
+    /// Centroid `[x, y]`, arcsec from the array centre ([`centroid`], 20-pixel half box).
+    pub centroid_arcsec: [f64; 2],
+    /// Full width at half maximum, arcsec ([`fwhm`]); `None` when not measurable.
+    pub fwhm_arcsec: Option<f64>,
+    /// Encircled energy at each radius asked for.
+    pub ee: Vec<EncircledEnergy>,
+    /// Radii holding 50% and 80% of the light.
+    pub radius_at_ee: RadiiAtEe,
+}
+
+/// Encircled energy within one radius.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct EncircledEnergy {
+    /// The radius, arcsec.
+    pub radius_arcsec: f64,
+    /// The energy within it ([`encircled_energy`]).
+    pub fraction: f64,
+}
+
+/// Radii holding given fractions of the light ([`radius_at_ee`]); `None` beyond the field.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RadiiAtEe {
+    /// Radius holding 50%, arcsec (JSON key `"0.5"`).
+    #[serde(rename = "0.5")]
+    pub half: Option<f64>,
+    /// Radius holding 80%, arcsec (JSON key `"0.8"`).
+    #[serde(rename = "0.8")]
+    pub eighty_percent: Option<f64>,
+}
+
+impl Measurement {
+    /// Measures `image` (pixel scale `pixelscale` arcsec) with encircled energy at each of
+    /// `ee_radii` (arcsec); `file` is unset and `hdu` 0 until given by
+    /// [`Measurement::with_source`].
+    pub fn new(image: &Array2<f64>, pixelscale: f64, ee_radii: &[f64]) -> Self {
+        let (cx, cy) = centroid(image, pixelscale, 20);
+        Self {
+            file: None,
+            hdu: 0,
+            pixelscale_arcsec: pixelscale,
+            peak: image.iter().copied().fold(f64::MIN, f64::max),
+            flux: image.sum(),
+            centroid_arcsec: [cx, cy],
+            fwhm_arcsec: fwhm(image, pixelscale),
+            ee: ee_radii
+                .iter()
+                .map(|&r| EncircledEnergy {
+                    radius_arcsec: r,
+                    fraction: encircled_energy(image, pixelscale, r),
+                })
+                .collect(),
+            radius_at_ee: RadiiAtEe {
+                half: radius_at_ee(image, pixelscale, 0.5),
+                eighty_percent: radius_at_ee(image, pixelscale, 0.8),
+            },
+        }
+    }
+
+    /// The file and HDU the image was read from.
+    #[must_use]
+    pub fn with_source(mut self, file: impl Into<PathBuf>, hdu: usize) -> Self {
+        self.file = Some(file.into());
+        self.hdu = hdu;
+        self
+    }
+}
+
+/// Azimuthally averaged profile and encircled energy, in bins of one pixel (made by
+/// [`radial_profile`]; fields may be added in later versions).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RadialProfile {
     /// Outer radius of each bin, arcsec.
     pub radius_arcsec: Vec<f64>,
@@ -186,5 +278,24 @@ mod tests {
         assert!(x.abs() < 1e-9 && y.abs() < 1e-9);
         let p = radial_profile(&g, 0.1);
         assert!((p.mean[0] - norm).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_all_zero_image_serialises_to_valid_json_with_nulls() {
+        let m =
+            Measurement::new(&Array2::zeros((16, 16)), 0.1, &[0.1, 0.5]).with_source("z.fits", 1);
+        let text = serde_json::to_string(&m).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(v["fwhm_arcsec"].is_null(), "{text}");
+        assert!(v["radius_at_ee"]["0.5"].is_null() && v["radius_at_ee"]["0.8"].is_null());
+        assert_eq!(v["peak"].as_f64(), Some(0.0));
+        assert_eq!(v["ee"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v["file"], "z.fits");
+        assert_eq!(v["hdu"], 1);
+        // A NaN (an image of NaN) is null, not the invalid token NaN.
+        let m = Measurement::new(&Array2::from_elem((4, 4), f64::NAN), 0.1, &[0.1]);
+        let v: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert!(v["flux"].is_null());
     }
 }

@@ -1,6 +1,7 @@
 //! PNG pictures: PSFs with a logarithmic stretch over a fixed number of decades below the
 //! peak through a dark-to-bright colour map, and a small [`Canvas`] for plots.
 
+use crate::io::{atomic_write, IoError};
 use ndarray::Array2;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,28 @@ pub enum PictureError {
         /// What went wrong.
         message: String,
     },
+    /// Creating, flushing or renaming the file failed.
+    #[error("{0}")]
+    Io(IoError),
+}
+
+impl From<IoError> for PictureError {
+    fn from(e: IoError) -> Self {
+        match e {
+            IoError::Exists(path) => PictureError::Exists(path),
+            other => PictureError::Io(other),
+        }
+    }
+}
+
+/// A picture title's wavelength part: `N wavelengths, mean W um`, `W um`, or
+/// `wavelength unknown`.
+pub fn wavelength_label(mean: Option<f64>, n: Option<i64>) -> String {
+    match (mean, n) {
+        (Some(w), Some(n)) if n > 1 => format!("{n} wavelengths, mean {:.4} um", w * 1e6),
+        (Some(w), _) => format!("{:.4} um", w * 1e6),
+        _ => "wavelength unknown".into(),
+    }
 }
 
 /// Colour-map anchors from black through purple, red and orange to pale yellow.
@@ -229,7 +252,7 @@ impl Canvas {
     }
 }
 
-/// Writes an RGB buffer as PNG through a temporary file renamed into place.
+/// Writes an RGB buffer as PNG, atomically ([`atomic_write`]).
 fn write_rgb_png(
     path: &Path,
     w: usize,
@@ -237,26 +260,16 @@ fn write_rgb_png(
     rgb: &[u8],
     overwrite: bool,
 ) -> Result<(), PictureError> {
-    if path.exists() && !overwrite {
-        return Err(PictureError::Exists(path.to_path_buf()));
-    }
-    let err = |m: String| PictureError::Write { path: path.to_path_buf(), message: m };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
+    atomic_write(path, overwrite, |tmp| {
+        let err = |m: String| PictureError::Write { path: path.to_path_buf(), message: m };
+        let file = std::fs::File::create(tmp).map_err(|e| err(e.to_string()))?;
         let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
         writer.write_image_data(rgb).map_err(|e| err(e.to_string()))?;
-        writer.finish().map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        writer.finish().map_err(|e| err(e.to_string()))
+    })
 }
 
 /// Nice tick values covering `[lo, hi]`, about `n` of them.

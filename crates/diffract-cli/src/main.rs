@@ -2,9 +2,10 @@
 
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
-use diffract::io::{write_plane, write_psf, Scene, WriteOptions};
-use diffract::picture::{image_picture, Stretch};
-use diffract::propagation::{ComputeOptions, OpticalSystem, Precision, PsfPlan, Source};
+use diffract::io::Scene;
+use diffract::picture::{image_picture, wavelength_label, Stretch};
+use diffract::propagation::{ComputeOptions, Precision, Source};
+use diffract::run::{run_scene, run_system, RunError, RunOptions, RunSummary};
 use diffract::transforms::{FftBackend, GemmBackend};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -170,9 +171,13 @@ struct RunArgs {
     /// Threads of each FFTW transform (needs --fft fftw; more than 1 needs one worker).
     #[arg(long, default_value_t = 1)]
     fftw_threads: usize,
+    /// Cores to use in all (default: every core); 1 runs everything serially.
+    #[arg(long)]
+    cores: Option<usize>,
 }
 
 impl RunArgs {
+    // ComputeOptions is `#[non_exhaustive]`: built from its default, field by field.
     fn options(&self) -> Result<ComputeOptions, Failure> {
         let gemm: GemmBackend = self.gemm.parse().map_err(Failure::input)?;
         gemm.ensure_compiled().map_err(Failure::input)?;
@@ -188,10 +193,14 @@ impl RunArgs {
         if self.fftw_threads > 1 && fft != FftBackend::Fftw {
             return Err(Failure::input("--fftw-threads needs --fft fftw"));
         }
+        if self.cores == Some(0) {
+            return Err(Failure::input("--cores must be at least 1"));
+        }
         let mut opts =
             ComputeOptions::default().with_gemm(gemm).with_fft(fft).with_precision(precision);
         opts.workers = self.workers;
         opts.fftw_threads = self.fftw_threads;
+        opts.cores = self.cores;
         Ok(opts)
     }
 }
@@ -288,13 +297,17 @@ fn check_free(path: &Path, overwrite: bool) -> Result<(), Failure> {
 }
 
 fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
-    let opts = args.run.options()?;
+    let mut opts = RunOptions::new(&args.output)
+        .with_overwrite(args.overwrite)
+        .with_compute(args.run.options()?);
     let label =
         args.scene.as_ref().map_or("built-in default".to_string(), |p| p.display().to_string());
-    let (name, system, source, png) = match &args.scene {
+    let (system, source) = match &args.scene {
         Some(path) => {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
-            (scene.name, scene.system, scene.source, args.png.clone())
+            opts.png = args.png.clone();
+            opts.name = Some(scene.name);
+            (scene.system, scene.source)
         }
         None => {
             if !args.quiet && !args.json {
@@ -303,125 +316,66 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             let imaging = DirectImaging::default_segmented();
             let system = imaging.system().map_err(Failure::run)?;
             let source = Source::new(vec![1.8e-6, 2.0e-6, 2.2e-6], None).map_err(Failure::run)?;
-            let png = args.png.clone().or_else(|| Some(args.output.with_extension("png")));
-            ("default_segmented_6.5m".to_string(), system, source, png)
+            opts.png = args.png.clone().or_else(|| Some(args.output.with_extension("png")));
+            opts.name = Some("default_segmented_6.5m".to_string());
+            (system, source)
         }
     };
-    check_free(&args.output, args.overwrite)?;
-    if let Some(p) = &png {
-        check_free(p, args.overwrite)?;
-    }
-    if let Some(dir) = &args.planes {
-        if dir.exists() && !dir.is_dir() {
-            return Err(Failure::input(format!("{}: --planes needs a directory", dir.display())));
-        }
-    }
-    compute_and_write(args, &label, &name, &system, &source, png.as_deref(), &opts)
-}
-
-fn compute_and_write(
-    args: &PsfArgs,
-    label: &str,
-    name: &str,
-    system: &OpticalSystem,
-    source: &Source,
-    png: Option<&Path>,
-    opts: &ComputeOptions,
-) -> Result<(), Failure> {
-    let start = Instant::now();
-    let in_scene =
-        |e: diffract::propagation::PropagationError| Failure::input(format!("{label}: {e}"));
-    let plan =
-        if args.planes.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
-            .map_err(in_scene)?;
-    // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
-    plan.schedule(source.wavelengths().len(), opts).map_err(in_scene)?;
+    opts.planes_dir = args.planes.clone();
     let n_wl = source.wavelengths().len();
     let bar = progress_bar(!args.quiet && !args.json, n_wl as u64, "wavelengths");
-    let mut opts = opts.clone();
     if let Some(b) = &bar {
         let b = b.clone();
-        opts.on_wavelength_done =
-            Some(diffract::propagation::Progress(std::sync::Arc::new(move || b.inc(1))));
+        opts.compute.on_wavelength_done =
+            Some(diffract::propagation::Progress::new(move || b.inc(1)));
     }
-    let (psf, planes) = if args.planes.is_some() {
-        plan.compute_with_planes(source, &opts).map_err(Failure::run)?
-    } else {
-        (plan.compute(source, &opts).map_err(Failure::run)?, Vec::new())
-    };
+    let result = run_system(&system, &source, &opts);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let summary = result.map_err(|e| match e {
+        RunError::Plan(e) | RunError::Schedule(e) => Failure::input(format!("{label}: {e}")),
+        e if e.is_input() => Failure::input(e),
+        e => Failure::run(e),
+    })?;
     if let Some(dir) = &args.planes {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::run(format!("{}: {e}", dir.display())))?;
-        for plane in &planes {
-            let path = dir.join(format!("plane_{:02}_{}.fits", plane.index + 1, plane.kind));
-            write_plane(&path, plane, args.overwrite).map_err(Failure::run)?;
+        if !args.quiet && !args.json {
+            println!("{}: {} plane files", dir.display(), summary.planes.len());
         }
-        if !args.quiet {
-            println!("{}: {} plane files", dir.display(), planes.len());
-        }
-    }
-    write_psf(
-        &args.output,
-        &psf,
-        &WriteOptions { overwrite: args.overwrite, name: Some(name.to_string()), grid_point: None },
-    )
-    .map_err(Failure::run)?;
-    if let Some(p) = png {
-        let title = format!(
-            "{name}: {}",
-            wavelength_label(Some(psf.mean_wavelength), Some(psf.wavelengths.len() as i64))
-        );
-        let stretch = Stretch::Log { decades: 5.0 };
-        image_picture(&psf.image, psf.pixelscale_arcsec, &title, stretch)
-            .and_then(|c| c.write_png(p, args.overwrite))
-            .map_err(Failure::run)?;
     }
     if args.json {
-        let (ny, nx) = psf.image.dim();
-        let wl: Vec<String> = psf.wavelengths.iter().map(|w| format!("{w:e}")).collect();
-        println!(
-            "{{\"output\": {}, \"png\": {}, \"shape\": [{ny}, {nx}], \"wavelengths_m\": [{}], \"weights\": [{}], \"gemm\": \"{}\", \"fft\": \"{}\", \"precision\": \"{}\", \"workers\": {}, \"seconds\": {seconds:.4}, \"peak_memory_bytes\": {}, \"flux\": {:e}}}",
-            json_string(&args.output.display().to_string()),
-            png.map_or("null".to_string(), |p| json_string(&p.display().to_string())),
-            wl.join(", "),
-            psf.weights.iter().map(|w| format!("{w:e}")).collect::<Vec<_>>().join(", "),
-            psf.gemm,
-            psf.fft,
-            psf.precision.name(),
-            psf.workers,
-            peak_memory_bytes().map_or("null".to_string(), |b| b.to_string()),
-            psf.flux()
-        );
+        println!("{}", serde_json::to_string(&summary).map_err(Failure::run)?);
     } else if !args.quiet {
-        let (ny, nx) = psf.image.dim();
-        let det = psf.detector_sampled().dim();
-        let wl = &psf.wavelengths;
-        let (lo, hi) = wl.iter().fold((f64::MAX, f64::MIN), |(a, b), &w| (a.min(w), b.max(w)));
-        let range = if wl.len() == 1 {
-            format!("{:.4} um", lo * 1e6)
-        } else {
-            format!("{:.4}-{:.4} um", lo * 1e6, hi * 1e6)
-        };
-        println!(
-            "{}: {nx} x {ny} pixels ({} x {} detector pixels of {:.4}\", oversample {}), {} wavelength(s) {range}, \
-             {seconds:.3} s, flux in field {:.6}",
-            args.output.display(),
-            det.1,
-            det.0,
-            psf.pixelscale_arcsec * psf.oversample as f64,
-            psf.oversample,
-            wl.len(),
-            psf.flux()
-        );
-        if let Some(p) = png {
-            println!("{}: picture (log stretch, 5 decades)", p.display());
-        }
+        print_summary(&summary);
     }
     Ok(())
+}
+
+/// The text summary of a `psf` run.
+fn print_summary(s: &RunSummary) {
+    let [ny, nx] = s.shape;
+    let wl = &s.wavelengths_m;
+    let (lo, hi) = wl.iter().fold((f64::MAX, f64::MIN), |(a, b), &w| (a.min(w), b.max(w)));
+    let range = if wl.len() == 1 {
+        format!("{:.4} um", lo * 1e6)
+    } else {
+        format!("{:.4}-{:.4} um", lo * 1e6, hi * 1e6)
+    };
+    println!(
+        "{}: {nx} x {ny} pixels ({} x {} detector pixels of {:.4}\", oversample {}), {} wavelength(s) {range}, \
+         {:.3} s, flux in field {:.6}",
+        s.output.display(),
+        s.detector_shape[1],
+        s.detector_shape[0],
+        s.detector_pixelscale_arcsec,
+        s.oversample,
+        wl.len(),
+        s.seconds,
+        s.flux
+    );
+    if let Some(p) = &s.png {
+        println!("{}: picture (log stretch, 5 decades)", p.display());
+    }
 }
 
 fn run_info(args: &InfoArgs) -> Result<(), Failure> {
@@ -488,45 +442,6 @@ fn cpu_features() -> String {
     #[cfg(not(target_arch = "x86_64"))]
     {
         std::env::consts::ARCH.to_string()
-    }
-}
-
-/// A JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A JSON number (null when not finite).
-fn json_number(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:e}")
-    } else {
-        "null".into()
-    }
-}
-
-/// Peak resident memory of this process (VmHWM), bytes.
-fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
-}
-
-fn wavelength_label(mean: Option<f64>, n: Option<i64>) -> String {
-    match (mean, n) {
-        (Some(w), Some(n)) if n > 1 => format!("{n} wavelengths, mean {:.4} um", w * 1e6),
-        (Some(w), _) => format!("{:.4} um", w * 1e6),
-        _ => "wavelength unknown".into(),
     }
 }
 
@@ -606,51 +521,29 @@ fn run_measure(args: &MeasureArgs) -> Result<(), Failure> {
         check_free(p, false)?;
     }
     let data = &img.data;
-    let peak = data.iter().copied().fold(f64::MIN, f64::max);
-    let flux = data.sum();
-    let (cx, cy) = measure::centroid(data, scale, 20);
-    let fwhm = measure::fwhm(data, scale);
-    let ee: Vec<(f64, f64)> =
-        args.ee_radii.iter().map(|&r| (r, measure::encircled_energy(data, scale, r))).collect();
-    let r50 = measure::radius_at_ee(data, scale, 0.5);
-    let r80 = measure::radius_at_ee(data, scale, 0.8);
+    let m =
+        measure::Measurement::new(data, scale, &args.ee_radii).with_source(&args.file, args.hdu);
     if args.json {
-        let ee_json: Vec<String> = ee
-            .iter()
-            .map(|(r, f)| {
-                format!(
-                    "{{\"radius_arcsec\": {}, \"fraction\": {}}}",
-                    json_number(*r),
-                    json_number(*f)
-                )
-            })
-            .collect();
-        let opt = |v: Option<f64>| v.map_or("null".to_string(), json_number);
-        println!(
-            "{{\"file\": {}, \"hdu\": {}, \"pixelscale_arcsec\": {}, \"peak\": {}, \"flux\": {}, \"centroid_arcsec\": [{}, {}], \"fwhm_arcsec\": {}, \"ee\": [{}], \"radius_at_ee\": {{\"0.5\": {}, \"0.8\": {}}}}}",
-            json_string(&args.file.display().to_string()),
-            args.hdu,
-            json_number(scale),
-            json_number(peak),
-            json_number(flux),
-            json_number(cx),
-            json_number(cy),
-            opt(fwhm),
-            ee_json.join(", "),
-            opt(r50),
-            opt(r80)
-        );
+        println!("{}", serde_json::to_string(&m).map_err(Failure::run)?);
     } else {
+        let [cx, cy] = m.centroid_arcsec;
         println!("{} (HDU {}, {} arcsec/pixel)", args.file.display(), args.hdu, scale);
-        println!("peak {peak:.6e}, flux in field {flux:.6}");
+        println!("peak {:.6e}, flux in field {:.6}", m.peak, m.flux);
         println!("centroid ({cx:.5}, {cy:.5}) arcsec from the array centre");
-        println!("FWHM {}", fwhm.map_or("not measurable".into(), |f| format!("{f:.5} arcsec")));
-        for (r, f) in &ee {
-            println!("encircled energy within {r} arcsec: {f:.5}");
+        println!(
+            "FWHM {}",
+            m.fwhm_arcsec.map_or("not measurable".into(), |f| format!("{f:.5} arcsec"))
+        );
+        for e in &m.ee {
+            println!("encircled energy within {} arcsec: {:.5}", e.radius_arcsec, e.fraction);
         }
         let show =
             |v: Option<f64>| v.map_or("beyond the field".into(), |r| format!("{r:.5} arcsec"));
-        println!("radius holding 50%: {}, 80%: {}", show(r50), show(r80));
+        println!(
+            "radius holding 50%: {}, 80%: {}",
+            show(m.radius_at_ee.half),
+            show(m.radius_at_ee.eighty_percent)
+        );
     }
     if let Some(p) = &args.profile_png {
         let prof = measure::radial_profile(data, scale);
@@ -731,8 +624,7 @@ fn run_grid(args: &GridArgs) -> Result<(), Failure> {
     let mut opts = opts.clone();
     if let Some(b) = &bar {
         let b = b.clone();
-        opts.on_wavelength_done =
-            Some(diffract::propagation::Progress(std::sync::Arc::new(move || b.inc(1))));
+        opts.on_wavelength_done = Some(diffract::propagation::Progress::new(move || b.inc(1)));
     }
     let summary = diffract::grid::run_shard(&args.scene, &text, &scene, &args.out, shard, &opts)
         .map_err(grid_failure)?;
@@ -777,20 +669,16 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
         let out = args.out.join(format!("{stem}.fits"));
         let result = (|| -> Result<(), Failure> {
             let scene = Scene::from_file(path).map_err(Failure::input)?;
-            check_free(&out, args.overwrite)?;
-            let plan = scene
-                .system
-                .plan()
-                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-            let psf = plan
-                .compute(&scene.source, &opts)
-                .map_err(|e| Failure::run(format!("{}: {e}", path.display())))?;
-            let w = WriteOptions {
-                overwrite: args.overwrite,
-                name: Some(scene.name.clone()),
-                grid_point: None,
-            };
-            write_psf(&out, &psf, &w).map_err(Failure::run)
+            let run =
+                RunOptions::new(&out).with_overwrite(args.overwrite).with_compute(opts.clone());
+            run_scene(&scene, &run).map(|_| ()).map_err(|e| match e {
+                RunError::Plan(e) => Failure::input(format!("{}: {e}", path.display())),
+                RunError::Schedule(e) | RunError::Compute(e) => {
+                    Failure::run(format!("{}: {e}", path.display()))
+                }
+                e if e.is_input() => Failure::input(e),
+                e => Failure::run(e),
+            })
         })();
         match result {
             Ok(()) => {

@@ -1,0 +1,405 @@
+//! From a scene (or a system and a source) to a written FITS file: plan, compute, write the
+//! PSF, and optionally the planes and a PNG picture, every file atomically. The command
+//! line's `psf`, `batch`, `grid` and `grid --mpi` all go through [`run_plan`].
+//!
+//! ```no_run
+//! use diffract::run::{run_scene, RunOptions};
+//!
+//! let scene = diffract::io::Scene::from_file("scene.toml".as_ref()).unwrap();
+//! let summary = run_scene(&scene, &RunOptions::new("psf.fits").with_overwrite(true)).unwrap();
+//! println!("{}", serde_json::to_string(&summary).unwrap());
+//! ```
+
+use crate::io::{atomic_write, write_plane, write_psf, GridPoint, IoError, Scene, WriteOptions};
+use crate::propagation::{ComputeOptions, OpticalSystem, PropagationError, Psf, PsfPlan, Source};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to write and how to compute it. Made with [`RunOptions::new`] and the `with_`
+/// methods (fields may be added in later versions).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// The FITS file of the PSF.
+    pub output: PathBuf,
+    /// Replace existing files (the PSF, the PNG, the plane files).
+    pub overwrite: bool,
+    /// The name written as `OBJECT` (the scene's name for [`run_scene`] when unset).
+    pub name: Option<String>,
+    /// Also draw the PSF (log stretch over 5 decades) to this PNG; needs the `png` feature.
+    pub png: Option<PathBuf>,
+    /// Also write the intensity (and, for one wavelength, the phase) after every plane to
+    /// `DIR/plane_NN_KIND.fits`; needs a plane-by-plane plan ([`run_system`] and
+    /// [`run_scene`] make one).
+    pub planes_dir: Option<PathBuf>,
+    /// The grid point this PSF is (written as `GRIDHASH`, `GRIDIDX`, `OFFX`, `OFFY`).
+    pub grid_point: Option<GridPoint>,
+    /// Backends, precision, workers, cores and progress callback.
+    pub compute: ComputeOptions,
+}
+
+impl RunOptions {
+    /// Write the PSF to `output`, refusing to replace a file, with default compute options.
+    pub fn new(output: impl Into<PathBuf>) -> Self {
+        Self {
+            output: output.into(),
+            overwrite: false,
+            name: None,
+            png: None,
+            planes_dir: None,
+            grid_point: None,
+            compute: ComputeOptions::default(),
+        }
+    }
+
+    /// Replace existing files (or not).
+    #[must_use]
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// The name written as `OBJECT`.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Also draw the PSF to this PNG.
+    #[must_use]
+    pub fn with_png(mut self, png: impl Into<PathBuf>) -> Self {
+        self.png = Some(png.into());
+        self
+    }
+
+    /// Also write every plane to this folder.
+    #[must_use]
+    pub fn with_planes_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.planes_dir = Some(dir.into());
+        self
+    }
+
+    /// The grid point this PSF is.
+    #[must_use]
+    pub fn with_grid_point(mut self, point: GridPoint) -> Self {
+        self.grid_point = Some(point);
+        self
+    }
+
+    /// Backends, precision, workers and cores.
+    #[must_use]
+    pub fn with_compute(mut self, compute: ComputeOptions) -> Self {
+        self.compute = compute;
+        self
+    }
+}
+
+/// What a run wrote and how it ran. Serialised with serde, it is the `diffract psf --json`
+/// summary (keys `output`, `png`, `shape`, `wavelengths_m`, `weights`, `gemm`, `fft`,
+/// `precision`, `workers`, `seconds`, `peak_memory_bytes`, `flux`; a non-finite number is
+/// `null`). The fields marked below are for the text summary and are not serialised.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct RunSummary {
+    /// The FITS file written.
+    #[serde(serialize_with = "path_text")]
+    pub output: PathBuf,
+    /// The PNG written, if any.
+    #[serde(serialize_with = "optional_path_text")]
+    pub png: Option<PathBuf>,
+    /// Shape of the oversampled PSF, `[ny, nx]`.
+    pub shape: [usize; 2],
+    /// Wavelengths, metres.
+    pub wavelengths_m: Vec<f64>,
+    /// Normalised weights of the wavelengths.
+    pub weights: Vec<f64>,
+    /// Matrix-product backend used.
+    pub gemm: String,
+    /// FFT backend used.
+    pub fft: String,
+    /// Precision of the matrix Fourier transforms.
+    pub precision: String,
+    /// Wavelengths computed at once.
+    pub workers: usize,
+    /// Wall-clock time of planning, computing and writing, seconds.
+    pub seconds: f64,
+    /// Peak resident memory of the process (Linux `VmHWM`), bytes; `None` elsewhere.
+    pub peak_memory_bytes: Option<u64>,
+    /// Flux in the field of the oversampled PSF.
+    pub flux: f64,
+    /// Shape of the detector-sampled PSF, `[ny, nx]` (not serialised).
+    #[serde(skip)]
+    pub detector_shape: [usize; 2],
+    /// Detector pixel scale, arcsec (not serialised).
+    #[serde(skip)]
+    pub detector_pixelscale_arcsec: f64,
+    /// Oversampling of the PSF relative to the detector (not serialised).
+    #[serde(skip)]
+    pub oversample: usize,
+    /// The plane files written, in order (not serialised).
+    #[serde(skip)]
+    pub planes: Vec<PathBuf>,
+}
+
+/// Why a run failed. [`RunError::is_input`] tells bad input (the command line's exit code
+/// 2) from a failure while computing or writing (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The output cannot be written as asked: it exists without overwrite, it is a folder,
+    /// or the planes folder is a file.
+    #[error("{0}")]
+    Output(String),
+    /// The system cannot be planned.
+    #[error("{0}")]
+    Plan(PropagationError),
+    /// The plan cannot run with these options (FFTW threads inside several workers, say).
+    #[error("{0}")]
+    Schedule(PropagationError),
+    /// Computing the PSF failed.
+    #[error("{0}")]
+    Compute(PropagationError),
+    /// Writing a FITS file or a folder failed.
+    #[error("{0}")]
+    Write(IoError),
+    /// Drawing or writing the PNG failed.
+    #[error("{0}")]
+    Picture(String),
+}
+
+impl RunError {
+    /// Whether the failure is the input's (scene, options, existing outputs) rather than
+    /// one while computing or writing.
+    pub fn is_input(&self) -> bool {
+        matches!(self, RunError::Output(_) | RunError::Plan(_) | RunError::Schedule(_))
+    }
+}
+
+/// Refuses an output that exists without `overwrite`, or is a folder.
+fn check_free(path: &Path, overwrite: bool) -> Result<(), RunError> {
+    if path.exists() && !overwrite {
+        return Err(RunError::Output(IoError::Exists(path.to_path_buf()).to_string()));
+    }
+    if path.is_dir() {
+        return Err(RunError::Output(format!("{}: is a directory", path.display())));
+    }
+    Ok(())
+}
+
+/// Plans `scene`'s system (plane by plane when `opts.planes_dir` is set) and runs it with
+/// the scene's source; the scene's name is written unless `opts.name` is set.
+///
+/// # Errors
+///
+/// As [`run_plan`]; [`RunError::Plan`] when the system cannot be planned.
+pub fn run_scene(scene: &Scene, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    if opts.name.is_some() {
+        run_system(&scene.system, &scene.source, opts)
+    } else {
+        let opts = opts.clone().with_name(&scene.name);
+        run_system(&scene.system, &scene.source, &opts)
+    }
+}
+
+/// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
+///
+/// # Errors
+///
+/// As [`run_plan`]; [`RunError::Plan`] when the system cannot be planned.
+pub fn run_system(
+    system: &OpticalSystem,
+    source: &Source,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
+    check_outputs(opts)?;
+    let plan =
+        if opts.planes_dir.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
+            .map_err(RunError::Plan)?;
+    run_planned(&plan, source, opts, start)
+}
+
+/// Computes `source` through `plan` and writes the PSF to `opts.output` (with the planes
+/// and the PNG when asked), each file atomically. Outputs are checked before computing.
+///
+/// # Errors
+///
+/// [`RunError::Output`] for an output that exists without overwrite (or is a folder);
+/// [`RunError::Schedule`] when the options cannot be scheduled (FFTW threads inside several
+/// workers); [`RunError::Compute`], [`RunError::Write`] and [`RunError::Picture`] for
+/// failures while computing and writing (no partial file is left).
+pub fn run_plan(
+    plan: &PsfPlan,
+    source: &Source,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
+    check_outputs(opts)?;
+    run_planned(plan, source, opts, start)
+}
+
+fn check_outputs(opts: &RunOptions) -> Result<(), RunError> {
+    check_free(&opts.output, opts.overwrite)?;
+    if let Some(p) = &opts.png {
+        check_free(p, opts.overwrite)?;
+    }
+    if let Some(dir) = &opts.planes_dir {
+        if dir.exists() && !dir.is_dir() {
+            return Err(RunError::Output(format!("{}: --planes needs a directory", dir.display())));
+        }
+    }
+    Ok(())
+}
+
+fn run_planned(
+    plan: &PsfPlan,
+    source: &Source,
+    opts: &RunOptions,
+    start: Instant,
+) -> Result<RunSummary, RunError> {
+    // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
+    plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
+    let (psf, planes) = if opts.planes_dir.is_some() {
+        plan.compute_with_planes(source, &opts.compute).map_err(RunError::Compute)?
+    } else {
+        (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
+    };
+    let mut plane_files = Vec::with_capacity(planes.len());
+    if let Some(dir) = &opts.planes_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| RunError::Write(IoError::File { path: dir.clone(), source }))?;
+        for plane in &planes {
+            let path = dir.join(format!("plane_{:02}_{}.fits", plane.index + 1, plane.kind));
+            write_plane(&path, plane, opts.overwrite).map_err(RunError::Write)?;
+            plane_files.push(path);
+        }
+    }
+    let mut write = WriteOptions::new().with_overwrite(opts.overwrite);
+    if let Some(name) = &opts.name {
+        write = write.with_name(name);
+    }
+    if let Some(point) = &opts.grid_point {
+        write = write.with_grid_point(point.clone());
+    }
+    write_psf(&opts.output, &psf, &write).map_err(RunError::Write)?;
+    if let Some(p) = &opts.png {
+        write_picture(p, &psf, opts)?;
+    }
+    let (ny, nx) = psf.image.dim();
+    let (dy, dx) = psf.detector_sampled().dim();
+    Ok(RunSummary {
+        output: opts.output.clone(),
+        png: opts.png.clone(),
+        shape: [ny, nx],
+        wavelengths_m: psf.wavelengths.clone(),
+        weights: psf.weights.clone(),
+        gemm: psf.gemm.name().to_string(),
+        fft: psf.fft.name().to_string(),
+        precision: psf.precision.name().to_string(),
+        workers: psf.workers,
+        seconds: start.elapsed().as_secs_f64(),
+        peak_memory_bytes: peak_memory_bytes(),
+        flux: psf.flux(),
+        detector_shape: [dy, dx],
+        detector_pixelscale_arcsec: psf.pixelscale_arcsec * psf.oversample as f64,
+        oversample: psf.oversample,
+        planes: plane_files,
+    })
+}
+
+#[cfg(feature = "png")]
+fn write_picture(path: &Path, psf: &Psf, opts: &RunOptions) -> Result<(), RunError> {
+    use crate::picture::{image_picture, wavelength_label, Stretch};
+    let name = opts.name.as_deref().unwrap_or("PSF");
+    let title = format!(
+        "{name}: {}",
+        wavelength_label(Some(psf.mean_wavelength), Some(psf.wavelengths.len() as i64))
+    );
+    image_picture(&psf.image, psf.pixelscale_arcsec, &title, Stretch::Log { decades: 5.0 })
+        .and_then(|c| c.write_png(path, opts.overwrite))
+        .map_err(|e| RunError::Picture(e.to_string()))
+}
+
+#[cfg(not(feature = "png"))]
+fn write_picture(path: &Path, _psf: &Psf, _opts: &RunOptions) -> Result<(), RunError> {
+    Err(RunError::Picture(format!(
+        "{}: PNG pictures need diffract's `png` feature",
+        path.display()
+    )))
+}
+
+/// A path as JSON text (lossy for a path that is not UTF-8, which serde would refuse).
+pub fn path_text<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+/// An optional path as JSON text or `null`.
+pub fn optional_path_text<S: serde::Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), bytes.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+}
+
+/// Writes `value` as pretty JSON (with a final newline) to `path`, atomically.
+///
+/// # Errors
+///
+/// [`IoError`] when the file exists without `overwrite` or cannot be written.
+pub fn write_json<T: Serialize>(path: &Path, value: &T, overwrite: bool) -> Result<(), IoError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| IoError::File {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    text.push('\n');
+    atomic_write(path, overwrite, |tmp| {
+        std::fs::write(tmp, text.as_bytes())
+            .map_err(|source| IoError::File { path: tmp.to_path_buf(), source })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_with_non_finite_numbers_serialises_them_as_null() {
+        let summary = RunSummary {
+            output: "a.fits".into(),
+            png: None,
+            shape: [2, 3],
+            wavelengths_m: vec![1e-6],
+            weights: vec![1.0],
+            gemm: "gemm".into(),
+            fft: "rustfft".into(),
+            precision: "f64".into(),
+            workers: 1,
+            seconds: f64::INFINITY,
+            peak_memory_bytes: None,
+            flux: f64::NAN,
+            detector_shape: [1, 1],
+            detector_pixelscale_arcsec: 0.1,
+            oversample: 2,
+            planes: Vec::new(),
+        };
+        let text = serde_json::to_string(&summary).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(back["flux"].is_null() && back["seconds"].is_null(), "{text}");
+        assert_eq!(back["shape"], serde_json::json!([2, 3]));
+        assert!(back.get("detector_shape").is_none() && back.get("planes").is_none());
+        let keys: Vec<&str> = back.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 12, "{keys:?}");
+    }
+}
