@@ -5,8 +5,8 @@
 use crate::field::{combine, pad_offset, tilt, PupilArrays};
 use crate::step::Recorded;
 use crate::steps::{
-    Aligner, DetectorMft, FftToImage, FftToPupil, ImageOptics, InverseMft, MftToBox, PupilOptics,
-    RecordPlane, SemiAnalyticOcculter,
+    lam_d_arcsec, Aligner, DetectorMft, FftToImage, FftToPupil, ImageOptics, InverseMft, MftToBox,
+    PupilOptics, RecordPlane, SemiAnalyticOcculter,
 };
 use crate::system::{Coronagraph, Plane};
 use crate::{
@@ -416,25 +416,22 @@ impl PsfPlan {
         let leading = planes.iter().take_while(|p| matches!(p, Plane::Pupil(_))).count();
         let mut entrance = None;
         let mut steps: Vec<Box<dyn Step>> = Vec::new();
+        // The transform from an image plane (reached by MFT or not) back to the pupil; with
+        // `last`, the FFT keeps only the central pupil.
+        let back_to_pupil = |in_image: Option<bool>, last: bool| -> Option<Box<dyn Step>> {
+            match in_image? {
+                true => Some(Box::new(InverseMft { npix: n, m_per_px: grid.pixelscale() })),
+                false => Some(Box::new(FftToPupil { npix: n, npad, diameter, oversample, last })),
+            }
+        };
         // Where the field is: `None` in a pupil plane, else whether the image was reached by
         // MFT.
         let mut in_image: Option<bool> = None;
         let mut corner = false;
         for (s, group) in groups.into_iter().enumerate() {
-            let is_pupil_side = !matches!(group, Group::Image(..));
-            if is_pupil_side {
-                match in_image.take() {
-                    Some(true) => {
-                        steps.push(Box::new(InverseMft { npix: n, m_per_px: grid.pixelscale() }))
-                    }
-                    Some(false) => steps.push(Box::new(FftToPupil {
-                        npix: n,
-                        npad,
-                        diameter,
-                        oversample,
-                        last: final_from == Some(s),
-                    })),
-                    None => {}
+            if !matches!(group, Group::Image(..)) {
+                if let Some(step) = back_to_pupil(in_image.take(), final_from == Some(s)) {
+                    steps.push(step);
                 }
             }
             let (planes_of, image_plane) = match group {
@@ -499,16 +496,8 @@ impl PsfPlan {
                 image_plane,
             }));
         }
-        match in_image {
-            Some(true) => steps.push(Box::new(InverseMft { npix: n, m_per_px: grid.pixelscale() })),
-            Some(false) => steps.push(Box::new(FftToPupil {
-                npix: n,
-                npad,
-                diameter,
-                oversample,
-                last: false,
-            })),
-            None => {}
+        if let Some(step) = back_to_pupil(in_image, false) {
+            steps.push(step);
         }
         let output_npix = detector.fov_pixels() * oversample;
         steps.push(Box::new(DetectorMft {
@@ -693,10 +682,6 @@ impl PsfPlan {
         self.detector.fov_pixels() * self.oversample
     }
 
-    fn lam_d_arcsec(&self, wavelength: f64) -> f64 {
-        wavelength / self.grid.diameter() * ARCSEC_PER_RAD
-    }
-
     /// Memory one wavelength needs while it runs, in bytes: the detector transform's
     /// buffers, kept for the whole wavelength, and the largest of the other steps' (their
     /// buffers are reused from one step to the next).
@@ -840,13 +825,24 @@ impl PsfPlan {
         let schedule = self.schedule(1, opts)?;
         let exec = self.exec(gemm, schedule.kernel_par, opts.precision, fft.as_deref());
         let mut scratch = self.take_scratch();
-        let result = self.steps.iter().enumerate().try_for_each(|(i, step)| {
-            step.apply(&mut wf, &exec, &mut scratch)?;
-            inspect(i, step.as_ref(), &wf);
-            Ok(())
-        });
+        let result = self.apply_steps(&mut wf, &exec, &mut scratch, &mut inspect);
         self.return_scratch(scratch);
         result.map(|()| wf)
+    }
+
+    /// Applies every step in order to `wf`, calling `inspect` after each.
+    fn apply_steps(
+        &self,
+        wf: &mut Wavefront,
+        exec: &Exec<'_>,
+        scratch: &mut Scratch,
+        mut inspect: impl FnMut(usize, &dyn Step, &Wavefront),
+    ) -> Result<(), PropagationError> {
+        for (i, step) in self.steps.iter().enumerate() {
+            step.apply(wf, exec, scratch)?;
+            inspect(i, step.as_ref(), wf);
+        }
+        Ok(())
     }
 
     fn exec<'a>(
@@ -878,9 +874,7 @@ impl PsfPlan {
         scratch: &mut Scratch,
     ) -> Result<Array2<f64>, PropagationError> {
         let mut wf = self.input_wavefront(wavelength, source)?;
-        for step in &self.steps {
-            step.apply(&mut wf, exec, scratch)?;
-        }
+        self.apply_steps(&mut wf, exec, scratch, |_, _, _| {})?;
         let out = self.output_npix();
         if wf.field.dim() != (out, out) {
             return Err(PropagationError::System(format!(
@@ -982,7 +976,7 @@ impl PsfPlan {
             wavelengths: wavelengths.to_vec(),
             weights,
             mean_wavelength: source.mean_wavelength(),
-            diffraction_limit_arcsec: self.lam_d_arcsec(wavelengths[0]),
+            diffraction_limit_arcsec: lam_d_arcsec(wavelengths[0], self.grid.diameter()),
             pupil_diameter: self.grid.diameter(),
             gemm,
             fft: fft_backend,

@@ -248,8 +248,8 @@ impl Step for FftToPupil {
     }
 }
 
-/// lambda/D in arcsec.
-fn lam_d_arcsec(wavelength: f64, diameter: f64) -> f64 {
+/// lambda/D in arcsec for a pupil `diameter` metres across.
+pub(crate) fn lam_d_arcsec(wavelength: f64, diameter: f64) -> f64 {
     wavelength / diameter * ARCSEC_PER_RAD
 }
 
