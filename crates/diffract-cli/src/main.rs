@@ -2,10 +2,10 @@
 
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
-use diffract::io::Scene;
+use diffract::io::{AnyScene, Scene};
 use diffract::picture::{image_picture, wavelength_label, Stretch};
 use diffract::propagation::{ComputeOptions, Precision, Source};
-use diffract::run::{run_scene, run_system, RunError, RunOptions, RunSummary};
+use diffract::run::{run_any_scene, run_system, RunError, RunOptions, RunSummary};
 use diffract::transforms::{FftBackend, GemmBackend};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -304,10 +304,13 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
         args.scene.as_ref().map_or("built-in default".to_string(), |p| p.display().to_string());
     let (system, source) = match &args.scene {
         Some(path) => {
-            let scene = Scene::from_file(path).map_err(Failure::input)?;
+            let scene = AnyScene::from_file(path).map_err(Failure::input)?;
             opts.png = args.png.clone();
-            opts.name = Some(scene.name);
-            (scene.system, scene.source)
+            opts.name = Some(scene.name().to_string());
+            match scene {
+                AnyScene::Fraunhofer(scene) => (Ok(scene.system), scene.source),
+                AnyScene::Fresnel(scene) => (Err(scene.system), scene.source),
+            }
         }
         None => {
             if !args.quiet && !args.json {
@@ -318,7 +321,7 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
             let source = Source::new(vec![1.8e-6, 2.0e-6, 2.2e-6], None).map_err(Failure::run)?;
             opts.png = args.png.clone().or_else(|| Some(args.output.with_extension("png")));
             opts.name = Some("default_segmented_6.5m".to_string());
-            (system, source)
+            (Ok(system), source)
         }
     };
     opts.planes_dir = args.planes.clone();
@@ -329,7 +332,10 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
         opts.compute.on_wavelength_done =
             Some(diffract::propagation::Progress::new(move || b.inc(1)));
     }
-    let result = run_system(&system, &source, &opts);
+    let result = match &system {
+        Ok(system) => run_system(system, &source, &opts),
+        Err(fresnel) => diffract::run::run_fresnel(fresnel, &source, &opts),
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -361,6 +367,20 @@ fn print_summary(s: &RunSummary) {
     } else {
         format!("{:.4}-{:.4} um", lo * 1e6, hi * 1e6)
     };
+    if let Some(scale) = s.pixelscale_m {
+        println!(
+            "{}: {nx} x {ny} pixels of {scale:.4e} m (Fresnel, first wavelength), {} wavelength(s) {range}, \
+             {:.3} s, flux in field {:.6}",
+            s.output.display(),
+            wl.len(),
+            s.seconds,
+            s.flux
+        );
+        if let Some(p) = &s.png {
+            println!("{}: picture (log stretch, 5 decades)", p.display());
+        }
+        return;
+    }
     println!(
         "{}: {nx} x {ny} pixels ({} x {} detector pixels of {:.4}\", oversample {}), {} wavelength(s) {range}, \
          {:.3} s, flux in field {:.6}",
@@ -471,7 +491,10 @@ fn run_show(args: &ShowArgs) -> Result<(), Failure> {
 }
 
 fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
-    let scene = Scene::from_file(&args.scene).map_err(Failure::input)?;
+    let scene = match AnyScene::from_file(&args.scene).map_err(Failure::input)? {
+        AnyScene::Fraunhofer(scene) => scene,
+        AnyScene::Fresnel(scene) => return run_fresnel_pupil(args, &scene),
+    };
     check_free(&args.output, args.overwrite)?;
     let plan = scene
         .system
@@ -493,6 +516,29 @@ fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
         plan.grid().npix(),
         plan.grid().npix(),
         plan.grid().diameter()
+    );
+    Ok(())
+}
+
+/// `diffract pupil` for a Fresnel scene: the optics before the first distance, on the
+/// zero-padded entrance array.
+fn run_fresnel_pupil(args: &PupilArgs, scene: &diffract::io::FresnelScene) -> Result<(), Failure> {
+    check_free(&args.output, args.overwrite)?;
+    let plan = scene
+        .system
+        .plan()
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
+    let t = plan.transmission();
+    let opd_nm = plan.opd().map(|o| o.mapv(|v| v * 1e9));
+    let scale = plan.pupil_pixelscale();
+    let canvas = diffract::picture::pupil_picture(&t, opd_nm.as_ref(), scale, &scene.name);
+    canvas.write_png(&args.output, args.overwrite).map_err(Failure::run)?;
+    let n = plan.array_npix();
+    println!(
+        "{}: entrance pupil of {} ({n} x {n} pixels, {:.4} m across, Fresnel)",
+        args.output.display(),
+        scene.name,
+        n as f64 * scale
     );
     Ok(())
 }
@@ -668,10 +714,10 @@ fn run_batch(args: &BatchArgs) -> Result<(), Failure> {
             .unwrap_or_else(|| "scene".into());
         let out = args.out.join(format!("{stem}.fits"));
         let result = (|| -> Result<(), Failure> {
-            let scene = Scene::from_file(path).map_err(Failure::input)?;
+            let scene = AnyScene::from_file(path).map_err(Failure::input)?;
             let run =
                 RunOptions::new(&out).with_overwrite(args.overwrite).with_compute(opts.clone());
-            run_scene(&scene, &run).map(|_| ()).map_err(|e| match e {
+            run_any_scene(&scene, &run).map(|_| ()).map_err(|e| match e {
                 RunError::Plan(e) => Failure::input(format!("{}: {e}", path.display())),
                 RunError::Schedule(e) | RunError::Compute(e) => {
                     Failure::run(format!("{}: {e}", path.display()))

@@ -447,7 +447,11 @@ pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(
             hdu.write_key(f, "OPTIC", (plane.kind, "Optic kind of the plane"))?;
             hdu.write_key(f, "PLANETYP", if plane.image_plane { "image" } else { "pupil" })?;
             hdu.write_key(f, "PIXELSCL", (plane.pixelscale, "Pixel scale"))?;
-            hdu.write_key(f, "PIXUNIT", if plane.image_plane { "arcsecond" } else { "meter" })
+            hdu.write_key(f, "PIXUNIT", if plane.image_plane { "arcsecond" } else { "meter" })?;
+            if let Some(z) = plane.z_m {
+                hdu.write_key(f, "PLANEZ", (z, "Position of this plane along the beam [m]"))?;
+            }
+            Ok(())
         };
         keys(&mut f, &hdu, "intensity, weighted over wavelengths").map_err(e)?;
         if let Some(phase) = &plane.phase {
@@ -469,6 +473,10 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
     let over = psf.image.as_standard_layout();
     let det = psf.detector_sampled();
     let (mut f, primary) = create_with_image(tmp, over.view())?;
+    if let Some(fresnel) = &psf.fresnel {
+        // A Fresnel output: one HDU in metres, as POPPY's Fresnel calc_psf.
+        return write_fresnel_keys(&mut f, &primary, psf, fresnel, opts).map_err(e);
+    }
     write_keys(&mut f, &primary, psf, opts, psf.oversample, psf.pixelscale_arcsec, "OVERSAMP")
         .map_err(e)?;
 
@@ -484,6 +492,50 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
         (psf.oversample as i64, "Oversampling factor of the calculation"),
     )
     .map_err(e)?;
+    Ok(())
+}
+
+/// The header of a Fresnel output: POPPY's keys for a wavefront in metres, and the plane's
+/// position along the beam.
+fn write_fresnel_keys(
+    f: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    psf: &Psf,
+    fresnel: &diffract_propagation::FresnelOutput,
+    opts: &WriteOptions,
+) -> fitsio::errors::Result<()> {
+    if let Some(name) = &opts.name {
+        hdu.write_key(f, "OBJECT", (name.as_str(), "Scene name"))?;
+    }
+    hdu.write_key(f, "PROPAGAT", ("fresnel", "Propagation (Gaussian-beam Fresnel)"))?;
+    hdu.write_key(f, "WAVELEN", (psf.mean_wavelength, "Weighted mean wavelength in meters"))?;
+    hdu.write_key(
+        f,
+        "PIXELSCL",
+        (fresnel.pixelscale_m, "Pixel scale in meters/pixel (first wavelength)"),
+    )?;
+    hdu.write_key(f, "PIXUNIT", ("meter", "Unit of PIXELSCL"))?;
+    hdu.write_key(f, "DIAM", (psf.pupil_diameter, "Pupil diameter in meters (not incl padding)"))?;
+    hdu.write_key(f, "PLANEZ", (fresnel.z_m, "Position of this plane along the beam [m]"))?;
+    hdu.write_key(f, "BEAMRATI", (fresnel.beam_ratio, "Pupil diameter over array width"))?;
+    hdu.write_key(f, "NPIX", (fresnel.npix as i64, "Samples across the entrance pupil"))?;
+    hdu.write_key(
+        f,
+        "NWAVES",
+        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
+    )?;
+    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
+        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
+        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
+    }
+    hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    hdu.write_key(
+        f,
+        "SOFTWARE",
+        (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
+    )?;
+    hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
+    hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
     Ok(())
 }
 

@@ -35,6 +35,6 @@ pub use fits::{
     GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
 pub use scene::{
-    kind_info, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, Scene, KINDS,
-    MAX_GRID_POINTS, OPTIC_KINDS,
+    kind_info, AnyScene, FresnelScene, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec,
+    PlaneRule, Scene, KINDS, MAX_GRID_POINTS, OPTIC_KINDS,
 };

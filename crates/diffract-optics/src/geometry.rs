@@ -86,10 +86,8 @@ pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, 
     let n = grid.npix();
     // Index range covering [centre - r - 1, centre + r + 1] in pixel units.
     let span = |centre: f64| {
-        let first =
-            (((centre - radius) / s) + (n as f64 - 1.0) / 2.0 - 1.5).floor().max(0.0) as usize;
-        let last =
-            (((centre + radius) / s) + (n as f64 - 1.0) / 2.0 + 1.5).ceil().min(n as f64 - 1.0);
+        let first = (((centre - radius) / s) + grid.centre() - 1.5).floor().max(0.0) as usize;
+        let last = (((centre + radius) / s) + grid.centre() + 1.5).ceil().min(n as f64 - 1.0);
         if last < 0.0 {
             (1, 0)
         } else {

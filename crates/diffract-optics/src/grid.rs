@@ -6,13 +6,17 @@ use ndarray::Array2;
 
 /// A square pupil sampling: `npix` samples across a width of `diameter` metres.
 ///
-/// Sample `i` sits at `x_i = pixelscale * (i - (npix - 1) / 2)`: pixel centres, symmetric
-/// about the array centre, as POPPY's pupil coordinates. Row index is y, column index is x.
+/// Sample `i` sits at `x_i = pixelscale * (i - c)` with the optical axis at index
+/// `c = (npix - 1) / 2`: pixel centres, symmetric about the array centre, as POPPY's pupil
+/// coordinates. A Fresnel plane puts the axis on pixel `npix / 2` instead, as POPPY's
+/// FFT-centred Fresnel coordinates ([`PupilGrid::fresnel`]). Row index is y, column index
+/// is x.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PupilGrid {
     npix: usize,
     diameter: f64,
     pixelscale: f64,
+    centre: f64,
 }
 
 /// Largest pupil array accepted: 16384 pixels across (a 4 GiB complex field).
@@ -35,7 +39,12 @@ impl PupilGrid {
             ));
         }
         let diameter = positive("pupil grid", "pupil_diameter_m", diameter_m)?;
-        Ok(PupilGrid { npix, diameter, pixelscale: diameter / npix as f64 })
+        Ok(PupilGrid {
+            npix,
+            diameter,
+            pixelscale: diameter / npix as f64,
+            centre: (npix as f64 - 1.0) / 2.0,
+        })
     }
 
     /// A grid of `npix` samples spaced `pixelscale_m` metres (for zero-padded pupils, whose
@@ -54,7 +63,31 @@ impl PupilGrid {
             ));
         }
         let pixelscale = positive("pupil grid", "pixelscale", pixelscale_m)?;
-        Ok(PupilGrid { npix, diameter: pixelscale * npix as f64, pixelscale })
+        Ok(PupilGrid {
+            npix,
+            diameter: pixelscale * npix as f64,
+            pixelscale,
+            centre: (npix as f64 - 1.0) / 2.0,
+        })
+    }
+
+    /// A Fresnel plane's grid: `npix` samples spaced `pixelscale_m` metres with the optical
+    /// axis at index `npix / 2` (a pixel centre for even `npix`, between two pixels for odd),
+    /// as POPPY's `FresnelWavefront.coordinates`: FFT-centred, so a binary edge at a whole
+    /// number of pixels from the axis falls on pixel centres.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] as [`PupilGrid::with_pixelscale`].
+    pub fn fresnel(npix: usize, pixelscale_m: f64) -> Result<Self, OpticsError> {
+        let mut g = Self::with_pixelscale(npix, pixelscale_m)?;
+        g.centre = npix as f64 / 2.0;
+        Ok(g)
+    }
+
+    /// Index (row and column) of the optical axis.
+    pub fn centre(&self) -> f64 {
+        self.centre
     }
 
     /// Samples across the array.
@@ -75,7 +108,7 @@ impl PupilGrid {
     /// Coordinate of sample `i` along either axis, in metres.
     #[inline]
     pub fn coord(&self, i: usize) -> f64 {
-        self.pixelscale * (i as f64 - (self.npix as f64 - 1.0) / 2.0)
+        self.pixelscale * (i as f64 - self.centre)
     }
 
     /// The coordinates of all samples along one axis, in metres.

@@ -46,4 +46,4 @@ pub use image::{
 };
 pub use optic::PupilOptic;
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
-pub use wfe::{ThinLens, ZernikeWfe};
+pub use wfe::{QuadraticLens, ThinLens, ZernikeWfe};

@@ -21,6 +21,13 @@ pub trait PupilOptic: Debug + Send + Sync {
         None
     }
 
+    /// The focal length in metres when the optic is a Gaussian-beam lens (POPPY's
+    /// `QuadraticLens`): Fresnel propagation then updates the beam's waist and reference
+    /// surface instead of applying [`PupilOptic::opd`]. `None` for every other optic.
+    fn lens_focal_length(&self) -> Option<f64> {
+        None
+    }
+
     /// The amplitude transmission on `grid`, or `None` for a clear (all-ones) optic.
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>>;
 

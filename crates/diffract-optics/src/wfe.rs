@@ -133,3 +133,59 @@ impl PupilOptic for ThinLens {
         Some(opd)
     }
 }
+
+/// A lens of focal length `f` acting on the quadratic phase of the beam: POPPY's
+/// `QuadraticLens`.
+///
+/// In a Fresnel system it changes the Gaussian beam (waist, reference surface) and applies
+/// only the phase that the beam's reference surface does not carry. In a Fraunhofer pupil
+/// plane it is the plain quadratic OPD `(x^2 + y^2) / (2 f)` over the whole array, as POPPY
+/// applies it there. It transmits everywhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuadraticLens {
+    focal_length: f64,
+}
+
+impl QuadraticLens {
+    /// A lens of focal length `focal_length_m` metres (negative: diverging).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a zero or non-finite focal length.
+    pub fn new(focal_length_m: f64) -> Result<Self, OpticsError> {
+        let f = finite("quadratic_lens", "focal_length_m", focal_length_m)?;
+        if f == 0.0 {
+            return Err(OpticsError::invalid(
+                "quadratic_lens",
+                "focal_length_m",
+                f,
+                "must not be 0",
+            ));
+        }
+        Ok(QuadraticLens { focal_length: f })
+    }
+
+    /// The focal length, metres.
+    pub fn focal_length(&self) -> f64 {
+        self.focal_length
+    }
+}
+
+impl PupilOptic for QuadraticLens {
+    fn kind(&self) -> &'static str {
+        "quadratic_lens"
+    }
+    fn describe(&self) -> String {
+        format!("Quadratic lens, f={} m", self.focal_length)
+    }
+    fn lens_focal_length(&self) -> Option<f64> {
+        Some(self.focal_length)
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let twice_f = 2.0 * self.focal_length;
+        Some(grid.map(|y, x| (x * x + y * y) / twice_f))
+    }
+}

@@ -23,6 +23,7 @@
 mod detector;
 mod error;
 mod field;
+mod fresnel;
 mod jitter;
 mod plan;
 mod psf;
@@ -34,13 +35,14 @@ mod wavefront;
 
 pub use detector::{Detector, Fov};
 pub use error::PropagationError;
+pub use fresnel::{FresnelDetector, FresnelElement, FresnelPlan, FresnelSystem, MAX_FRESNEL_NPIX};
 pub use jitter::gaussian_blur;
 pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan};
-pub use psf::{bin_by, Psf};
+pub use psf::{bin_by, FresnelOutput, Psf};
 pub use source::Source;
 pub use step::{Exec, Scratch, Step, StepMemory};
 pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};
-pub use wavefront::{Sampling, Wavefront};
+pub use wavefront::{GaussianBeam, Sampling, Wavefront};
 
 /// Arcseconds per radian (astropy's conversion).
 pub const ARCSEC_PER_RAD: f64 = 180.0 * 3600.0 / std::f64::consts::PI;

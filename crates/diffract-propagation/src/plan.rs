@@ -146,7 +146,7 @@ impl Progress {
 }
 
 /// Reports a finished wavelength when dropped (also when it failed).
-struct ProgressGuard<'a>(Option<&'a Progress>);
+pub(crate) struct ProgressGuard<'a>(pub(crate) Option<&'a Progress>);
 
 impl Drop for ProgressGuard<'_> {
     fn drop(&mut self) {
@@ -193,6 +193,8 @@ pub struct PlaneImage {
     /// Pixel scale: metres per pixel in pupil planes, arcsec per pixel in image planes (at
     /// the first wavelength).
     pub pixelscale: f64,
+    /// Position along the optical axis, metres, for the planes of a Fresnel system.
+    pub z_m: Option<f64>,
 }
 
 /// A system prepared for computing PSFs: an ordered list of [`Step`]s, made once and run
@@ -221,13 +223,13 @@ pub struct PsfPlan {
 }
 
 /// An FFT plan with the backend and FFTW thread count it was made for.
-type FftPlanEntry = (FftBackend, usize, Arc<Fft2d<f64>>);
+pub(crate) type FftPlanEntry = (FftBackend, usize, Arc<Fft2d<f64>>);
 
 /// Most bytes of MFT plans a plan keeps between wavelengths and calls.
 const MFT_CACHE_BYTES: u64 = 32 << 20;
 
 /// Refuses, with the estimate, a need beyond the free memory.
-fn fits_in_memory(needed: u64) -> Result<(), PropagationError> {
+pub(crate) fn fits_in_memory(needed: u64) -> Result<(), PropagationError> {
     match diffract_parallel::available_memory_bytes() {
         Some(avail) if needed > avail => {
             Err(PropagationError::Memory { needed_mib: needed >> 20, available_mib: avail >> 20 })
@@ -983,6 +985,7 @@ impl PsfPlan {
             precision: opts.precision,
             workers: schedule.workers,
             jitter: None,
+            fresnel: None,
         };
         if let Some(sigma) = self.detector.jitter_sigma_arcsec() {
             psf.apply_jitter(sigma);

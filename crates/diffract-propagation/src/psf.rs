@@ -37,6 +37,24 @@ pub struct Psf {
     /// Gaussian jitter applied (sigma per axis, arcsec) and the peak ratio it left
     /// (POPPY's JITRSIGM and JITRSTRL).
     pub jitter: Option<(f64, f64)>,
+    /// For a Fresnel system: the output is in metres, not arcseconds (`pixelscale_arcsec`
+    /// and `fov_arcsec` are NaN), with the pixel scale and z of the first wavelength.
+    pub fresnel: Option<FresnelOutput>,
+}
+
+/// What a Fresnel system's output is: its pixel scale and position (first wavelength).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FresnelOutput {
+    /// Metres per pixel at the last plane (the detector's when there is one), at the first
+    /// wavelength: POPPY's `PIXELSCL`.
+    pub pixelscale_m: f64,
+    /// Distance of the last plane along the optical axis from the entrance, metres.
+    pub z_m: f64,
+    /// The pupil's share of the array width.
+    pub beam_ratio: f64,
+    /// Samples across the entrance pupil.
+    pub npix: usize,
 }
 
 impl Psf {

@@ -154,6 +154,8 @@ pub(crate) struct Recorded {
     pub(crate) image_plane: bool,
     pub(crate) field: Array2<Complex64>,
     pub(crate) pixelscale: f64,
+    /// Position along the beam (Fresnel planes).
+    pub(crate) z_m: Option<f64>,
 }
 
 impl Recorded {
@@ -166,6 +168,7 @@ impl Recorded {
             intensity: self.field.mapv(|z| z.norm_sqr() * weight),
             phase: with_phase.then(|| self.field.mapv(|z| z.arg())),
             pixelscale: self.pixelscale,
+            z_m: self.z_m,
         }
     }
 }

@@ -420,6 +420,7 @@ impl Step for SemiAnalyticOcculter {
                 image_plane: true,
                 field: image,
                 pixelscale: grid.pixelscale,
+                z_m: None,
             });
         }
         Ok(())
@@ -507,6 +508,7 @@ impl Step for RecordPlane {
                 image_plane: self.image_plane,
                 field: wf.field.clone(),
                 pixelscale: wf.sampling.pixelscale(),
+                z_m: wf.sampling.beam().map(|b| b.z),
             });
         }
         Ok(())

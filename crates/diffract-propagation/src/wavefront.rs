@@ -7,9 +7,7 @@ use num_complex::Complex64;
 /// What the samples of a [`Wavefront`] mean: where the field is and how far apart its
 /// samples are.
 ///
-/// Fresnel propagation will add a variant for planes at a distance from a pupil, with the
-/// beam's z, Gaussian-beam parameters and reference surface; matches on this enum should
-/// keep a catch-all arm.
+/// Matches on this enum should keep a catch-all arm: more kinds of plane may come.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Sampling {
@@ -32,6 +30,77 @@ pub enum Sampling {
         /// `None` after an FFT.
         nlamd: Option<f64>,
     },
+    /// A plane of a Fresnel system at some distance along the beam, sampled in metres, with
+    /// the Gaussian beam that sets how the next propagation is made.
+    Fresnel {
+        /// Metres per pixel.
+        m_per_px: f64,
+        /// Index (row and column) of the optical axis: `n / 2`, as POPPY's FFT-centred
+        /// Fresnel coordinates.
+        centre: f64,
+        /// The Gaussian-beam state: waist, position, reference surface.
+        beam: GaussianBeam,
+    },
+}
+
+/// The Gaussian beam a Fresnel wavefront carries (POPPY's `FresnelWavefront` parameters):
+/// the waist radius and position, where the wavefront is now, and whether its reference
+/// surface is planar or spherical. All lengths in metres along the optical axis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct GaussianBeam {
+    /// Waist radius of the current beam, `w_0`.
+    pub waist_radius: f64,
+    /// Position of the current beam's waist, `z_w0`.
+    pub waist_z: f64,
+    /// Position of the wavefront, `z`.
+    pub z: f64,
+    /// Whether the field is stored relative to a spherical reference surface (outside the
+    /// Rayleigh distance of the waist) rather than a plane.
+    pub spherical: bool,
+    /// Threshold in Rayleigh distances beyond which a lens sees a curved input beam
+    /// (POPPY's `rayleigh_factor`, 2).
+    pub rayleigh_factor: f64,
+}
+
+impl GaussianBeam {
+    /// The beam entering a system: its waist, of radius `beam_radius_m`, at z = 0, planar.
+    pub fn new(beam_radius_m: f64) -> Self {
+        GaussianBeam {
+            waist_radius: beam_radius_m,
+            waist_z: 0.0,
+            z: 0.0,
+            spherical: false,
+            rayleigh_factor: 2.0,
+        }
+    }
+
+    /// The Rayleigh distance `pi w_0^2 / lambda` at `wavelength` metres.
+    pub fn rayleigh_distance(&self, wavelength: f64) -> f64 {
+        std::f64::consts::PI * self.waist_radius * self.waist_radius / wavelength
+    }
+
+    /// Radius of curvature of the beam at `z` (infinite at the waist).
+    pub fn radius_of_curvature(&self, z: f64, wavelength: f64) -> f64 {
+        let dz = z - self.waist_z;
+        if dz == 0.0 {
+            return f64::INFINITY;
+        }
+        let zr = self.rayleigh_distance(wavelength);
+        dz * (1.0 + (zr / dz) * (zr / dz))
+    }
+
+    /// Radius of the beam at `z`.
+    pub fn spot_radius(&self, z: f64, wavelength: f64) -> f64 {
+        let q = (z - self.waist_z) / self.rayleigh_distance(wavelength);
+        self.waist_radius * (1.0 + q * q).sqrt()
+    }
+
+    /// Whether `z` lies within one Rayleigh distance of the waist, where propagation keeps
+    /// a planar reference surface.
+    pub fn planar_at(&self, z: f64, wavelength: f64) -> bool {
+        (self.waist_z - z).abs() < self.rayleigh_distance(wavelength)
+    }
 }
 
 impl Sampling {
@@ -40,11 +109,19 @@ impl Sampling {
         matches!(self, Sampling::Image { .. })
     }
 
+    /// The Gaussian beam of a Fresnel plane.
+    pub fn beam(&self) -> Option<&GaussianBeam> {
+        match self {
+            Sampling::Fresnel { beam, .. } => Some(beam),
+            _ => None,
+        }
+    }
+
     /// The pixel scale: metres per pixel in a pupil plane, arcseconds per pixel in an image
     /// plane.
     pub fn pixelscale(&self) -> f64 {
         match *self {
-            Sampling::Pupil { m_per_px, .. } => m_per_px,
+            Sampling::Pupil { m_per_px, .. } | Sampling::Fresnel { m_per_px, .. } => m_per_px,
             Sampling::Image { arcsec_per_px, .. } => arcsec_per_px,
         }
     }
@@ -52,7 +129,7 @@ impl Sampling {
     /// The unit of [`Sampling::pixelscale`]: `"m/pixel"` or `"arcsec/pixel"`.
     pub fn unit(&self) -> &'static str {
         match self {
-            Sampling::Pupil { .. } => "m/pixel",
+            Sampling::Pupil { .. } | Sampling::Fresnel { .. } => "m/pixel",
             Sampling::Image { .. } => "arcsec/pixel",
         }
     }
@@ -103,7 +180,7 @@ impl Wavefront {
                 pixelscale: arcsec_per_px,
                 center: centre,
             }),
-            Sampling::Pupil { .. } => None,
+            _ => None,
         }
     }
 }

@@ -317,6 +317,35 @@ pub fn image_picture(
     title: &str,
     stretch: Stretch,
 ) -> Result<Canvas, PictureError> {
+    image_picture_in(image, pixelscale, "arcsec", title, stretch)
+}
+
+/// As [`image_picture`] for an image sampled in metres (a Fresnel plane): the axes in m, mm
+/// or um, whichever suits the field's width.
+pub fn image_picture_metres(
+    image: &Array2<f64>,
+    pixelscale_m: f64,
+    title: &str,
+    stretch: Stretch,
+) -> Result<Canvas, PictureError> {
+    let half = image.ncols().max(image.nrows()) as f64 / 2.0 * pixelscale_m;
+    let (factor, unit) = if half >= 1.0 {
+        (1.0, "m")
+    } else if half >= 1e-3 {
+        (1e3, "mm")
+    } else {
+        (1e6, "um")
+    };
+    image_picture_in(image, pixelscale_m * factor, unit, title, stretch)
+}
+
+fn image_picture_in(
+    image: &Array2<f64>,
+    pixelscale: f64,
+    unit: &str,
+    title: &str,
+    stretch: Stretch,
+) -> Result<Canvas, PictureError> {
     let (ny, nx) = image.dim();
     let peak = image.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
     if peak <= 0.0 {
@@ -353,7 +382,7 @@ pub fn image_picture(
     let (x0, y0, x1, y1) = (left, top, left + w as i64, top + h as i64);
     canvas.line((x0, y1), (x1, y1), black, 1);
     canvas.line((x0, y0), (x0, y1), black, 1);
-    // Axes in arcsec: pixel j has x = (j - (nx-1)/2) * pixelscale.
+    // Axes in `unit`: pixel j has x = (j - (nx-1)/2) * pixelscale.
     let half_x = nx as f64 / 2.0 * pixelscale;
     let half_y = ny as f64 / 2.0 * pixelscale;
     for t in ticks(-half_x, half_x, 6) {
@@ -368,8 +397,8 @@ pub fn image_picture(
         let label = fmt_tick(t);
         canvas.text(x0 - 8 - Canvas::text_width(&label, 1), py - 4, &label, black, 1);
     }
-    canvas.text((x0 + x1) / 2 - 28, y1 + 24, "x (arcsec)", black, 1);
-    canvas.text(4, y0 - 12, "y (arcsec)", black, 1);
+    canvas.text((x0 + x1) / 2 - 28, y1 + 24, &format!("x ({unit})"), black, 1);
+    canvas.text(4, y0 - 12, &format!("y ({unit})"), black, 1);
     // Colour bar.
     let (bx, bw) = (x1 + 30, 20i64);
     for r in 0..h as i64 {

@@ -10,8 +10,13 @@
 //! println!("{}", serde_json::to_string(&summary).unwrap());
 //! ```
 
-use crate::io::{atomic_write, write_plane, write_psf, GridPoint, IoError, Scene, WriteOptions};
-use crate::propagation::{ComputeOptions, OpticalSystem, PropagationError, Psf, PsfPlan, Source};
+use crate::io::{
+    atomic_write, write_plane, write_psf, AnyScene, GridPoint, IoError, Scene, WriteOptions,
+};
+use crate::propagation::{
+    ComputeOptions, FresnelPlan, FresnelSystem, OpticalSystem, PlaneImage, PropagationError, Psf,
+    PsfPlan, Source,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -141,6 +146,10 @@ pub struct RunSummary {
     /// The plane files written, in order (not serialised).
     #[serde(skip)]
     pub planes: Vec<PathBuf>,
+    /// For a Fresnel system: metres per pixel of the output at the first wavelength (not
+    /// serialised; the detector fields above are then NaN).
+    #[serde(skip)]
+    pub pixelscale_m: Option<f64>,
 }
 
 /// Why a run failed. [`RunError::is_input`] tells bad input (the command line's exit code
@@ -201,6 +210,57 @@ pub fn run_scene(scene: &Scene, opts: &RunOptions) -> Result<RunSummary, RunErro
         let opts = opts.clone().with_name(&scene.name);
         run_system(&scene.system, &scene.source, &opts)
     }
+}
+
+/// Runs a scene of either propagation (as [`run_scene`] or [`run_fresnel`]), the scene's
+/// name written unless `opts.name` is set.
+///
+/// # Errors
+///
+/// As [`run_scene`] and [`run_fresnel`].
+pub fn run_any_scene(scene: &AnyScene, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    match scene {
+        AnyScene::Fraunhofer(s) => run_scene(s, opts),
+        AnyScene::Fresnel(s) => {
+            let named;
+            let opts = if opts.name.is_some() {
+                opts
+            } else {
+                named = opts.clone().with_name(&s.name);
+                &named
+            };
+            run_fresnel(&s.system, &s.source, opts)
+        }
+    }
+}
+
+/// Plans a Fresnel `system` (optic by optic when `opts.planes_dir` is set), runs it for
+/// `source` and writes the intensity at its last plane (in metres per pixel) as
+/// [`run_plan`] writes a PSF.
+///
+/// # Errors
+///
+/// As [`run_plan`]; [`RunError::Plan`] when the system cannot be planned.
+pub fn run_fresnel(
+    system: &FresnelSystem,
+    source: &Source,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
+    check_outputs(opts)?;
+    let plan = if opts.planes_dir.is_some() {
+        FresnelPlan::new_plane_by_plane(system)
+    } else {
+        system.plan()
+    }
+    .map_err(RunError::Plan)?;
+    plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
+    let (psf, planes) = if opts.planes_dir.is_some() {
+        plan.compute_with_planes(source, &opts.compute).map_err(RunError::Compute)?
+    } else {
+        (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
+    };
+    write_outputs(psf, &planes, opts, start)
 }
 
 /// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
@@ -266,11 +326,21 @@ fn run_planned(
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
+    write_outputs(psf, &planes, opts, start)
+}
+
+/// Writes the planes, the PSF and the picture, and sums up the run.
+fn write_outputs(
+    psf: Psf,
+    planes: &[PlaneImage],
+    opts: &RunOptions,
+    start: Instant,
+) -> Result<RunSummary, RunError> {
     let mut plane_files = Vec::with_capacity(planes.len());
     if let Some(dir) = &opts.planes_dir {
         std::fs::create_dir_all(dir)
             .map_err(|source| RunError::Write(IoError::File { path: dir.clone(), source }))?;
-        for plane in &planes {
+        for plane in planes {
             let path = dir.join(format!("plane_{:02}_{}.fits", plane.index + 1, plane.kind));
             write_plane(&path, plane, opts.overwrite).map_err(RunError::Write)?;
             plane_files.push(path);
@@ -306,6 +376,7 @@ fn run_planned(
         detector_pixelscale_arcsec: psf.pixelscale_arcsec * psf.oversample as f64,
         oversample: psf.oversample,
         planes: plane_files,
+        pixelscale_m: psf.fresnel.map(|f| f.pixelscale_m),
     })
 }
 
@@ -317,9 +388,15 @@ fn write_picture(path: &Path, psf: &Psf, opts: &RunOptions) -> Result<(), RunErr
         "{name}: {}",
         wavelength_label(Some(psf.mean_wavelength), Some(psf.wavelengths.len() as i64))
     );
-    image_picture(&psf.image, psf.pixelscale_arcsec, &title, Stretch::Log { decades: 5.0 })
-        .and_then(|c| c.write_png(path, opts.overwrite))
-        .map_err(|e| RunError::Picture(e.to_string()))
+    let stretch = Stretch::Log { decades: 5.0 };
+    match &psf.fresnel {
+        Some(f) => {
+            crate::picture::image_picture_metres(&psf.image, f.pixelscale_m, &title, stretch)
+        }
+        None => image_picture(&psf.image, psf.pixelscale_arcsec, &title, stretch),
+    }
+    .and_then(|c| c.write_png(path, opts.overwrite))
+    .map_err(|e| RunError::Picture(e.to_string()))
 }
 
 #[cfg(not(feature = "png"))]
@@ -393,6 +470,7 @@ mod tests {
             detector_pixelscale_arcsec: 0.1,
             oversample: 2,
             planes: Vec::new(),
+            pixelscale_m: None,
         };
         let text = serde_json::to_string(&summary).unwrap();
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -25,8 +25,8 @@ use diffract_optics::{
     AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
     CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
-    PupilOptic, RectangleAperture, RectangularFieldStop, ScalarTransmission, SecondaryObscuration,
-    SquareAperture, ThinLens, ZernikeWfe,
+    PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
+    SecondaryObscuration, SquareAperture, ThinLens, ZernikeWfe,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -301,6 +301,14 @@ pub const KINDS: &[KindInfo] = &[
         checks: &[req("transmission", Ty::Number)],
     },
     KindInfo {
+        name: "quadratic_lens",
+        planes: PlaneRule::Pupil,
+        poppy: "QuadraticLens",
+        summary: "a lens of focal length f: in a Fresnel scene it refocuses the Gaussian beam",
+        example: "focal_length_m = 2.0",
+        checks: &[req("focal_length_m", Ty::Number)],
+    },
+    KindInfo {
         name: "fqpm_fft_aligner",
         planes: PlaneRule::Pupil,
         poppy: "FQPM_FFT_aligner",
@@ -527,6 +535,18 @@ pub(super) fn read_optic(
     index: usize,
     file: Option<&Path>,
 ) -> Result<Plane, SceneError> {
+    read_optic_in(t, index, file, false).map(|(plane, _)| plane)
+}
+
+/// Reads one `[[optic]]` of a Fraunhofer scene (`fresnel` false: a `plane` key, no
+/// distance) or of a Fresnel scene (no `plane` key; `distance_m`, default 0; pupil-plane
+/// kinds only), returning the plane and the distance.
+pub(super) fn read_optic_in(
+    t: &Table,
+    index: usize,
+    file: Option<&Path>,
+    fresnel: bool,
+) -> Result<(Plane, f64), SceneError> {
     let mut k = Keys::new(t, format!("optic {}", index + 1), file);
     let kind = k.str_opt("kind")?.ok_or_else(|| k.err("missing required key kind"))?;
     let Some(info) = kind_info(kind) else {
@@ -534,7 +554,21 @@ pub(super) fn read_optic(
         return Err(k.err(format!("unknown optic kind '{kind}'{hint}")));
     };
     k.ctx = format!("optic {} ({kind})", index + 1);
-    let plane = match k.str_opt("plane")? {
+    let mut distance = 0.0;
+    if fresnel {
+        if t.contains_key("plane") {
+            return Err(k.err(
+                "a Fresnel scene has no plane keys: optics sit at distance_m from the previous one; remove plane",
+            ));
+        }
+        distance = k.f64_or("distance_m", 0.0)?;
+        if info.planes == PlaneRule::Image || kind == "fqpm_fft_aligner" {
+            return Err(k.err(format!(
+                "{kind} cannot be used in a Fresnel scene: Fresnel scenes take pupil-plane optics (apertures, obscurations, wavefront error, lenses)"
+            )));
+        }
+    }
+    let plane = match if fresnel { Some("pupil") } else { k.str_opt("plane")? } {
         None => return Err(k.err("missing required key plane (\"pupil\" or \"image\")")),
         Some("pupil") => OpticPlane::Pupil,
         Some("image") => OpticPlane::Image,
@@ -552,7 +586,7 @@ pub(super) fn read_optic(
             Check::Rule(rule) => rule(t, plane).map_err(|m| k.err(m))?,
         }
     }
-    let checked: Table = (k.used.iter().filter(|key| **key != "plane"))
+    let checked: Table = (k.used.iter().filter(|key| !matches!(**key, "plane" | "distance_m")))
         .filter_map(|key| Some((key.to_string(), t.get(*key)?.clone())))
         .collect();
     let spec: OpticSpec = Value::Table(checked).try_into().map_err(|e: toml::de::Error| {
@@ -560,7 +594,7 @@ pub(super) fn read_optic(
     })?;
     let optic = spec.build(plane, OpticContext { file, index })?;
     k.finish()?;
-    Ok(optic)
+    Ok((optic, distance))
 }
 
 /// Where an optic comes from, for its messages and its relative paths.
@@ -708,6 +742,11 @@ pub enum OpticSpec {
         /// Amplitude transmission, 0 to 1.
         transmission: f64,
     },
+    /// POPPY's `QuadraticLens`.
+    QuadraticLens {
+        /// Focal length, metres (negative: diverging).
+        focal_length_m: f64,
+    },
     /// POPPY's `FQPM_FFT_aligner` (a pupil plane).
     FqpmFftAligner {
         /// `"forward"` (before the mask, the default) or `"backward"` (after it).
@@ -814,6 +853,7 @@ impl OpticSpec {
             OpticSpec::ZernikeWfe { .. } => "zernike_wfe",
             OpticSpec::ThinLens { .. } => "thin_lens",
             OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
+            OpticSpec::QuadraticLens { .. } => "quadratic_lens",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
@@ -906,6 +946,9 @@ impl OpticSpec {
             }
             OpticSpec::ThinLens { nwaves, reference_wavelength_m, radius_m } => {
                 pupil(ThinLens::new(*nwaves, *reference_wavelength_m, *radius_m).map_err(wrap)?)
+            }
+            OpticSpec::QuadraticLens { focal_length_m } => {
+                pupil(QuadraticLens::new(*focal_length_m).map_err(wrap)?)
             }
             OpticSpec::ScalarTransmission { transmission } => {
                 let t = ScalarTransmission::new(*transmission).map_err(wrap)?;

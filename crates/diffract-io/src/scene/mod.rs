@@ -12,7 +12,10 @@ pub use kinds::{
 
 use crate::SceneError;
 use diffract_optics::OpticsError;
-use diffract_propagation::{Coronagraph, Detector, Fov, OpticalSystem, PropagationError, Source};
+use diffract_propagation::{
+    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, OpticalSystem, PropagationError,
+    Source,
+};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -27,6 +30,63 @@ pub struct Scene {
     pub source: Source,
     /// A grid of PSFs (`[grid]`), when the scene describes one.
     pub grid: Option<GridSpec>,
+}
+
+/// A Fresnel scene (`propagation = "fresnel"`): optics at distances along a beam, and the
+/// source it is computed for.
+#[derive(Clone, Debug)]
+pub struct FresnelScene {
+    /// The scene's name (the `name` key, else the file stem).
+    pub name: String,
+    /// The Fresnel system.
+    pub system: FresnelSystem,
+    /// The source (on axis).
+    pub source: Source,
+}
+
+/// A scene of either propagation: what a scene file describes.
+#[derive(Clone, Debug)]
+pub enum AnyScene {
+    /// `propagation = "fraunhofer"` (the default).
+    Fraunhofer(Scene),
+    /// `propagation = "fresnel"`.
+    Fresnel(FresnelScene),
+}
+
+impl AnyScene {
+    /// Reads and checks a scene file of either propagation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scene::from_file`].
+    pub fn from_file(path: &Path) -> Result<AnyScene, SceneError> {
+        parse_any(&read_scene_text(path)?, Some(path))
+    }
+
+    /// Parses and checks scene text of either propagation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scene::from_file`].
+    pub fn from_toml_str(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
+        parse_any(text, file)
+    }
+
+    /// The scene's name.
+    pub fn name(&self) -> &str {
+        match self {
+            AnyScene::Fraunhofer(s) => &s.name,
+            AnyScene::Fresnel(s) => &s.name,
+        }
+    }
+
+    /// The source.
+    pub fn source(&self) -> &Source {
+        match self {
+            AnyScene::Fraunhofer(s) => &s.source,
+            AnyScene::Fresnel(s) => &s.source,
+        }
+    }
 }
 
 /// The `[grid]` table: source offsets, and optionally one wavelength per point.
@@ -290,33 +350,50 @@ impl Scene {
     /// unreadable file, invalid TOML, an unknown kind or key, a missing or mistyped key, or a
     /// value out of range.
     pub fn from_file(path: &Path) -> Result<Scene, SceneError> {
-        let err = |m: String| SceneError {
-            file: Some(path.to_path_buf()),
-            context: String::new(),
-            message: m,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
-        if meta.is_dir() {
-            return Err(err("is a directory, not a scene file".into()));
-        }
-        if meta.len() > MAX_SCENE_BYTES {
-            return Err(err(format!(
-                "scene file is {} bytes; scenes are at most 16 MiB",
-                meta.len()
-            )));
-        }
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| err("not a text file (invalid UTF-8)".into()))?;
-        Scene::from_toml_str(&text, Some(path))
+        Scene::from_toml_str(&read_scene_text(path)?, Some(path))
     }
 
     /// Parses and checks scene text; `file` names it in errors and gives the default name.
+    /// A Fresnel scene is refused here (read it with [`AnyScene`]).
     ///
     /// # Errors
     ///
     /// As [`Scene::from_file`].
     pub fn from_toml_str(text: &str, file: Option<&Path>) -> Result<Scene, SceneError> {
+        match parse_any(text, file)? {
+            AnyScene::Fraunhofer(s) => Ok(s),
+            AnyScene::Fresnel(_) => Err(SceneError {
+                file: file.map(Path::to_path_buf),
+                context: String::new(),
+                message: "propagation = \"fresnel\": this needs a Fraunhofer scene".into(),
+            }),
+        }
+    }
+}
+
+/// Reads a scene file's text, refusing folders, huge files and non-UTF-8.
+fn read_scene_text(path: &Path) -> Result<String, SceneError> {
+    let err = |m: String| SceneError {
+        file: Some(path.to_path_buf()),
+        context: String::new(),
+        message: m,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
+    if meta.is_dir() {
+        return Err(err("is a directory, not a scene file".into()));
+    }
+    if meta.len() > MAX_SCENE_BYTES {
+        return Err(err(format!("scene file is {} bytes; scenes are at most 16 MiB", meta.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read scene: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| err("not a text file (invalid UTF-8)".into()))?;
+    Ok(text)
+}
+
+/// Parses and checks scene text of either propagation.
+fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
+    {
         let file_err = |m: String| SceneError {
             file: file.map(Path::to_path_buf),
             context: String::new(),
@@ -347,6 +424,16 @@ impl Scene {
                 .and_then(|f| f.file_stem())
                 .map_or("scene".into(), |s| s.to_string_lossy().into_owned()),
         };
+        match top.str_opt("propagation")? {
+            None | Some("fraunhofer") => {}
+            Some("fresnel") => return parse_fresnel(top, name, file).map(AnyScene::Fresnel),
+            Some(other) => {
+                let hint = suggestion(other, ["fraunhofer", "fresnel"]);
+                return Err(top.err(format!(
+                    "propagation = \"{other}\" is invalid{hint}; must be \"fraunhofer\" or \"fresnel\""
+                )));
+            }
+        }
         let npix = match top.table.get("npix") {
             Some(Value::Integer(i)) if *i > 16384 => {
                 let gib = (*i as f64).powi(2) * 16.0 / (1u64 << 30) as f64;
@@ -411,8 +498,108 @@ impl Scene {
             message: WrappedError::from(e).0,
         })?;
         let grid = grid_table.map(|t| parse_grid(t, file)).transpose()?;
-        Ok(Scene { name, system, source, grid })
+        Ok(AnyScene::Fraunhofer(Scene { name, system, source, grid }))
     }
+}
+
+/// The rest of a Fresnel scene's top level, its optics and its optional detector.
+fn parse_fresnel(
+    mut top: Keys<'_>,
+    name: String,
+    file: Option<&Path>,
+) -> Result<FresnelScene, SceneError> {
+    let npix = top.usize_opt("npix", 1, 16384)?.unwrap_or(1024);
+    let diameter = top.f64_opt("pupil_diameter_m")?.ok_or_else(|| {
+        top.err("missing required key pupil_diameter_m (a Fresnel scene needs the entrance pupil's diameter)")
+    })?;
+    if diameter <= 0.0 {
+        return Err(top.err(format!("pupil_diameter_m = {diameter} is invalid; must be > 0")));
+    }
+    let beam_ratio = top.f64_or("beam_ratio", 0.5)?;
+    if !(beam_ratio > 0.0 && beam_ratio <= 1.0) {
+        return Err(top.err(format!(
+            "beam_ratio = {beam_ratio} is invalid; must be in (0, 1]: the pupil's share of the array width"
+        )));
+    }
+    if top.table.contains_key("coronagraph") {
+        return Err(top.err(
+            "a Fresnel scene cannot have a [coronagraph] table: coronagraph methods are for Fraunhofer scenes",
+        ));
+    }
+    if top.table.contains_key("grid") {
+        return Err(top.err("a Fresnel scene cannot have a [grid] table: grids of source offsets are for Fraunhofer scenes"));
+    }
+    if top.table.contains_key("oversample") {
+        return Err(top.err(
+            "a Fresnel scene has no oversample key: the padding is set by beam_ratio (array width = npix / beam_ratio)",
+        ));
+    }
+    let source_table =
+        top.table("source")?.ok_or_else(|| top.err("missing required table [source]"))?;
+    let optics = match top.get("optic") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        Some(Value::Array(_)) | None => {
+            return Err(top.err("no optics: add at least one [[optic]] table"));
+        }
+        Some(other) => {
+            return Err(top.err(format!(
+                "optic must be an array of tables ([[optic]]), got {}",
+                type_name(other)
+            )))
+        }
+    };
+    let detector_table = top.table("detector")?;
+    top.finish()?;
+    let wrap_top = |e: PropagationError| SceneError {
+        file: file.map(Path::to_path_buf),
+        context: String::new(),
+        message: WrappedError::from(e).0,
+    };
+    let source = parse_source(source_table, file)?;
+    let mut system =
+        FresnelSystem::new(name.clone(), npix, diameter, beam_ratio).map_err(wrap_top)?;
+    for (i, v) in optics.iter().enumerate() {
+        let ctx = format!("optic {}", i + 1);
+        let Value::Table(t) = v else {
+            return Err(SceneError {
+                file: file.map(Path::to_path_buf),
+                context: ctx,
+                message: format!("each [[optic]] must be a table, got {}", type_name(v)),
+            });
+        };
+        let (plane, distance) = kinds::read_optic_in(t, i, file, true)?;
+        let diffract_propagation::Plane::Pupil(optic) = plane else {
+            return Err(SceneError {
+                file: file.map(Path::to_path_buf),
+                context: ctx,
+                message: "only pupil-plane optics can be used in a Fresnel scene".into(),
+            });
+        };
+        system.add_element(optic, distance).map_err(|e| Keys::new(t, ctx, file).wrap(e))?;
+    }
+    if let Some(t) = detector_table {
+        let mut k = Keys::new(t, "[detector]", file);
+        let pixelscale = k.positive_f64_req("pixelscale_m")?;
+        let fov = k
+            .usize_opt("fov_pixels", 1, 32768)?
+            .ok_or_else(|| k.err("missing required key fov_pixels"))?;
+        let distance = k.f64_or("distance_m", 0.0)?;
+        k.finish()?;
+        let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
+        let det = FresnelDetector::new(pixelscale, fov)
+            .and_then(|d| d.with_distance(distance))
+            .map_err(wrap)?;
+        system.set_detector(det);
+    }
+    let (tx, ty) = source.tilt_arcsec();
+    if tx != 0.0 || ty != 0.0 {
+        return Err(SceneError {
+            file: file.map(Path::to_path_buf),
+            context: "[source]".into(),
+            message: "a Fresnel scene takes an on-axis source; remove offset_r_arcsec and offset_theta_deg".into(),
+        });
+    }
+    Ok(FresnelScene { name, system, source })
 }
 
 fn parse_grid(t: &Table, file: Option<&Path>) -> Result<GridSpec, SceneError> {
