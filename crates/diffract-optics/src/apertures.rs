@@ -7,10 +7,11 @@ use crate::{OpticsError, PupilGrid, PupilOptic};
 use ndarray::Array2;
 
 /// A circular aperture with gray edge pixels (exact area fractions). POPPY's
-/// `CircularAperture`.
+/// `CircularAperture`; [`CircularAperture::binary`] is its `gray_pixel=False`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CircularAperture {
     radius: f64,
+    gray: bool,
 }
 
 impl CircularAperture {
@@ -20,7 +21,17 @@ impl CircularAperture {
     ///
     /// [`OpticsError::Invalid`] unless the radius is finite and positive.
     pub fn new(radius_m: f64) -> Result<Self, OpticsError> {
-        Ok(CircularAperture { radius: positive("circular_aperture", "radius_m", radius_m)? })
+        Ok(CircularAperture {
+            radius: positive("circular_aperture", "radius_m", radius_m)?,
+            gray: true,
+        })
+    }
+
+    /// The same circle without gray pixels: a pixel is 1 when its centre is at most the
+    /// radius from the axis, else 0 (POPPY's `gray_pixel=False`).
+    pub fn binary(mut self) -> Self {
+        self.gray = false;
+        self
     }
 
     /// Radius in metres.
@@ -40,6 +51,10 @@ impl PupilOptic for CircularAperture {
         Some(2.0 * self.radius)
     }
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        if !self.gray {
+            let r = self.radius;
+            return Some(grid.map(|y, x| f64::from((x * x + y * y).sqrt() <= r)));
+        }
         Some(gray_disc(grid, 0.0, 0.0, self.radius))
     }
 }

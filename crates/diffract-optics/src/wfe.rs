@@ -63,15 +63,34 @@ impl PupilOptic for ZernikeWfe {
             .filter(|(_, &c)| c != 0.0)
             .map(|(k, &c)| (k + 1, c))
             .collect();
-        Some(grid.map(|y, x| {
-            let r = (x * x + y * y).sqrt();
-            if r > r0 {
-                return 0.0;
+        let n = grid.npix();
+        let evaluate = |g: &PupilGrid| {
+            g.map(|y, x| {
+                let r = (x * x + y * y).sqrt();
+                if r > r0 {
+                    return 0.0;
+                }
+                let rho = r / r0;
+                let theta = (y / r0).atan2(x / r0);
+                terms.iter().map(|&(j, c)| c * zernike_noll(j, rho, theta)).sum()
+            })
+        };
+        if grid.centre() == (n as f64 - 1.0) / 2.0 {
+            return Some(evaluate(grid));
+        }
+        // A grid whose axis is not the array centre (a Fresnel plane): POPPY 1.1.2 evaluates
+        // the polynomials on the array-centred grid all the same (its cached Zernikes) and
+        // zeroes them outside its binary aperture (radius r0) on the plane's own grid;
+        // followed here for parity, though it puts the polynomials half a pixel from the axis.
+        let centred = PupilGrid::with_pixelscale(n, grid.pixelscale()).ok()?;
+        let mut opd = evaluate(&centred);
+        let outside = grid.map(|y, x| f64::from((x * x + y * y).sqrt() > r0));
+        opd.zip_mut_with(&outside, |o, &out| {
+            if out == 1.0 {
+                *o = 0.0;
             }
-            let rho = r / r0;
-            let theta = (y / r0).atan2(x / r0);
-            terms.iter().map(|&(j, c)| c * zernike_noll(j, rho, theta)).sum()
-        }))
+        });
+        Some(opd)
     }
 }
 
