@@ -376,6 +376,8 @@ impl PupilOptic for ScalarTransmission {
         format!("Scalar transmission {}", self.transmission)
     }
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
-        Some(Array2::from_elem((grid.npix(), grid.npix()), self.transmission))
+        // Full transmission is no array at all: nothing to sample or multiply.
+        (self.transmission != 1.0)
+            .then(|| Array2::from_elem((grid.npix(), grid.npix()), self.transmission))
     }
 }

@@ -19,7 +19,7 @@
 //! the same as the centred transforms of [`Fft2d`] with a checkerboard of signs where a shift
 //! is left over, so no array is rolled. Array sizes are therefore even.
 
-use crate::field::{apply_pupil, combine, PupilArrays};
+use crate::field::{apply_pupil, apply_pupil_view, combine, PupilArrays};
 use crate::plan::{ComputeOptions, PlaneImage, Precision};
 use crate::step::Recorded;
 use crate::steps::RecordPlane;
@@ -30,7 +30,7 @@ use crate::{
 use diffract_optics::{PupilGrid, PupilOptic};
 use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
 use diffract_transforms::{Fft2d, FftBackend, FftDirection, GemmBackend, MftCache};
-use ndarray::{s, Array2, Axis};
+use ndarray::{s, Array2, ArrayViewMut2, Axis};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 use std::ops::Range;
@@ -298,21 +298,36 @@ fn entrance_offset(npix: usize, oversample: f64) -> usize {
     (npix as f64 * (oversample - 1.0) / 2.0).round_ties_even() as usize
 }
 
-/// The `(-1)^(i + j)` checkerboard applied in place.
-fn checkerboard(field: &mut Array2<Complex64>) {
-    for (i, mut row) in field.axis_iter_mut(Axis(0)).enumerate() {
-        let start = i % 2 == 1;
-        for (j, v) in row.iter_mut().enumerate() {
-            if (j % 2 == 1) != start {
-                *v = -*v;
-            }
+/// `(-1)^i`.
+fn sign(i: usize) -> f64 {
+    if i % 2 == 1 {
+        -1.0
+    } else {
+        1.0
+    }
+}
+
+/// Multiplies `field[i, j]` by `row[i] * col[j]`: a separable phase, one complex product
+/// per pixel.
+fn separable(field: &mut ArrayViewMut2<'_, Complex64>, row: &[Complex64], col: &[Complex64]) {
+    for (mut r, a) in field.axis_iter_mut(Axis(0)).zip(row) {
+        for (v, b) in r.iter_mut().zip(col) {
+            *v *= a * b;
         }
     }
 }
 
+/// The `(-1)^(i + j)` checkerboard applied in place.
+fn checkerboard(field: &mut Array2<Complex64>) {
+    let n = field.nrows();
+    let signs: Vec<Complex64> = (0..n).map(|i| Complex64::new(sign(i), 0.0)).collect();
+    separable(&mut field.view_mut(), &signs, &signs);
+}
+
 /// `exp(i k r^2 / (2 R))` over the centred coordinates of `field` (spacing `scale`, axis on
 /// pixel `n / 2`): a quadratic phase of radius of curvature `R` (no-op for infinite `R`),
-/// POPPY's `QuadPhase(R)`; optionally times the checkerboard.
+/// POPPY's `QuadPhase(R)`, applied as the product of its x and y factors; optionally times
+/// the checkerboard.
 fn quadratic_phase(
     field: &mut Array2<Complex64>,
     scale: f64,
@@ -327,41 +342,53 @@ fn quadratic_phase(
         return;
     }
     let n = field.nrows();
+    quadratic_phase_on(
+        &mut field.view_mut(),
+        0..n,
+        n,
+        scale,
+        radius,
+        wavelength,
+        with_checkerboard,
+    );
+}
+
+/// [`quadratic_phase`] on the square `rows x rows` of an `n`-pixel field held in `view`.
+fn quadratic_phase_on(
+    view: &mut ArrayViewMut2<'_, Complex64>,
+    rows: Range<usize>,
+    n: usize,
+    scale: f64,
+    radius: f64,
+    wavelength: f64,
+    with_checkerboard: bool,
+) {
     let k = 2.0 * PI / wavelength;
     let centre = n as f64 / 2.0;
-    let c: Vec<f64> = (0..n).map(|i| scale * (i as f64 - centre)).collect();
-    let c2: Vec<f64> = c.iter().map(|x| x * x).collect();
-    for (i, mut row) in field.axis_iter_mut(Axis(0)).enumerate() {
-        let odd_row = i % 2 == 1;
-        for (j, v) in row.iter_mut().enumerate() {
-            let opd = (c2[j] + c2[i]) / (2.0 * radius);
-            let mut p = Complex64::from_polar(1.0, k * opd);
-            if with_checkerboard && ((j % 2 == 1) != odd_row) {
-                p = -p;
-            }
-            *v *= p;
-        }
-    }
+    let factors: Vec<Complex64> = rows
+        .map(|i| {
+            let x = scale * (i as f64 - centre);
+            let s = if with_checkerboard { sign(i) } else { 1.0 };
+            Complex64::from_polar(s, k * (x * x) / (2.0 * radius))
+        })
+        .collect();
+    separable(view, &factors, &factors);
 }
 
 /// The angular-spectrum transfer function `exp(-i pi lambda dz (fx^2 + fy^2))` applied to
 /// a field in the FFT's own order (frequencies `k / (N dx)`, `k` from `-N/2` to `N/2 - 1`
-/// wrapped).
+/// wrapped), as the product of its x and y factors.
 fn transfer_function(field: &mut Array2<Complex64>, scale: f64, dz: f64, wavelength: f64) {
     let n = field.nrows();
-    let f2: Vec<f64> = (0..n)
+    let a = -PI * wavelength * dz;
+    let factors: Vec<Complex64> = (0..n)
         .map(|k| {
             let ks = if k < n / 2 { k as f64 } else { k as f64 - n as f64 };
             let f = ks / (scale * n as f64);
-            f * f
+            Complex64::from_polar(1.0, a * (f * f))
         })
         .collect();
-    let a = -PI * wavelength * dz;
-    for (i, mut row) in field.axis_iter_mut(Axis(0)).enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v *= Complex64::from_polar(1.0, a * (f2[j] + f2[i]));
-        }
-    }
+    separable(&mut field.view_mut(), &factors, &factors);
 }
 
 /// The Fresnel state of a wavefront, or an error naming the step.
@@ -377,13 +404,25 @@ fn set_fresnel(wf: &mut Wavefront, m_per_px: f64, beam: GaussianBeam) {
     wf.sampling = Sampling::Fresnel { m_per_px, centre, beam };
 }
 
-/// One FFT of the plan in `direction`, in place.
+/// The rows of `field` between its first and last non-zero row.
+fn nonzero_rows(field: &Array2<Complex64>) -> Range<usize> {
+    let zero = Complex64::new(0.0, 0.0);
+    let is_zero = |i: usize| field.row(i).iter().all(|v| *v == zero);
+    let n = field.nrows();
+    let start = (0..n).find(|&i| !is_zero(i)).unwrap_or(n);
+    let end = (start..n).rev().find(|&i| !is_zero(i)).map_or(start, |i| i + 1);
+    start..end
+}
+
+/// One FFT of the plan in `direction`, in place, skipping the rows that are zero on input.
 fn transform(
     field: &mut Array2<Complex64>,
     exec: &Exec<'_>,
     direction: FftDirection,
 ) -> Result<(), PropagationError> {
-    exec.fft()?.process(field, direction, exec.par)?;
+    let n = field.nrows();
+    let rows = nonzero_rows(field);
+    exec.fft()?.process_rows(field, direction, exec.par, rows, 0..n)?;
     Ok(())
 }
 
@@ -510,6 +549,9 @@ impl Step for FresnelPropagate {
 pub(crate) struct FresnelLens {
     pub(crate) plane: usize,
     pub(crate) focal_length: f64,
+    /// The rows (and columns) outside which the field is known to be zero: the entrance
+    /// square, before the light has propagated.
+    pub(crate) support: Option<Range<usize>>,
 }
 
 impl FresnelLens {
@@ -570,7 +612,14 @@ impl Step for FresnelLens {
     ) -> Result<(), PropagationError> {
         let (scale, beam) = fresnel_of(wf, self.name())?;
         let (beam, radius) = Self::refract(&beam, self.focal_length, wf.wavelength);
-        quadratic_phase(&mut wf.field, scale, radius, wf.wavelength, false);
+        match &self.support {
+            Some(r) if radius.is_finite() => {
+                let n = wf.field.nrows();
+                let mut view = wf.field.slice_mut(s![r.clone(), r.clone()]);
+                quadratic_phase_on(&mut view, r.clone(), n, scale, radius, wf.wavelength, false);
+            }
+            _ => quadratic_phase(&mut wf.field, scale, radius, wf.wavelength, false),
+        }
         set_fresnel(wf, scale, beam);
         Ok(())
     }
@@ -582,8 +631,12 @@ impl Step for FresnelLens {
 pub(crate) struct FresnelOptics {
     pub(crate) planes: Range<usize>,
     pub(crate) optics: Vec<Arc<dyn PupilOptic>>,
-    /// The arrays sampled at the plan's entrance pixel scale, when the plane has it.
+    /// The arrays sampled at the plan's entrance pixel scale, when the plane has it; cut to
+    /// `support` when that is set.
     pub(crate) arrays: Option<(f64, Arc<PupilArrays>)>,
+    /// The rows (and columns) outside which the field is zero (the entrance square before
+    /// any propagation): only they are multiplied.
+    pub(crate) support: Option<Range<usize>>,
 }
 
 /// The combined arrays of `optics` on `grid`.
@@ -613,7 +666,12 @@ impl Step for FresnelOptics {
         let (scale, _) = fresnel_of(wf, self.name())?;
         let k = 2.0 * PI / wf.wavelength;
         match &self.arrays {
-            Some((s, arrays)) if *s == scale => apply_pupil(&mut wf.field, arrays, k),
+            Some((sc, arrays)) if *sc == scale => match &self.support {
+                Some(r) => {
+                    apply_pupil_view(&mut wf.field.slice_mut(s![r.clone(), r.clone()]), arrays, k)
+                }
+                None => apply_pupil(&mut wf.field, arrays, k),
+            },
             _ => {
                 let grid = PupilGrid::fresnel(wf.field.nrows(), scale)?;
                 apply_pupil(&mut wf.field, &sample_optics(&self.optics, &grid), k);
@@ -631,7 +689,10 @@ impl Step for FresnelOptics {
 /// Scales the field to unit total intensity: POPPY's "first" normalisation, after the
 /// first optic.
 #[derive(Debug)]
-pub(crate) struct Normalize;
+pub(crate) struct Normalize {
+    /// Rows and columns outside which the field is zero, if known.
+    pub(crate) support: Option<Range<usize>>,
+}
 
 impl Step for Normalize {
     fn name(&self) -> &str {
@@ -644,14 +705,18 @@ impl Step for Normalize {
         _: &Exec<'_>,
         _: &mut Scratch,
     ) -> Result<(), PropagationError> {
-        let total = wf.total_intensity();
+        let mut view = match &self.support {
+            Some(r) => wf.field.slice_mut(s![r.clone(), r.clone()]),
+            None => wf.field.view_mut(),
+        };
+        let total: f64 = view.iter().map(|z| z.norm_sqr()).sum();
         let root = total.sqrt();
         if root == 0.0 || !root.is_finite() {
             return Err(PropagationError::System(
                 "the first optic transmits no light on this pupil grid".into(),
             ));
         }
-        wf.field.mapv_inplace(|z| z / root);
+        view.mapv_inplace(|z| z / root);
         Ok(())
     }
 }
@@ -852,7 +917,8 @@ pub struct FresnelPlan {
     /// Whether the light never leaves the entrance plane (no distance anywhere): the
     /// output is then the unpadded pupil, as POPPY writes a pupil-plane wavefront.
     stays_in_pupil: bool,
-    entrance: Arc<PupilArrays>,
+    /// The optics before the first distance, for pictures of the entrance pupil.
+    entrance: Vec<Arc<dyn PupilOptic>>,
     mfts: MftCache<f64>,
     mfts32: MftCache<f32>,
     ffts: Mutex<Vec<crate::plan::FftPlanEntry>>,
@@ -897,8 +963,11 @@ impl FresnelPlan {
 
         let mut steps: Vec<Box<dyn Step>> = Vec::new();
         let mut at_entrance = true;
+        let o = entrance_offset(npix, system.oversample());
+        let square = o..o + npix;
+        // Until the light propagates, it is zero outside the entrance square.
+        let support = |at_entrance: bool| at_entrance.then(|| square.clone());
         let mut i = 0;
-        let mut entrance = None;
         while i < elements.len() {
             let e = &elements[i];
             if e.distance_m != 0.0 {
@@ -906,9 +975,13 @@ impl FresnelPlan {
                 at_entrance = false;
             }
             if let Some(fl) = e.optic.lens_focal_length() {
-                steps.push(Box::new(FresnelLens { plane: i, focal_length: fl }));
+                steps.push(Box::new(FresnelLens {
+                    plane: i,
+                    focal_length: fl,
+                    support: support(at_entrance),
+                }));
                 if i == 0 {
-                    steps.push(Box::new(Normalize));
+                    steps.push(Box::new(Normalize { support: support(at_entrance) }));
                 }
                 steps.push(Box::new(RecordPlane {
                     planes: i..i + 1,
@@ -933,15 +1006,25 @@ impl FresnelPlan {
             let optics: Vec<Arc<dyn PupilOptic>> =
                 elements[i..j].iter().map(|e| Arc::clone(&e.optic)).collect();
             let arrays = at_entrance.then(|| {
-                let a = Arc::new(sample_optics(&optics, &grid));
-                if entrance.is_none() {
-                    entrance = Some(Arc::clone(&a));
-                }
+                let full = sample_optics(&optics, &grid);
+                let cut = |a: &Option<Array2<f64>>| {
+                    a.as_ref().map(|a| a.slice(s![square.clone(), square.clone()]).to_owned())
+                };
+                let a = Arc::new(PupilArrays {
+                    transmission: cut(&full.transmission),
+                    opd: cut(&full.opd),
+                    phase: cut(&full.phase),
+                });
                 (grid.pixelscale(), a)
             });
-            steps.push(Box::new(FresnelOptics { planes: i..j, optics, arrays }));
+            steps.push(Box::new(FresnelOptics {
+                planes: i..j,
+                optics,
+                arrays,
+                support: support(at_entrance),
+            }));
             if i == 0 {
-                steps.push(Box::new(Normalize));
+                steps.push(Box::new(Normalize { support: support(at_entrance) }));
             }
             steps.push(Box::new(RecordPlane {
                 planes: i..j,
@@ -957,17 +1040,11 @@ impl FresnelPlan {
             }
             steps.push(Box::new(FresnelToDetector { detector: *d }));
         }
-        let entrance = match entrance {
-            Some(e) => e,
-            None => Arc::new(sample_optics(
-                &elements
-                    .iter()
-                    .take_while(|e| e.distance_m == 0.0)
-                    .map(|e| Arc::clone(&e.optic))
-                    .collect::<Vec<_>>(),
-                &grid,
-            )),
-        };
+        let entrance: Vec<Arc<dyn PupilOptic>> = elements
+            .iter()
+            .take_while(|e| e.distance_m == 0.0)
+            .map(|e| Arc::clone(&e.optic))
+            .collect();
         Ok(FresnelPlan {
             npix,
             n,
@@ -995,20 +1072,30 @@ impl FresnelPlan {
         &self.steps
     }
 
-    /// The entrance pupil's combined transmission on the padded grid (the optics before the
-    /// first distance).
+    /// The entrance pupil's amplitude on the padded grid: the entrance square times the
+    /// combined transmission of the optics before the first distance (sampled on call).
     pub fn transmission(&self) -> Array2<f64> {
-        self.entrance.transmission.clone().unwrap_or_else(|| {
-            let mut t = Array2::zeros((self.n, self.n));
-            let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
-            t.slice_mut(s![o..o + self.npix, o..o + self.npix]).fill(1.0);
-            t
-        })
+        let arrays = self.sample_entrance();
+        let mut t = Array2::zeros((self.n, self.n));
+        let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
+        t.slice_mut(s![o..o + self.npix, o..o + self.npix]).fill(1.0);
+        if let Some(a) = &arrays.transmission {
+            t *= a;
+        }
+        t
     }
 
-    /// The entrance pupil's combined OPD in metres, if any.
-    pub fn opd(&self) -> Option<&Array2<f64>> {
-        self.entrance.opd.as_ref()
+    /// The combined OPD in metres of the optics before the first distance, if any (sampled
+    /// on call).
+    pub fn opd(&self) -> Option<Array2<f64>> {
+        self.sample_entrance().opd
+    }
+
+    fn sample_entrance(&self) -> PupilArrays {
+        match PupilGrid::fresnel(self.n, self.pupil_scale) {
+            Ok(grid) => sample_optics(&self.entrance, &grid),
+            Err(_) => PupilArrays { transmission: None, opd: None, phase: None },
+        }
     }
 
     /// The entrance pupil's pixel scale, metres.
@@ -1051,7 +1138,22 @@ impl FresnelPlan {
                 "must be a finite number > 0",
             ));
         }
-        let mut field = Array2::zeros((self.n, self.n));
+        self.input_wavefront_in(wavelength, Array2::zeros((self.n, self.n)))
+    }
+
+    /// The input wavefront in `field`, a zeroed `n x n` array.
+    fn input_wavefront_in(
+        &self,
+        wavelength: f64,
+        mut field: Array2<Complex64>,
+    ) -> Result<Wavefront, PropagationError> {
+        if !(wavelength.is_finite() && wavelength > 0.0) {
+            return Err(PropagationError::invalid(
+                "wavelength_m",
+                wavelength,
+                "must be a finite number > 0",
+            ));
+        }
         let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
         field.slice_mut(s![o..o + self.npix, o..o + self.npix]).fill(Complex64::new(1.0, 0.0));
         Ok(Wavefront::new(
@@ -1206,44 +1308,63 @@ impl FresnelPlan {
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         let out_n = self.output_npix();
         type One = (Array2<f64>, f64, f64, Option<Vec<Recorded>>);
-        let results: Vec<One> = map_ordered(&schedule, wavelengths, |_, &wl, par| {
+        let one = |wl: f64, par: Par| -> Result<One, PropagationError> {
             let exec = self.exec(gemm, par, opts.precision, &fft);
             let _done = crate::plan::ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
             scratch.records = record.then(Vec::new);
             let run = (|| {
-                let mut wf = self.input_wavefront(wl)?;
+                // The field's storage is kept from one wavelength to the next.
+                let buffer = scratch.take_buffer(self.n * self.n);
+                let field = Array2::from_shape_vec((self.n, self.n), buffer)
+                    .expect("a buffer of n * n values");
+                let mut wf = self.input_wavefront_in(wl, field)?;
                 for step in &self.steps {
                     step.apply(&mut wf, &exec, &mut scratch)?;
                 }
-                Ok::<_, PropagationError>(wf)
+                let (scale, beam) = fresnel_of(&wf, "output")?;
+                let intensity = if self.stays_in_pupil {
+                    let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
+                    wf.field.slice(s![o..o + self.npix, o..o + self.npix]).mapv(|z| z.norm_sqr())
+                } else {
+                    wf.field.mapv(|z| z.norm_sqr())
+                };
+                scratch.give_back_field(wf.field);
+                Ok::<_, PropagationError>((intensity, scale, beam.z))
             })();
             let records = scratch.records.take();
             self.return_scratch(scratch);
-            let wf = run?;
-            let (scale, beam) = fresnel_of(&wf, "output")?;
-            let field = if self.stays_in_pupil {
-                let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
-                wf.field.slice(s![o..o + self.npix, o..o + self.npix]).to_owned()
-            } else {
-                wf.field
-            };
-            Ok::<_, PropagationError>((field.mapv(|z| z.norm_sqr()), scale, beam.z, records))
-        })
-        .map_err(|e| e.source)?;
+            let (intensity, scale, z) = run?;
+            Ok((intensity, scale, z, records))
+        };
         let mut total = Array2::zeros((out_n, out_n));
         let mut plane_images: Vec<PlaneImage> = Vec::new();
         let with_phase = wavelengths.len() == 1;
-        let (first_scale, first_z) = (results[0].1, results[0].2);
-        for (w_index, ((img, _, _, records), w)) in results.into_iter().zip(&weights).enumerate() {
-            total.scaled_add(*w, &img);
-            for (s, r) in records.into_iter().flatten().enumerate() {
-                let plane = r.plane_image(*w, with_phase);
+        let (mut first_scale, mut first_z) = (f64::NAN, f64::NAN);
+        // Wavelengths in chunks of one per worker, each chunk summed in wavelength order
+        // before the next starts: the result does not depend on the workers, and at most
+        // one intensity array per worker is held (Fresnel arrays are large).
+        let chunk = schedule.workers.max(1);
+        let mut w_index = 0;
+        for (wls, ws) in wavelengths.chunks(chunk).zip(weights.chunks(chunk)) {
+            // A last chunk shorter than the workers gives the idle cores to its kernels.
+            let chunk_schedule = self.schedule(wls.len(), opts)?;
+            let results: Vec<One> = map_ordered(&chunk_schedule, wls, |_, &wl, par| one(wl, par))
+                .map_err(|e| e.source)?;
+            for ((img, scale, z, records), w) in results.into_iter().zip(ws) {
                 if w_index == 0 {
-                    plane_images.push(plane);
-                } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
-                    plane_images[s].intensity += &plane.intensity;
+                    (first_scale, first_z) = (scale, z);
                 }
+                total.scaled_add(*w, &img);
+                for (s, r) in records.into_iter().flatten().enumerate() {
+                    let plane = r.plane_image(*w, with_phase);
+                    if w_index == 0 {
+                        plane_images.push(plane);
+                    } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
+                        plane_images[s].intensity += &plane.intensity;
+                    }
+                }
+                w_index += 1;
             }
         }
         let psf = Psf {

@@ -178,7 +178,8 @@ impl<T: Real> Fft2d<T> {
                 self.transform(data, direction, par, nonzero_rows, 0..ny);
             }
             FftDirection::ImageToPupil => {
-                self.transform(data, direction, par, 0..ny, wanted_rows.clone());
+                // The checkerboard comes after the transform, so the zero rows stay zero.
+                self.transform(data, direction, par, nonzero_rows, wanted_rows.clone());
                 checkerboard(data, wanted_rows);
             }
         }
