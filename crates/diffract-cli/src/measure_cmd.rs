@@ -30,19 +30,19 @@ pub(crate) struct MeasureArgs {
     ee_fraction: Vec<f64>,
     /// Encircled energy: `poppy` (POPPY's measure_ee: whole pixels in one-pixel bins,
     /// interpolated by a cubic spline) or `exact` (each pixel by its area inside the circle).
-    #[arg(long, default_value = "poppy", value_parser = ["poppy", "exact"])]
+    #[arg(long, default_value = "poppy")]
     ee_method: String,
     /// FWHM: `fit` (POPPY's measure_fwhm, a Gaussian fitted to the pixels above --threshold
     /// of the peak) or `profile` (POPPY's measure_fwhm_radprof, the radial profile's half
     /// maximum).
-    #[arg(long, default_value = "fit", value_parser = ["fit", "profile"])]
+    #[arg(long, default_value = "fit")]
     fwhm_method: String,
     /// FWHM fit: the fraction of the peak above which pixels are fitted.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     threshold: f64,
     /// Centroid: `fw` (POPPY's measure_centroid, the iterated floating window) or `moment`
     /// (the first moment of the box around the brightest pixel).
-    #[arg(long, default_value = "fw", value_parser = ["fw", "moment"])]
+    #[arg(long, default_value = "fw")]
     centroid: String,
     /// Half width of the centroid box, pixels (POPPY's boxsize).
     #[arg(long, default_value_t = 20)]
@@ -51,7 +51,7 @@ pub(crate) struct MeasureArgs {
     #[arg(long)]
     profile: Option<PathBuf>,
     /// Radial-profile bin width, arcsec (default one pixel); also the encircled-energy bins.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     bin_size: Option<f64>,
     /// Position angles MIN,MAX in degrees counter-clockwise from +Y (-180 to 180) for the
     /// radial profile (POPPY's pa_range).
@@ -78,6 +78,10 @@ fn pair(flag: &str, v: &Option<Vec<f64>>) -> Result<Option<(f64, f64)>, Failure>
             v.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
         ))),
     }
+}
+
+fn one_of(flag: &str, value: &str, allowed: &str) -> Failure {
+    Failure::input(format!("--{flag} {value} is invalid; must be one of: {allowed}"))
 }
 
 fn options(args: &MeasureArgs) -> Result<MeasureOptions, Failure> {
@@ -116,12 +120,22 @@ fn options(args: &MeasureArgs) -> Result<MeasureOptions, Failure> {
     }
     o.ee_radii_arcsec = args.ee_radius.clone();
     o.ee_fractions = args.ee_fraction.clone();
-    o.ee_method = if args.ee_method == "exact" { EeMethod::Exact } else { EeMethod::Poppy };
-    o.fwhm_method =
-        if args.fwhm_method == "profile" { FwhmMethod::Profile } else { FwhmMethod::Fit };
+    o.ee_method = match args.ee_method.as_str() {
+        "poppy" => EeMethod::Poppy,
+        "exact" => EeMethod::Exact,
+        other => return Err(one_of("ee-method", other, "poppy, exact")),
+    };
+    o.fwhm_method = match args.fwhm_method.as_str() {
+        "fit" => FwhmMethod::Fit,
+        "profile" => FwhmMethod::Profile,
+        other => return Err(one_of("fwhm-method", other, "fit, profile")),
+    };
     o.threshold = args.threshold;
-    o.centroid =
-        if args.centroid == "moment" { CentroidMethod::Moment } else { CentroidMethod::Fw };
+    o.centroid = match args.centroid.as_str() {
+        "fw" => CentroidMethod::Fw,
+        "moment" => CentroidMethod::Moment,
+        other => return Err(one_of("centroid", other, "fw, moment")),
+    };
     o.box_half = args.box_size;
     o.binsize_arcsec = args.bin_size;
     Ok(o)
