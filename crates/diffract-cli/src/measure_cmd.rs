@@ -200,9 +200,9 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
                 }),
             );
         }
-        println!("{}", serde_json::to_string(&v).map_err(Failure::run)?);
+        emit(&format!("{}\n", serde_json::to_string(&v).map_err(Failure::run)?))?;
     } else {
-        print_text(&m, args, scale);
+        emit(&text_report(&m, args, scale))?;
     }
     if let (Some(path), Some(p)) = (&args.profile, &profile) {
         let text = profile_csv(p);
@@ -220,23 +220,48 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_text(m: &measure::Measurement, args: &MeasureArgs, scale: f64) {
+/// Writes the report to stdout; a reader that has gone (a closed pipe) is not an error.
+fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::run(format!("writing to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn text_report(m: &measure::Measurement, args: &MeasureArgs, scale: f64) -> String {
+    use std::fmt::Write;
     let num = |v: Option<f64>, unit: &str, none: &str| {
         v.filter(|v| v.is_finite()).map_or(none.to_string(), |v| format!("{v:.5}{unit}"))
     };
-    println!("{} (HDU {}, {} arcsec/pixel)", args.file.display(), args.hdu, scale);
-    println!("peak {:.6e}, flux in field {:.6}, sharpness {:.6e}", m.peak, m.flux, m.sharpness);
-    println!("centre ({}, {}) pixels", m.center_px[0], m.center_px[1]);
-    match (m.centroid_px, m.centroid_arcsec) {
-        (Some([x, y]), Some([ax, ay])) => println!(
+    let mut t = String::new();
+    let _ = writeln!(t, "{} (HDU {}, {} arcsec/pixel)", args.file.display(), args.hdu, scale);
+    let _ = writeln!(
+        t,
+        "peak {:.6e}, flux in field {:.6}, sharpness {:.6e}",
+        m.peak, m.flux, m.sharpness
+    );
+    let _ = writeln!(t, "centre ({}, {}) pixels", m.center_px[0], m.center_px[1]);
+    let _ = match (m.centroid_px, m.centroid_arcsec) {
+        (Some([x, y]), Some([ax, ay])) => writeln!(
+            t,
             "centroid ({}): ({x:.4}, {y:.4}) pixels, ({ax:.5}, {ay:.5}) arcsec from the array centre",
             args.centroid
         ),
-        _ => println!("centroid: not measurable"),
-    }
-    println!("FWHM ({}): {}", args.fwhm_method, num(m.fwhm_arcsec, " arcsec", "not measurable"));
+        _ => writeln!(t, "centroid: not measurable"),
+    };
+    let _ = writeln!(
+        t,
+        "FWHM ({}): {}",
+        args.fwhm_method,
+        num(m.fwhm_arcsec, " arcsec", "not measurable")
+    );
     for e in &m.ee {
-        println!(
+        let _ = writeln!(
+            t,
             "encircled energy ({}) within {} arcsec: {}",
             args.ee_method,
             e.radius_arcsec,
@@ -244,10 +269,12 @@ fn print_text(m: &measure::Measurement, args: &MeasureArgs, scale: f64) {
         );
     }
     for r in &m.radius_at_ee {
-        println!(
+        let _ = writeln!(
+            t,
             "radius holding {}: {}",
             r.fraction,
             num(r.radius_arcsec, " arcsec", "not reached in the field")
         );
     }
+    t
 }

@@ -345,18 +345,15 @@ pub fn radial_profile(
             acc
         })
         .collect();
+    // The pixels are sorted by radius, and r * binsize keeps that order: each bin is a slice.
     let stddev = radius
         .iter()
         .map(|&rr| {
             let (lo, hi) = (rr - binsize / 2.0, rr + binsize / 2.0);
-            let vals: Vec<f64> = pix
-                .iter()
-                .filter(|(r, v)| {
-                    let r_arcsec = r * binsize;
-                    r_arcsec >= lo && r_arcsec < hi && !v.is_nan()
-                })
-                .map(|p| p.1)
-                .collect();
+            let first = pix.partition_point(|p| p.0 * binsize < lo);
+            let end = pix.partition_point(|p| p.0 * binsize < hi);
+            let vals: Vec<f64> =
+                pix[first..end.max(first)].iter().map(|p| p.1).filter(|v| !v.is_nan()).collect();
             population_stddev(&vals)
         })
         .collect();
@@ -637,9 +634,12 @@ pub fn fw_centroid(image: &Array2<f64>, box_half: usize) -> Option<(f64, f64)> {
         }
     };
     let hw = box_half as i64;
+    // Pixels beyond the array count as 0, so every box is visited only where it overlaps it.
+    let cols = |a: i64, b: i64| a.max(0)..=b.min(nx as i64 - 1);
+    let rows = |a: i64, b: i64| a.max(0)..=b.min(ny as i64 - 1);
     let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
-    for i in (px as i64 - hw)..=(px as i64 + hw) {
-        for j in (py as i64 - hw)..=(py as i64 + hw) {
+    for i in cols(px as i64 - hw, px as i64 + hw) {
+        for j in rows(py as i64 - hw, py as i64 + hw) {
             let v = at(i, j);
             s += v;
             sx += i as f64 * v;
@@ -663,9 +663,9 @@ pub fn fw_centroid(image: &Array2<f64>, box_half: usize) -> Option<(f64, f64)> {
     for _ in 0..20 {
         let (x0, y0) = (xc.trunc() as i64, yc.trunc() as i64);
         let (mut s, mut sx, mut sy) = (0.0, 0.0, 0.0);
-        for i in (x0 - hw - 1)..=(x0 + hw + 1) {
+        for i in cols(x0 - hw - 1, x0 + hw + 1) {
             let wx = weight((i as f64 - xc).abs());
-            for j in (y0 - hw - 1)..=(y0 + hw + 1) {
+            for j in rows(y0 - hw - 1, y0 + hw + 1) {
                 let w = wx * weight((j as f64 - yc).abs());
                 let v = at(i, j) * w;
                 s += v;
