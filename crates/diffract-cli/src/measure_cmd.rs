@@ -60,6 +60,11 @@ pub(crate) struct MeasureArgs {
     /// Also plot the radial profile and encircled energy to this PNG.
     #[arg(long)]
     profile_png: Option<PathBuf>,
+    /// The scene the PSF was computed from: adds the Strehl ratio, the PSF's value at the
+    /// centre over that of the scene computed again without the OPD of its pupil optics
+    /// (the measure_strehl of earlier POPPY versions and WebbPSF). HDU 0 or 1 only.
+    #[arg(long)]
+    strehl_scene: Option<PathBuf>,
     /// Replace existing --profile and --profile-png files.
     #[arg(long)]
     overwrite: bool,
@@ -174,6 +179,11 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
         }
     };
     let data = &img.data;
+    let strehl = args
+        .strehl_scene
+        .as_ref()
+        .map(|scene| strehl_against(scene, args.hdu, &img, opts.center))
+        .transpose()?;
     let m = measure::Measurement::new(data, scale, &opts).with_source(&args.file, args.hdu);
     let profile = (args.profile.is_some() || args.profile_png.is_some()).then(|| {
         measure::radial_profile(
@@ -184,6 +194,9 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
     });
     if args.json {
         let mut v = serde_json::to_value(&m).map_err(Failure::run)?;
+        if let (Some(s), Some(obj)) = (strehl, v.as_object_mut()) {
+            obj.insert("strehl".into(), serde_json::json!(s));
+        }
         if let (Some(p), Some(obj)) = (&profile, v.as_object_mut()) {
             obj.insert(
                 "pa_range_deg".into(),
@@ -202,7 +215,13 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
         }
         emit(&format!("{}\n", serde_json::to_string(&v).map_err(Failure::run)?))?;
     } else {
-        emit(&text_report(&m, args, scale))?;
+        let mut text = text_report(&m, args, scale);
+        if let Some(s) = strehl {
+            text.push_str(&s.map_or("Strehl ratio: not measurable\n".into(), |s| {
+                format!("Strehl ratio: {s:.5}\n")
+            }));
+        }
+        emit(&text)?;
     }
     if let (Some(path), Some(p)) = (&args.profile, &profile) {
         let text = profile_csv(p);
@@ -218,6 +237,41 @@ pub(crate) fn run(args: &MeasureArgs) -> Result<(), Failure> {
             .map_err(Failure::run)?;
     }
     Ok(())
+}
+
+/// The Strehl ratio of `img` (HDU `hdu` of a PSF file) about `center` against `scene`
+/// computed without wavefront error, as that HDU holds it (0: the oversampled image, 1:
+/// binned to detector pixels).
+fn strehl_against(
+    scene: &std::path::Path,
+    hdu: usize,
+    img: &diffract::io::FitsImage,
+    center: Option<(f64, f64)>,
+) -> Result<Option<f64>, Failure> {
+    let shape = img.data.dim();
+    if hdu > 1 {
+        return Err(Failure::input(format!(
+            "--strehl-scene needs --hdu 0 or 1 (a PSF file's image or DET_SAMP), got {hdu}"
+        )));
+    }
+    let scene = diffract::io::Scene::from_file(scene).map_err(Failure::input)?;
+    let system = measure::without_wfe(&scene.system).map_err(Failure::input)?;
+    let plan = system.plan().map_err(Failure::input)?;
+    let psf = plan
+        .compute(&scene.source, &diffract::propagation::ComputeOptions::default())
+        .map_err(Failure::run)?;
+    let image = if hdu == 0 { psf.image.clone() } else { psf.detector_sampled() };
+    if image.dim() != shape {
+        return Err(Failure::input(format!(
+            "--strehl-scene: the scene's PSF (HDU {hdu}) is {} x {} pixels, the file's {} x {}",
+            image.dim().0,
+            image.dim().1,
+            shape.0,
+            shape.1
+        )));
+    }
+    let center = center.unwrap_or_else(|| measure::array_center(&img.data));
+    Ok(measure::strehl(&img.data, &image, center))
 }
 
 /// Writes the report to stdout; a reader that has gone (a closed pipe) is not an error.

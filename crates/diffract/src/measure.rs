@@ -716,6 +716,87 @@ fn brightest(image: &Array2<f64>) -> Option<(usize, usize)> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Strehl ratio
+
+/// Strehl ratio as the `measure_strehl` of earlier POPPY versions (and WebbPSF): the image's
+/// value at `center` over the value of `perfect` (the same system without wavefront error)
+/// there; at a centre on a pixel, that pixel, otherwise the mean of the pixels from
+/// `floor` to `ceil` of the centre in each axis (the four around a pixel corner). `None`
+/// when the shapes differ, the centre is outside the array or the perfect value is not
+/// positive.
+pub fn strehl(image: &Array2<f64>, perfect: &Array2<f64>, center: (f64, f64)) -> Option<f64> {
+    let (ny, nx) = image.dim();
+    if perfect.dim() != (ny, nx) {
+        return None;
+    }
+    let span = |c: f64, n: usize| {
+        let (lo, hi) = (c.floor(), c.ceil());
+        (lo >= 0.0 && hi <= n as f64 - 1.0).then_some((lo as usize, hi as usize))
+    };
+    let ((x0, x1), (y0, y1)) = (span(center.0, nx)?, span(center.1, ny)?);
+    let mean = |a: &Array2<f64>| {
+        let block = a.slice(ndarray::s![y0..=y1, x0..=x1]);
+        block.sum() / block.len() as f64
+    };
+    let reference = mean(perfect);
+    (reference > 0.0).then(|| mean(image) / reference)
+}
+
+/// The system without its wavefront error, for [`strehl`]: every pupil optic keeps its
+/// transmission and any phase given in radians (a designed phase, such as an apodizing
+/// phase plate) and loses its OPD in metres (Zernike terms, OPD maps, a thin lens's
+/// defocus); image-plane optics, detector (with its jitter) and coronagraph method stay.
+///
+/// # Errors
+///
+/// [`diffract_propagation::PropagationError`] when the pupil diameter cannot be resolved.
+pub fn without_wfe(
+    system: &diffract_propagation::OpticalSystem,
+) -> Result<diffract_propagation::OpticalSystem, diffract_propagation::PropagationError> {
+    use diffract_propagation::{OpticalSystem, Plane};
+    let mut out = OpticalSystem::new(system.name(), system.npix(), system.oversample());
+    out.set_pupil_diameter(system.pupil_diameter()?);
+    for plane in system.planes() {
+        out.add_plane(match plane {
+            Plane::Pupil(o) => Plane::Pupil(std::sync::Arc::new(WithoutOpd(o.clone()))),
+            other => other.clone(),
+        });
+    }
+    if let Some(d) = system.detector() {
+        out.set_detector(*d);
+    }
+    if let Some(c) = system.coronagraph() {
+        out.set_coronagraph(*c);
+    }
+    Ok(out)
+}
+
+/// A pupil optic with its OPD removed ([`without_wfe`]).
+#[derive(Debug)]
+struct WithoutOpd(std::sync::Arc<dyn diffract_optics::PupilOptic>);
+
+impl diffract_optics::PupilOptic for WithoutOpd {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    fn describe(&self) -> String {
+        format!("{} (without OPD)", self.0.describe())
+    }
+    fn natural_diameter(&self) -> Option<f64> {
+        self.0.natural_diameter()
+    }
+    fn natural_npix(&self) -> Option<usize> {
+        self.0.natural_npix()
+    }
+    fn transmission(&self, grid: &diffract_optics::PupilGrid) -> Option<Array2<f64>> {
+        self.0.transmission(grid)
+    }
+    fn phase(&self, grid: &diffract_optics::PupilGrid) -> Option<Array2<f64>> {
+        self.0.phase(grid)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Interpolation
 
 /// A cubic interpolating spline with not-a-knot ends (scipy's `interp1d(kind='cubic')` and
@@ -839,6 +920,19 @@ mod tests {
             assert!((s.eval(t).unwrap() - f(t)).abs() < 1e-12, "{t}");
         }
         assert!(s.eval(4.1).is_none() && s.eval(-0.1).is_none());
+    }
+
+    /// Reference: earlier POPPY's measure_strehl indexing: the pixel at an integral centre,
+    /// the mean of the 2 x 2 block from floor to ceil otherwise (exact arithmetic).
+    #[test]
+    fn strehl_takes_the_centre_pixel_or_the_four_around_a_corner() {
+        let perfect = Array2::from_elem((5, 6), 2.0);
+        let image = Array2::from_shape_fn((5, 6), |(i, j)| (10 * i + j) as f64);
+        assert_eq!(strehl(&image, &perfect, (2.0, 3.0)), Some(32.0 / 2.0));
+        let block = (21.0 + 22.0 + 31.0 + 32.0) / 4.0;
+        assert_eq!(strehl(&image, &perfect, (1.5, 2.5)), Some(block / 2.0));
+        assert_eq!(strehl(&image, &perfect, (5.5, 2.0)), None);
+        assert_eq!(strehl(&image, &Array2::zeros((5, 5)), (2.0, 2.0)), None);
     }
 
     #[test]
