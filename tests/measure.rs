@@ -596,3 +596,47 @@ fn strehl_against_the_scene_without_wfe_is_the_analytic_defocus_strehl() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("62 x 62") && err.contains("31 x 31"), "{err}");
 }
+
+/// The non-POPPY options reach the library: `--ee-method exact`, `--centroid moment`,
+/// `--fwhm-method profile` and `--bin-size` give the library's figures for them, which
+/// differ from the defaults' (reference: the library functions, to 1e-14 relative, the
+/// rounding of a JSON round trip; and POPPY's measure_fwhm_radprof for the profile FWHM,
+/// 1e-9).
+#[test]
+fn measure_command_options_select_the_other_methods() {
+    let c = poppy_cases().into_iter().find(|c| c.name == "airy_edge_low").unwrap();
+    let file = data("measure/airy_edge_low.fits");
+    let (cx, cy) = c.center();
+    let same = |json: &serde_json::Value, want: f64| {
+        let got = json.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-14 * want.abs(), "{got} vs {want}");
+    };
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let o = bin()
+            .arg("measure")
+            .arg(&file)
+            .args(["--json", "--center", &format!("{cx},{cy}"), "--ee-radius", "0.03"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let default = run(&[]);
+    let other = run(&["--ee-method", "exact", "--centroid", "moment", "--box-size", "8"]);
+    let exact = measure::encircled_energy_exact(&c.data, c.scale, (cx, cy), 0.03);
+    same(&other["ee"][0]["fraction"], exact);
+    assert_ne!(default["ee"][0]["fraction"], other["ee"][0]["fraction"]);
+    let (mx, my) = measure::moment_centroid(&c.data, 8).unwrap();
+    same(&other["centroid_px"][0], mx);
+    same(&other["centroid_px"][1], my);
+    assert_eq!(other["centroid_method"], "moment");
+    assert_ne!(default["centroid_px"], other["centroid_px"]);
+    let prof = run(&["--fwhm-method", "profile"]);
+    let f = prof["fwhm_arcsec"].as_f64().unwrap();
+    assert!((f / c.num("fwhm_radprof") - 1.0).abs() < 1e-9, "{f}");
+    let binned = run(&["--bin-size", "0.025"]);
+    let curve = measure::PoppyEe::new(&c.data, c.scale, (cx, cy), Some(0.025)).unwrap();
+    same(&binned["ee"][0]["fraction"], curve.ee(0.03).unwrap());
+    assert_ne!(binned["ee"][0]["fraction"], default["ee"][0]["fraction"]);
+}
