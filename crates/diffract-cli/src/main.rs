@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod measure_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "diffract",
@@ -33,8 +35,8 @@ enum Command {
     Show(ShowArgs),
     /// Draw a scene's entrance pupil (transmission and OPD) as a PNG, before computing.
     Pupil(PupilArgs),
-    /// Measure a PSF FITS file: peak, flux, centroid, FWHM, encircled energy.
-    Measure(MeasureArgs),
+    /// Measure a PSF FITS file as POPPY: FWHM, centroid, encircled energy, radial profile.
+    Measure(measure_cmd::MeasureArgs),
     /// Compute the points of a [grid] scene (one shard of them) into DIR/psf_NNNNN.fits.
     Grid(GridArgs),
     /// Merge a grid folder into a cube (points, y, x) with a GRID table.
@@ -130,27 +132,6 @@ struct PupilArgs {
     /// Replace an existing PNG.
     #[arg(long)]
     overwrite: bool,
-}
-
-#[derive(clap::Args)]
-struct MeasureArgs {
-    /// The FITS file.
-    file: PathBuf,
-    /// HDU to measure (0: the oversampled PSF).
-    #[arg(long, default_value_t = 0)]
-    hdu: usize,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    /// Radii for encircled energy, arcsec, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0])]
-    ee_radii: Vec<f64>,
-    /// Also plot the radial profile and encircled energy to this PNG.
-    #[arg(long)]
-    profile_png: Option<PathBuf>,
-    /// Pixel scale in arcsec when the file has no PIXELSCL keyword.
-    #[arg(long)]
-    pixelscale: Option<f64>,
 }
 
 /// How to compute: backends, precision, workers.
@@ -265,7 +246,7 @@ fn main() -> ExitCode {
         Command::Info(args) => run_info(&args),
         Command::Show(args) => run_show(&args),
         Command::Pupil(args) => run_pupil(&args),
-        Command::Measure(args) => run_measure(&args),
+        Command::Measure(args) => measure_cmd::run(&args),
         Command::Grid(args) => run_grid(&args),
         Command::Merge(args) => run_merge(&args),
         Command::Batch(args) => run_batch(&args),
@@ -542,64 +523,6 @@ fn run_fresnel_pupil(args: &PupilArgs, scene: &diffract::io::FresnelScene) -> Re
     );
     Ok(())
 }
-
-fn run_measure(args: &MeasureArgs) -> Result<(), Failure> {
-    use diffract::measure;
-    let img = read_fits(&args.file, args.hdu)?;
-    let scale = match (args.pixelscale, img.pixelscale) {
-        (Some(s), _) if s > 0.0 && s.is_finite() => s,
-        (Some(s), _) => {
-            return Err(Failure::input(format!("--pixelscale {s} is invalid; must be > 0")))
-        }
-        (None, Some(s)) if s > 0.0 => s,
-        _ => {
-            return Err(Failure::input(format!(
-                "{}: HDU {} has no usable PIXELSCL keyword; pass --pixelscale",
-                args.file.display(),
-                args.hdu
-            )))
-        }
-    };
-    if let Some(r) = args.ee_radii.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-        return Err(Failure::input(format!("--ee-radii: {r} is invalid; radii must be > 0")));
-    }
-    if let Some(p) = &args.profile_png {
-        check_free(p, false)?;
-    }
-    let data = &img.data;
-    let m =
-        measure::Measurement::new(data, scale, &args.ee_radii).with_source(&args.file, args.hdu);
-    if args.json {
-        println!("{}", serde_json::to_string(&m).map_err(Failure::run)?);
-    } else {
-        let [cx, cy] = m.centroid_arcsec;
-        println!("{} (HDU {}, {} arcsec/pixel)", args.file.display(), args.hdu, scale);
-        println!("peak {:.6e}, flux in field {:.6}", m.peak, m.flux);
-        println!("centroid ({cx:.5}, {cy:.5}) arcsec from the array centre");
-        println!(
-            "FWHM {}",
-            m.fwhm_arcsec.map_or("not measurable".into(), |f| format!("{f:.5} arcsec"))
-        );
-        for e in &m.ee {
-            println!("encircled energy within {} arcsec: {:.5}", e.radius_arcsec, e.fraction);
-        }
-        let show =
-            |v: Option<f64>| v.map_or("beyond the field".into(), |r| format!("{r:.5} arcsec"));
-        println!(
-            "radius holding 50%: {}, 80%: {}",
-            show(m.radius_at_ee.half),
-            show(m.radius_at_ee.eighty_percent)
-        );
-    }
-    if let Some(p) = &args.profile_png {
-        let prof = measure::radial_profile(data, scale);
-        diffract::picture::profile_picture(&prof, &args.file.display().to_string())
-            .write_png(p, false)
-            .map_err(Failure::run)?;
-    }
-    Ok(())
-}
-
 /// A scene with a `[grid]` table, and its text (which the grid's hash covers).
 fn load_grid_scene(path: &Path) -> Result<(Scene, String), Failure> {
     let scene = Scene::from_file(path).map_err(Failure::input)?;

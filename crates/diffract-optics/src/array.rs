@@ -216,8 +216,12 @@ impl PupilOptic for ArrayOptic {
     fn describe(&self) -> String {
         format!("Array optic {:?} pixels at {} per pixel", self.shape(), self.pixelscale)
     }
+    /// POPPY's `FITSOpticalElement.pupil_diam`: the rows times the pixel scale.
     fn natural_diameter(&self) -> Option<f64> {
-        Some(self.shape().1 as f64 * self.pixelscale)
+        Some(self.shape().0 as f64 * self.pixelscale)
+    }
+    fn natural_npix(&self) -> Option<usize> {
+        Some(self.shape().0)
     }
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
         self.sample_pupil(&self.transmission, grid)

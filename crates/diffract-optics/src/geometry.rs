@@ -120,18 +120,21 @@ pub fn rotate_into(x: f64, y: f64, cos_a: f64, sin_a: f64) -> (f64, f64) {
     (cos_a * x + sin_a * y, -sin_a * x + cos_a * y)
 }
 
-/// Whether `(x, y)` lies inside the closed polygon `vertices` (crossing-number rule).
+/// Whether `(x, y)` lies inside the closed polygon `vertices`, decided as matplotlib's
+/// `Path.contains_points` does (the crossing test POPPY's `NgonAperture` uses): an edge from
+/// `(x0, y0)` to `(x1, y1)` counts when `y0 >= y` and `y1 >= y` differ and
+/// `((y1 - y) (x0 - x1) >= (x1 - x) (y0 - y1)) == (y1 >= y)`. Points exactly on an edge are
+/// decided by these comparisons in floating point, the same doubles as matplotlib's.
 pub fn inside_polygon(vertices: &[(f64, f64)], x: f64, y: f64) -> bool {
-    let mut inside = false;
     let n = vertices.len();
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (xi, yi) = vertices[i];
-        let (xj, yj) = vertices[j];
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+    let mut inside = false;
+    for k in 0..n {
+        let (x0, y0) = vertices[k];
+        let (x1, y1) = vertices[(k + 1) % n];
+        let (above0, above1) = (y0 >= y, y1 >= y);
+        if above0 != above1 && (((y1 - y) * (x0 - x1) >= (x1 - x) * (y0 - y1)) == above1) {
             inside = !inside;
         }
-        j = i;
     }
     inside
 }
@@ -177,5 +180,47 @@ mod tests {
         assert!(inside_polygon(&square, 0.0, 0.0));
         assert!(inside_polygon(&square, 0.99, -0.99));
         assert!(!inside_polygon(&square, 1.01, 0.0));
+    }
+
+    /// Reference: matplotlib 3.11 `Path.contains_points` (POPPY's `NgonAperture` rule) on
+    /// points exactly on the edges and vertices of POPPY's 4-gon of radius 1 and of an
+    /// axis-aligned square: the same inside/outside answer for each.
+    #[test]
+    fn points_on_edges_are_decided_as_matplotlib_does() {
+        let diamond: Vec<(f64, f64)> = (0..4)
+            .map(|i| {
+                let a = i as f64 * 2.0 * PI / 4.0;
+                (a.cos(), a.sin())
+            })
+            .collect();
+        let cases = [
+            ((0.5, 0.5), true),
+            ((-0.5, 0.5), true),
+            ((-0.5, -0.5), false),
+            ((0.5, -0.5), false),
+            ((1.0, 0.0), true),
+            ((0.0, 1.0), true),
+            ((0.0, -1.0), false),
+            ((-1.0, 0.0), false),
+            ((0.25, 0.75), true),
+            ((-0.25, -0.75), true),
+            ((0.75, -0.25), false),
+            ((0.0, 0.0), true),
+        ];
+        for ((x, y), want) in cases {
+            assert_eq!(inside_polygon(&diamond, x, y), want, "4-gon at ({x}, {y})");
+        }
+        let square = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)];
+        let cases = [
+            ((1.0, 0.0), true),
+            ((-1.0, 0.0), true),
+            ((0.0, 1.0), true),
+            ((0.0, -1.0), false),
+            ((1.0, 1.0), true),
+            ((-1.0, -1.0), false),
+        ];
+        for ((x, y), want) in cases {
+            assert_eq!(inside_polygon(&square, x, y), want, "square at ({x}, {y})");
+        }
     }
 }

@@ -28,6 +28,12 @@ pub trait PupilOptic: Debug + Send + Sync {
         None
     }
 
+    /// The number of pupil samples this optic implies when it is the first optic of a system
+    /// and no `npix` is given (POPPY's `planes[0].shape[0]`): the rows of a sampled array.
+    fn natural_npix(&self) -> Option<usize> {
+        None
+    }
+
     /// The amplitude transmission on `grid`, or `None` for a clear (all-ones) optic.
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>>;
 

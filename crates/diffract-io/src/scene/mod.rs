@@ -13,8 +13,8 @@ pub use kinds::{
 use crate::SceneError;
 use diffract_optics::OpticsError;
 use diffract_propagation::{
-    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, OpticalSystem, PropagationError,
-    Source,
+    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, OpticalSystem, Plane,
+    PropagationError, Source,
 };
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -441,7 +441,7 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
                     "npix = {i} is too large: its complex pupil field alone needs {gib:.0} GiB; the largest accepted is 16384"
                 )));
             }
-            _ => top.usize_opt("npix", 1, 16384)?.unwrap_or(1024),
+            _ => top.usize_opt("npix", 1, 16384)?,
         };
         let pupil_diameter = top.f64_opt("pupil_diameter_m")?;
         if let Some(d) = pupil_diameter {
@@ -471,10 +471,7 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
         top.finish()?;
 
         let source = parse_source(source_table, file)?;
-        let mut system = OpticalSystem::new(name.clone(), npix, oversample);
-        if let Some(d) = pupil_diameter {
-            system.set_pupil_diameter(d);
-        }
+        let mut planes = Vec::with_capacity(optics.len());
         for (i, v) in optics.iter().enumerate() {
             let ctx = format!("optic {}", i + 1);
             let Value::Table(t) = v else {
@@ -484,7 +481,20 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
                     message: format!("each [[optic]] must be a table, got {}", type_name(v)),
                 });
             };
-            system.add_plane(kinds::read_optic(t, i, file)?);
+            planes.push(kinds::read_optic(t, i, file)?);
+        }
+        // Without `npix`, a sampled first optic (a FITS pupil) sets it from its rows, as
+        // POPPY's `input_wavefront` does; otherwise POPPY's default, 1024.
+        let npix = npix.unwrap_or_else(|| match planes.first() {
+            Some(Plane::Pupil(o)) => o.natural_npix().unwrap_or(1024),
+            _ => 1024,
+        });
+        let mut system = OpticalSystem::new(name.clone(), npix, oversample);
+        if let Some(d) = pupil_diameter {
+            system.set_pupil_diameter(d);
+        }
+        for plane in planes {
+            system.add_plane(plane);
         }
         let detector = parse_detector(detector_table, file)?;
         system.set_detector(detector);
