@@ -1,0 +1,599 @@
+//! Deformable mirrors: a continuous face sheet driven by a grid of actuators, and segmented
+//! mirrors whose segments move in piston, tip and tilt (POPPY's `dms.py`).
+//!
+//! A mirror holds its actuator values; what depends only on the mirror's geometry and the
+//! grid (influence functions sampled on the grid, segment masks and offsets) is made once in
+//! a sampling ([`DmSampling`], [`SegmentSampling`]), so a control loop sets actuators and
+//! resamples the OPD without recomputing any geometry:
+//!
+//! ```
+//! use diffract_optics::{ContinuousDeformableMirror, PupilGrid};
+//!
+//! let mut dm = ContinuousDeformableMirror::new(4, 4, Some(0.25), 0.5).unwrap();
+//! let grid = PupilGrid::new(32, 1.0).unwrap();
+//! let sampling = dm.sampling(&grid);
+//! let mut opd = ndarray::Array2::zeros((32, 32));
+//! dm.set_actuator(1, 2, 50e-9).unwrap();
+//! sampling.opd_into(&dm, &mut opd).unwrap();
+//! assert!(opd.iter().cloned().fold(0.0, f64::max) > 40e-9);
+//! ```
+
+use crate::apertures::inside_hexagon;
+use crate::error::{finite, non_negative, positive};
+use crate::segmented::SegmentLayout;
+use crate::{CircularAperture, OpticsError, PupilGrid, PupilOptic};
+use ndarray::{Array2, ArrayView2};
+
+/// Crosstalk of POPPY's default influence function: the response at the neighbouring
+/// actuator, as a fraction of the poked one's (typical of Boston MEMS mirrors).
+const CROSSTALK: f64 = 0.15;
+
+/// Largest actuator grid accepted along either axis.
+pub const MAX_ACTUATORS: usize = 4096;
+
+/// A continuous face-sheet deformable mirror (POPPY's `ContinuousDeformableMirror`).
+///
+/// Actuator `(row, column)` sits at `x = (column - c) * spacing`, `y = (row - c) * spacing`
+/// with `c = (rows - 1) / 2` on both axes (as POPPY, which centres the columns with the row
+/// count too), so row 0 is at -y. Each actuator raises a Gaussian
+/// `exp(-r^2 / sigma^2)` with `sigma = spacing / sqrt(-ln 0.15)` (15% at the neighbouring
+/// actuator), summed over all actuators: POPPY 1.1.2's default influence model. The
+/// reflective area is a gray-edged circle of `radius`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContinuousDeformableMirror {
+    rows: usize,
+    cols: usize,
+    spacing: f64,
+    aperture: CircularAperture,
+    flip_x: bool,
+    flip_y: bool,
+    factor_of_two: bool,
+    surface: Array2<f64>,
+}
+
+impl ContinuousDeformableMirror {
+    /// A flat mirror of `rows` x `cols` actuators `spacing_m` apart (default, as POPPY:
+    /// `2 radius / (rows - 1)`) and a reflective circle of `radius_m`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for an empty or oversized grid, a non-positive spacing or
+    /// radius, or a default spacing with a single row.
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        spacing_m: Option<f64>,
+        radius_m: f64,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "continuous_deformable_mirror";
+        for n in [rows, cols] {
+            if n == 0 || n > MAX_ACTUATORS {
+                return Err(OpticsError::invalid(
+                    K,
+                    "dm_shape",
+                    format!("[{rows}, {cols}]"),
+                    "must be two integers from 1 to 4096",
+                ));
+            }
+        }
+        let radius = positive(K, "radius_m", radius_m)?;
+        let spacing = match spacing_m {
+            Some(s) => positive(K, "actuator_spacing_m", s)?,
+            None if rows > 1 => 2.0 * radius / (rows - 1) as f64,
+            None => {
+                return Err(OpticsError::invalid(
+                    K,
+                    "actuator_spacing_m",
+                    "none",
+                    "must be given for a mirror with one row of actuators",
+                ))
+            }
+        };
+        Ok(ContinuousDeformableMirror {
+            rows,
+            cols,
+            spacing,
+            aperture: CircularAperture::new(radius)?,
+            flip_x: false,
+            flip_y: false,
+            factor_of_two: false,
+            surface: Array2::zeros((rows, cols)),
+        })
+    }
+
+    /// The same mirror with its actuator map flipped left-right (`flip_x`) and/or up-down
+    /// (`flip_y`) before it is applied, for a mirror whose first actuator is not at the
+    /// lower left as seen in the pupil.
+    pub fn with_flips(mut self, flip_x: bool, flip_y: bool) -> Self {
+        self.flip_x = flip_x;
+        self.flip_y = flip_y;
+        self
+    }
+
+    /// The same mirror whose actuator values are surface heights, so the OPD is twice them
+    /// (reflection); by default they are the wavefront error itself.
+    pub fn with_factor_of_two(mut self, on: bool) -> Self {
+        self.factor_of_two = on;
+        self
+    }
+
+    /// `(rows, columns)` of actuators.
+    pub fn dm_shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// Distance between neighbouring actuators, metres.
+    pub fn actuator_spacing(&self) -> f64 {
+        self.spacing
+    }
+
+    /// Radius of the reflective circle, metres.
+    pub fn radius(&self) -> f64 {
+        self.aperture.radius()
+    }
+
+    /// The actuator values (metres), row 0 at -y.
+    pub fn surface(&self) -> &Array2<f64> {
+        &self.surface
+    }
+
+    /// Sets every actuator (metres), row 0 at -y.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Array`] for a map of another shape or with a non-finite value.
+    pub fn set_surface(&mut self, surface: ArrayView2<'_, f64>) -> Result<(), OpticsError> {
+        if surface.dim() != (self.rows, self.cols) {
+            return Err(OpticsError::Array {
+                key: "surface",
+                message: format!(
+                    "has {} rows of {} actuators; the mirror has dm_shape = [{}, {}]",
+                    surface.nrows(),
+                    surface.ncols(),
+                    self.rows,
+                    self.cols
+                ),
+            });
+        }
+        if let Some(v) = surface.iter().find(|v| !v.is_finite()) {
+            return Err(OpticsError::Array {
+                key: "surface",
+                message: format!("holds {v}; actuator values must be finite"),
+            });
+        }
+        self.surface.assign(&surface);
+        Ok(())
+    }
+
+    /// Sets actuator `(row, col)` to `value_m` metres.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for an actuator outside the grid or a non-finite value.
+    pub fn set_actuator(
+        &mut self,
+        row: usize,
+        col: usize,
+        value_m: f64,
+    ) -> Result<(), OpticsError> {
+        const K: &str = "continuous_deformable_mirror";
+        if row >= self.rows || col >= self.cols {
+            return Err(OpticsError::invalid(
+                K,
+                "actuator",
+                format!("({row}, {col})"),
+                "must lie inside dm_shape",
+            ));
+        }
+        self.surface[[row, col]] = finite(K, "actuator value", value_m)?;
+        Ok(())
+    }
+
+    /// Sets every actuator to 0.
+    pub fn flatten(&mut self) {
+        self.surface.fill(0.0);
+    }
+
+    /// The actuator map as applied: flipped as asked.
+    fn oriented(&self) -> Array2<f64> {
+        let mut s = self.surface.view();
+        if self.flip_x {
+            s.invert_axis(ndarray::Axis(1));
+        }
+        if self.flip_y {
+            s.invert_axis(ndarray::Axis(0));
+        }
+        s.to_owned()
+    }
+
+    /// What the OPD on `grid` needs besides the actuator values, made once.
+    pub fn sampling(&self, grid: &PupilGrid) -> DmSampling {
+        let sigma = self.spacing / (-CROSSTALK.ln()).sqrt();
+        let centre = (self.rows as f64 - 1.0) / 2.0;
+        let coords = grid.coords();
+        // exp(-(dx^2 + dy^2) / sigma^2) = exp(-dx^2 / sigma^2) exp(-dy^2 / sigma^2): the sum
+        // over actuators is two matrix products of 1-D Gaussians.
+        let profile = |n: usize| {
+            Array2::from_shape_fn((n, coords.len()), |(a, i)| {
+                let c = (a as f64 - centre) * self.spacing;
+                (-(coords[i] - c).powi(2) / (sigma * sigma)).exp()
+            })
+        };
+        DmSampling {
+            shape: (self.rows, self.cols),
+            npix: grid.npix(),
+            along_y: profile(self.rows).reversed_axes(),
+            along_x: profile(self.cols),
+        }
+    }
+}
+
+/// The sampled influence of a [`ContinuousDeformableMirror`]'s actuators on one grid: the OPD
+/// for any actuator values is then two small matrix products.
+#[derive(Clone, Debug)]
+pub struct DmSampling {
+    shape: (usize, usize),
+    npix: usize,
+    /// Pixel rows x actuator rows.
+    along_y: Array2<f64>,
+    /// Actuator columns x pixel columns.
+    along_x: Array2<f64>,
+}
+
+impl DmSampling {
+    /// Writes `dm`'s OPD (metres) into `out` (the grid's shape).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Array`] when `dm` has another actuator grid than the mirror this
+    /// sampling was made for, or `out` another shape than the grid.
+    pub fn opd_into(
+        &self,
+        dm: &ContinuousDeformableMirror,
+        out: &mut Array2<f64>,
+    ) -> Result<(), OpticsError> {
+        if dm.dm_shape() != self.shape || out.dim() != (self.npix, self.npix) {
+            return Err(OpticsError::Array {
+                key: "opd",
+                message: "does not match the mirror or grid this sampling was made for".into(),
+            });
+        }
+        let coefficient = if dm.factor_of_two { 2.0 } else { 1.0 };
+        let partial = dm.oriented().dot(&self.along_x);
+        ndarray::linalg::general_mat_mul(coefficient, &self.along_y, &partial, 0.0, out);
+        Ok(())
+    }
+
+    /// `dm`'s OPD (metres) on the grid.
+    ///
+    /// # Errors
+    ///
+    /// As [`DmSampling::opd_into`].
+    pub fn opd(&self, dm: &ContinuousDeformableMirror) -> Result<Array2<f64>, OpticsError> {
+        let mut out = Array2::zeros((self.npix, self.npix));
+        self.opd_into(dm, &mut out)?;
+        Ok(out)
+    }
+}
+
+impl PupilOptic for ContinuousDeformableMirror {
+    fn kind(&self) -> &'static str {
+        "continuous_deformable_mirror"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Continuous DM, {} x {} actuators at {} m, radius={} m",
+            self.rows,
+            self.cols,
+            self.spacing,
+            self.radius()
+        )
+    }
+    fn natural_diameter(&self) -> Option<f64> {
+        // POPPY's pupil_diam: the whole actuator grid or the reflective circle.
+        Some((self.rows.max(self.cols) as f64 * self.spacing).max(2.0 * self.radius()))
+    }
+    fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        self.aperture.transmission(grid)
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        self.sampling(grid).opd(self).ok()
+    }
+}
+
+/// The segment shape of a [`SegmentedDeformableMirror`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SegmentShape {
+    /// Hexagons of this side (vertex radius), flat sides parallel to X.
+    Hexagon { side: f64 },
+    /// Circles of this radius.
+    Circle { radius: f64, gap: f64 },
+}
+
+/// A segmented deformable mirror: each segment moves in piston (metres), tip (radians,
+/// multiplying x from the segment centre) and tilt (radians, multiplying y). POPPY's
+/// `HexSegmentedDeformableMirror` and `CircularSegmentedDeformableMirror`: segments are
+/// numbered as in [`SegmentLayout`], pixels belong to a segment when their centre is inside
+/// it (no gray edges), and the transmission is 1 on the segments, 0 elsewhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentedDeformableMirror {
+    kind: &'static str,
+    layout: SegmentLayout,
+    shape: SegmentShape,
+    factor_of_two: bool,
+    /// Piston, tip, tilt per segment number (every segment of the rings, present or not).
+    actuators: Vec<[f64; 3]>,
+}
+
+impl SegmentedDeformableMirror {
+    /// POPPY's `HexSegmentedDeformableMirror`: `rings` rings of hexagons `flattoflat_m`
+    /// across separated by `gap_m`; `segments` lists those present (`None`: all, the centre
+    /// only if `center`; POPPY's default for this mirror is `center = true`).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] as [`crate::MultiHexagonAperture::new`].
+    pub fn hexagonal(
+        rings: usize,
+        flattoflat_m: f64,
+        gap_m: f64,
+        center: bool,
+        segments: Option<Vec<usize>>,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "hex_segmented_deformable_mirror";
+        let f2f = positive(K, "flattoflat_m", flattoflat_m)?;
+        let gap = non_negative(K, "gap_m", gap_m)?;
+        let side = f2f / 3f64.sqrt();
+        let layout = SegmentLayout::new(K, rings, side * 3f64.sqrt() + gap, center, segments)?;
+        Ok(Self::with_layout(K, layout, SegmentShape::Hexagon { side }))
+    }
+
+    /// POPPY's `CircularSegmentedDeformableMirror`: `rings` rings of circles of
+    /// `segment_radius_m` separated by `gap_m`; `segments` as for
+    /// [`SegmentedDeformableMirror::hexagonal`].
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] as [`crate::MultiCircularAperture::new`].
+    pub fn circular(
+        rings: usize,
+        segment_radius_m: f64,
+        gap_m: f64,
+        center: bool,
+        segments: Option<Vec<usize>>,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "circular_segmented_deformable_mirror";
+        let radius = positive(K, "segment_radius_m", segment_radius_m)?;
+        let gap = non_negative(K, "gap_m", gap_m)?;
+        let layout = SegmentLayout::new(K, rings, 2.0 * radius + gap, center, segments)?;
+        Ok(Self::with_layout(K, layout, SegmentShape::Circle { radius, gap }))
+    }
+
+    fn with_layout(kind: &'static str, layout: SegmentLayout, shape: SegmentShape) -> Self {
+        let total = layout.segment_count();
+        SegmentedDeformableMirror {
+            kind,
+            layout,
+            shape,
+            factor_of_two: false,
+            actuators: vec![[0.0; 3]; total],
+        }
+    }
+
+    /// The same mirror with OPD twice the commanded surface (reflection).
+    pub fn with_factor_of_two(mut self, on: bool) -> Self {
+        self.factor_of_two = on;
+        self
+    }
+
+    /// The segment layout.
+    pub fn layout(&self) -> &SegmentLayout {
+        &self.layout
+    }
+
+    /// Piston (m), tip (rad), tilt (rad) of every segment number of the rings, present or
+    /// not.
+    pub fn actuators(&self) -> &[[f64; 3]] {
+        &self.actuators
+    }
+
+    /// Sets segment `segment`'s piston (metres), tip and tilt (radians).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a segment that is not present or a non-finite value.
+    pub fn set_actuator(
+        &mut self,
+        segment: usize,
+        piston_m: f64,
+        tip_rad: f64,
+        tilt_rad: f64,
+    ) -> Result<(), OpticsError> {
+        if !self.layout.segments().contains(&segment) {
+            return Err(OpticsError::invalid(
+                self.kind,
+                "segment",
+                segment,
+                "must be one of the mirror's segments",
+            ));
+        }
+        self.actuators[segment] = [
+            finite(self.kind, "piston_m", piston_m)?,
+            finite(self.kind, "tip_rad", tip_rad)?,
+            finite(self.kind, "tilt_rad", tilt_rad)?,
+        ];
+        Ok(())
+    }
+
+    /// Sets pistons, tips and tilts from lists indexed by segment number (index 0 the centre,
+    /// present or not); segments beyond a list's end get 0.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] naming the list that is longer than the segment count of
+    /// the rings, or holds a non-finite value.
+    pub fn set_all(
+        &mut self,
+        piston_m: &[f64],
+        tip_rad: &[f64],
+        tilt_rad: &[f64],
+    ) -> Result<(), OpticsError> {
+        let total = self.actuators.len();
+        let mut next = vec![[0.0; 3]; total];
+        for (axis, (key, list)) in
+            [("piston_m", piston_m), ("tip_rad", tip_rad), ("tilt_rad", tilt_rad)]
+                .into_iter()
+                .enumerate()
+        {
+            if list.len() > total {
+                return Err(OpticsError::invalid(
+                    self.kind,
+                    key,
+                    format!("a list of {} values", list.len()),
+                    "must hold at most one value per segment of the rings (index 0 the centre)",
+                ));
+            }
+            for (slot, &v) in next.iter_mut().zip(list) {
+                slot[axis] = finite(self.kind, key, v)?;
+            }
+        }
+        self.actuators = next;
+        Ok(())
+    }
+
+    /// Sets every segment flat.
+    pub fn flatten(&mut self) {
+        self.actuators.iter_mut().for_each(|a| *a = [0.0; 3]);
+    }
+
+    /// The segment masks and per-pixel offsets from the segment centres on `grid`, made once.
+    pub fn sampling(&self, grid: &PupilGrid) -> SegmentSampling {
+        let n = grid.npix();
+        let c = grid.coords();
+        let mut label = vec![u32::MAX; n * n];
+        for &seg in self.layout.segments() {
+            let (cx, cy) = self.layout.center(seg);
+            let reach = match self.shape {
+                SegmentShape::Hexagon { side } => side,
+                SegmentShape::Circle { radius, .. } => radius,
+            } * 1.01
+                + grid.pixelscale();
+            let near = |v: f64, centre: f64| (v - centre).abs() <= reach;
+            let cols: Vec<usize> = (0..n).filter(|&j| near(c[j], cx)).collect();
+            for i in (0..n).filter(|&i| near(c[i], cy)) {
+                let y = c[i] - cy;
+                for &j in &cols {
+                    let x = c[j] - cx;
+                    let inside = match self.shape {
+                        SegmentShape::Hexagon { side } => inside_hexagon(x, y, side),
+                        SegmentShape::Circle { radius, .. } => (x * x + y * y).sqrt() < radius,
+                    };
+                    if inside {
+                        // A later segment takes a pixel both claim, as in POPPY.
+                        label[i * n + j] = seg as u32;
+                    }
+                }
+            }
+        }
+        let pixels = label
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l != u32::MAX)
+            .map(|(p, &l)| {
+                let (cx, cy) = self.layout.center(l as usize);
+                SegmentPixel { index: p, segment: l, dx: c[p % n] - cx, dy: c[p / n] - cy }
+            })
+            .collect();
+        SegmentSampling { npix: n, total: self.actuators.len(), pixels }
+    }
+}
+
+/// One pixel on a segment: its flat index, segment and offset from the segment centre.
+#[derive(Clone, Copy, Debug)]
+struct SegmentPixel {
+    index: usize,
+    segment: u32,
+    dx: f64,
+    dy: f64,
+}
+
+/// A [`SegmentedDeformableMirror`]'s segments sampled on one grid: the OPD for any actuator
+/// values is one pass over the segment pixels.
+#[derive(Clone, Debug)]
+pub struct SegmentSampling {
+    npix: usize,
+    total: usize,
+    pixels: Vec<SegmentPixel>,
+}
+
+impl SegmentSampling {
+    /// The transmission: 1 on the segments, 0 elsewhere.
+    pub fn transmission(&self) -> Array2<f64> {
+        let mut t = Array2::zeros((self.npix, self.npix));
+        let flat = t.as_slice_mut().expect("a new array is contiguous");
+        for p in &self.pixels {
+            flat[p.index] = 1.0;
+        }
+        t
+    }
+
+    /// Writes `dm`'s OPD (metres) into `out` (the grid's shape; 0 off the segments).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Array`] when `dm` has another layout than the mirror this sampling was
+    /// made for, or `out` another shape than the grid.
+    pub fn opd_into(
+        &self,
+        dm: &SegmentedDeformableMirror,
+        out: &mut Array2<f64>,
+    ) -> Result<(), OpticsError> {
+        if dm.actuators.len() != self.total || out.dim() != (self.npix, self.npix) {
+            return Err(OpticsError::Array {
+                key: "opd",
+                message: "does not match the mirror or grid this sampling was made for".into(),
+            });
+        }
+        out.fill(0.0);
+        let flat = out.as_slice_mut().ok_or_else(|| OpticsError::Array {
+            key: "opd",
+            message: "output array must be contiguous".into(),
+        })?;
+        let coefficient = if dm.factor_of_two { 2.0 } else { 1.0 };
+        for p in &self.pixels {
+            let [piston, tip, tilt] = dm.actuators[p.segment as usize];
+            flat[p.index] = coefficient * (piston + tip * p.dx + tilt * p.dy);
+        }
+        Ok(())
+    }
+}
+
+impl PupilOptic for SegmentedDeformableMirror {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Segmented DM, {} rings, {} segments",
+            self.layout.rings(),
+            self.layout.segments().len()
+        )
+    }
+    fn natural_diameter(&self) -> Option<f64> {
+        let rings = self.layout.rings() as f64;
+        Some(match self.shape {
+            SegmentShape::Hexagon { .. } => self.layout.spacing() * (2.0 * rings + 1.0),
+            SegmentShape::Circle { radius, gap } => {
+                2.0 * radius * (2.0 * rings + 1.0) + gap * (2.0 * rings)
+            }
+        })
+    }
+    fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        Some(self.sampling(grid).transmission())
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let mut out = Array2::zeros((grid.npix(), grid.npix()));
+        self.sampling(grid).opd_into(self, &mut out).ok()?;
+        Some(out)
+    }
+}
