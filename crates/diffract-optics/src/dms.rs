@@ -597,3 +597,127 @@ impl PupilOptic for SegmentedDeformableMirror {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// numpy's `allclose` with its defaults (rtol 1e-5, atol 1e-8), the tolerance of
+    /// POPPY's test_dms.py.
+    fn allclose(a: &Array2<f64>, b: &Array2<f64>) -> bool {
+        a.dim() == b.dim() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-8 + 1e-5 * y.abs())
+    }
+
+    /// POPPY's `ContinuousDeformableMirror()` defaults: 10 x 10 actuators, radius 1 m.
+    fn default_dm() -> ContinuousDeformableMirror {
+        ContinuousDeformableMirror::new(10, 10, None, 1.0).unwrap()
+    }
+
+    /// test_dms.py `test_cont_dm_flips`: a 5 x 5 mirror on POPPY's default 5-pixel, 8 m
+    /// wavefront; flip_x mirrors the OPD left-right, flip_y up-down (numpy allclose).
+    /// POPPY's `set_actuator(x, y)` is our `set_actuator(row = y, col = x)`.
+    #[test]
+    fn flips_mirror_the_opd() {
+        let grid = PupilGrid::new(5, 8.0).unwrap();
+        let opds: Vec<Array2<f64>> = [(false, false), (true, false), (false, true)]
+            .into_iter()
+            .map(|(fx, fy)| {
+                let mut dm =
+                    ContinuousDeformableMirror::new(5, 5, None, 1.0).unwrap().with_flips(fx, fy);
+                dm.set_actuator(2, 0, 1e-6).unwrap();
+                dm.set_actuator(1, 1, -0.5e-6).unwrap();
+                dm.opd(&grid).unwrap()
+            })
+            .collect();
+        let mut flipped_x = opds[1].clone();
+        flipped_x.invert_axis(ndarray::Axis(1));
+        let mut flipped_y = opds[2].clone();
+        flipped_y.invert_axis(ndarray::Axis(0));
+        assert!(allclose(&opds[0], &flipped_x.to_owned()), "flip_x");
+        assert!(allclose(&opds[0], &flipped_y.to_owned()), "flip_y");
+        assert!(!allclose(&opds[0], &opds[1]), "the flip must change this asymmetric map");
+    }
+
+    /// test_dms.py `test_factor_of_two_surface_vs_wfe`, continuous part: actuators (3, 7)
+    /// and (7, 3) at 1 um on a 128-pixel, 2 m wavefront; the OPD doubles (numpy allclose).
+    #[test]
+    fn factor_of_two_doubles_the_continuous_opd() {
+        let grid = PupilGrid::new(128, 2.0).unwrap();
+        let mut dm = default_dm();
+        let mut dm2 = default_dm().with_factor_of_two(true);
+        for (x, y) in [(3, 7), (7, 3)] {
+            dm.set_actuator(y, x, 1e-6).unwrap();
+            dm2.set_actuator(y, x, 1e-6).unwrap();
+        }
+        let (single, double) = (dm.opd(&grid).unwrap(), dm2.opd(&grid).unwrap());
+        assert!(allclose(&(single.clone() * 2.0), &double));
+        assert!(single.iter().any(|v| v.abs() > 0.5e-6));
+    }
+
+    /// test_dms.py `test_factor_of_two_surface_vs_wfe`, hexagonal part: segments 3 and 6 at
+    /// 1 um piston and 1e-4 rad tilt on a 128-pixel wavefront across the pupil diameter.
+    #[test]
+    fn factor_of_two_doubles_the_hex_opd() {
+        let mut hex = SegmentedDeformableMirror::hexagonal(1, 1.0, 0.01, true, None).unwrap();
+        let mut hex2 = hex.clone().with_factor_of_two(true);
+        for seg in [3, 6] {
+            hex.set_actuator(seg, 1e-6, 0.0, 1e-4).unwrap();
+            hex2.set_actuator(seg, 1e-6, 0.0, 1e-4).unwrap();
+        }
+        let grid = PupilGrid::new(128, hex.natural_diameter().unwrap()).unwrap();
+        let (single, double) = (hex.opd(&grid).unwrap(), hex2.opd(&grid).unwrap());
+        assert!(allclose(&(single.clone() * 2.0), &double));
+        assert!(single.iter().any(|v| v.abs() > 0.9e-6));
+    }
+
+    /// Setting actuators and resampling with a kept sampling gives what a fresh sampling
+    /// gives (exactly: the same arithmetic), for both kinds of mirror.
+    #[test]
+    fn a_kept_sampling_follows_the_actuators() {
+        let grid = PupilGrid::new(64, 2.2).unwrap();
+        let mut dm = default_dm().with_flips(true, false);
+        let sampling = dm.sampling(&grid);
+        let mut out = Array2::zeros((64, 64));
+        for k in 0..5 {
+            dm.set_actuator(k, 9 - 2 * k, 1e-8 * (k as f64 + 1.0)).unwrap();
+            sampling.opd_into(&dm, &mut out).unwrap();
+            assert_eq!(out, dm.opd(&grid).unwrap(), "update {k}");
+        }
+        let mut seg = SegmentedDeformableMirror::circular(1, 0.3, 0.02, true, None).unwrap();
+        let grid = PupilGrid::new(64, seg.natural_diameter().unwrap()).unwrap();
+        let sampling = seg.sampling(&grid);
+        seg.set_all(&[1e-8, 2e-8], &[0.0, 0.0, 1e-7], &[3e-7]).unwrap();
+        sampling.opd_into(&seg, &mut out).unwrap();
+        assert_eq!(out, seg.opd(&grid).unwrap());
+        assert!(out.iter().any(|v| *v != 0.0));
+    }
+
+    /// A single poke is a Gaussian with 15% at the neighbouring actuators (POPPY's model).
+    #[test]
+    fn a_poke_has_fifteen_percent_crosstalk() {
+        // 9 actuators 0.1 m apart; 81 pixels 0.0125 m wide put pixel centres on actuators.
+        let mut dm = ContinuousDeformableMirror::new(9, 9, Some(0.1), 0.5).unwrap();
+        dm.set_actuator(4, 4, 1e-7).unwrap();
+        let opd = dm.opd(&PupilGrid::new(81, 1.0125).unwrap()).unwrap();
+        assert!((opd[[40, 40]] - 1e-7).abs() < 1e-20);
+        assert!((opd[[40, 48]] / 1e-7 - 0.15).abs() < 1e-12);
+        assert!((opd[[32, 40]] / 1e-7 - 0.15).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_actuators_are_refused() {
+        let mut dm = default_dm();
+        assert!(dm.set_actuator(10, 0, 1.0).is_err());
+        assert!(dm.set_actuator(0, 0, f64::NAN).is_err());
+        assert!(dm.set_surface(Array2::zeros((10, 9)).view()).is_err());
+        assert!(ContinuousDeformableMirror::new(1, 4, None, 1.0).is_err());
+        assert!(ContinuousDeformableMirror::new(0, 4, Some(0.1), 1.0).is_err());
+        let mut hex = SegmentedDeformableMirror::hexagonal(1, 1.0, 0.01, false, None).unwrap();
+        // POPPY's set_actuator refuses a segment that is not present.
+        assert!(hex.set_actuator(0, 1e-9, 0.0, 0.0).is_err());
+        assert!(hex.set_actuator(7, 1e-9, 0.0, 0.0).is_err());
+        let e = hex.set_all(&[0.0; 8], &[], &[]).unwrap_err();
+        assert!(e.to_string().contains("piston_m"), "{e}");
+        assert!(hex.set_all(&[0.0; 7], &[0.0; 7], &[0.0; 7]).is_ok());
+    }
+}
