@@ -100,6 +100,9 @@ pub struct FitsImage {
     pub nwaves: Option<i64>,
     /// `GRIDHASH` and `GRIDIDX`, for a PSF written by `diffract grid`.
     pub grid: Option<(String, i64)>,
+    /// `SAMPLING` (pixels per actuator spacing of a deformable mirror's influence
+    /// function), if present.
+    pub sampling: Option<f64>,
 }
 
 /// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
@@ -207,7 +210,18 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
             (Ok(hash), Ok(index)) => Some((hash, index)),
             _ => None,
         };
-    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves, grid })
+    let sampling = number(&mut f, "SAMPLING");
+    Ok(FitsImage {
+        data,
+        pixelscale,
+        pupilscale,
+        pixscale,
+        bunit,
+        wavelength,
+        nwaves,
+        grid,
+        sampling,
+    })
 }
 
 /// A new FITS file at `tmp` whose primary HDU holds `data` (float64).

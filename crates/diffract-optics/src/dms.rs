@@ -23,6 +23,7 @@ use crate::error::{finite, non_negative, positive};
 use crate::segmented::SegmentLayout;
 use crate::{CircularAperture, OpticsError, PupilGrid, PupilOptic};
 use ndarray::{Array2, ArrayView2};
+use std::sync::Arc;
 
 /// Crosstalk of POPPY's default influence function: the response at the neighbouring
 /// actuator, as a fraction of the poked one's (typical of Boston MEMS mirrors).
@@ -48,7 +49,150 @@ pub struct ContinuousDeformableMirror {
     flip_x: bool,
     flip_y: bool,
     factor_of_two: bool,
+    influence: Option<Arc<InfluenceFunction>>,
     surface: Array2<f64>,
+}
+
+/// A measured influence function: one actuator's response on a grid of `sampling` pixels
+/// per actuator spacing (POPPY's influence-function file: the image and its `SAMPLING`
+/// keyword).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InfluenceFunction {
+    data: Array2<f64>,
+    sampling: f64,
+}
+
+impl InfluenceFunction {
+    /// The response `data` (any units: it multiplies the actuator values), sampled at
+    /// `sampling` pixels per actuator spacing.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Array`] for an empty array or a non-finite value;
+    /// [`OpticsError::Invalid`] for a non-positive sampling.
+    pub fn new(data: Array2<f64>, sampling: f64) -> Result<Self, OpticsError> {
+        let sampling = positive("continuous_deformable_mirror", "SAMPLING", sampling)?;
+        if data.is_empty() || data.iter().any(|v| !v.is_finite()) {
+            return Err(OpticsError::Array {
+                key: "influence function",
+                message: "must be a non-empty 2-D array of finite values".into(),
+            });
+        }
+        Ok(InfluenceFunction { data, sampling })
+    }
+
+    /// The influence function on pixels of `pixelscale` metres for actuators `spacing`
+    /// metres apart: the image zoomed by `(spacing / pixelscale) / sampling` with cubic
+    /// splines, as POPPY does (scipy's `ndimage.zoom`: order 3, mirror boundary, output
+    /// size rounded, the corner samples kept in place).
+    fn rescaled(&self, spacing: f64, pixelscale: f64) -> Array2<f64> {
+        let scale = spacing / pixelscale / self.sampling;
+        zoom_cubic(&self.data, scale)
+    }
+}
+
+/// scipy's `ndimage.zoom(data, scale)` with its defaults (cubic spline, `mode='constant'`,
+/// `grid_mode=False`): output size `round(n scale)` per axis (half to even); output pixel
+/// `k` samples input coordinate `k (n - 1) / (m - 1)`; the spline coefficients come from
+/// the mirror-symmetric extension of the image.
+fn zoom_cubic(data: &Array2<f64>, scale: f64) -> Array2<f64> {
+    let (n0, n1) = data.dim();
+    let out_len = |n: usize| (n as f64 * scale).round_ties_even().max(0.0) as usize;
+    let (m0, m1) = (out_len(n0), out_len(n1));
+    if scale == 1.0 {
+        return data.clone();
+    }
+    if m0 == 0 || m1 == 0 {
+        return Array2::zeros((m0, m1));
+    }
+    // Spline coefficients along both axes.
+    let mut c = data.clone();
+    for mut row in c.rows_mut() {
+        let mut v = row.to_vec();
+        spline_coefficients(&mut v);
+        row.assign(&ndarray::ArrayView1::from(&v));
+    }
+    for mut col in c.columns_mut() {
+        let mut v = col.to_vec();
+        spline_coefficients(&mut v);
+        col.assign(&ndarray::ArrayView1::from(&v));
+    }
+    let taps0 = zoom_taps(n0, m0);
+    let taps1 = zoom_taps(n1, m1);
+    Array2::from_shape_fn((m0, m1), |(i, j)| {
+        let (ref ri, ref wi) = taps0[i];
+        let (ref rj, ref wj) = taps1[j];
+        let mut sum = 0.0;
+        for a in 0..4 {
+            let mut row = 0.0;
+            for b in 0..4 {
+                row += wj[b] * c[[ri[a], rj[b]]];
+            }
+            sum += wi[a] * row;
+        }
+        sum
+    })
+}
+
+/// The four input indices (mirrored into range) and cubic B-spline weights for each output
+/// sample of a zoom from `n` to `m` samples.
+fn zoom_taps(n: usize, m: usize) -> Vec<([usize; 4], [f64; 4])> {
+    let factor = if m > 1 { (n as f64 - 1.0) / (m as f64 - 1.0) } else { 1.0 };
+    let mirror = |k: i64| -> usize {
+        if n == 1 {
+            return 0;
+        }
+        let period = 2 * (n as i64 - 1);
+        let mut k = k.rem_euclid(period);
+        if k >= n as i64 {
+            k = period - k;
+        }
+        k as usize
+    };
+    (0..m)
+        .map(|k| {
+            let x = k as f64 * factor;
+            let start = x.floor();
+            let t = x - start;
+            let weights = [
+                (1.0 - t).powi(3) / 6.0,
+                (4.0 - 6.0 * t * t + 3.0 * t * t * t) / 6.0,
+                (1.0 + 3.0 * t + 3.0 * t * t - 3.0 * t * t * t) / 6.0,
+                t * t * t / 6.0,
+            ];
+            let s = start as i64 - 1;
+            ([mirror(s), mirror(s + 1), mirror(s + 2), mirror(s + 3)], weights)
+        })
+        .collect()
+}
+
+/// Cubic B-spline coefficients of `v` in place, with the mirror-symmetric boundary (the
+/// recursive filter of Unser et al. with exact mirror initial conditions, as scipy's).
+fn spline_coefficients(v: &mut [f64]) {
+    let n = v.len();
+    if n < 2 {
+        return;
+    }
+    let z = 3f64.sqrt() - 2.0;
+    let gain = (1.0 - z) * (1.0 - 1.0 / z);
+    v.iter_mut().for_each(|x| *x *= gain);
+    // Causal initial value.
+    let z_n1 = z.powi(n as i32 - 1);
+    let mut c0 = v[0] + z_n1 * v[n - 1];
+    let mut zi = z;
+    for i in 1..n - 1 {
+        c0 += zi * (v[i] + z_n1 * v[n - 1 - i]);
+        zi *= z;
+    }
+    v[0] = c0 / (1.0 - z_n1 * z_n1);
+    for i in 1..n {
+        v[i] += z * v[i - 1];
+    }
+    // Anti-causal initial value.
+    v[n - 1] = (z * v[n - 2] + v[n - 1]) * z / (z * z - 1.0);
+    for i in (0..n - 1).rev() {
+        v[i] = z * (v[i + 1] - v[i]);
+    }
 }
 
 impl ContinuousDeformableMirror {
@@ -97,8 +241,18 @@ impl ContinuousDeformableMirror {
             flip_x: false,
             flip_y: false,
             factor_of_two: false,
+            influence: None,
             surface: Array2::zeros((rows, cols)),
         })
+    }
+
+    /// The same mirror with a measured influence function instead of POPPY's default
+    /// Gaussians: the OPD is then the actuator map, placed on the grid with bilinear
+    /// weights, convolved with the function rescaled to the grid (POPPY's model for an
+    /// influence function from a file).
+    pub fn with_influence(mut self, influence: InfluenceFunction) -> Self {
+        self.influence = Some(Arc::new(influence));
+        self
     }
 
     /// The same mirror with its actuator map flipped left-right (`flip_x`) and/or up-down
@@ -203,11 +357,14 @@ impl ContinuousDeformableMirror {
         if self.flip_y {
             s.invert_axis(ndarray::Axis(0));
         }
-        s.to_owned()
+        s.as_standard_layout().into_owned()
     }
 
     /// What the OPD on `grid` needs besides the actuator values, made once.
     pub fn sampling(&self, grid: &PupilGrid) -> DmSampling {
+        if let Some(influence) = &self.influence {
+            return self.convolution_sampling(influence, grid);
+        }
         let sigma = self.spacing / (-CROSSTALK.ln()).sqrt();
         let centre = (self.rows as f64 - 1.0) / 2.0;
         let coords = grid.coords();
@@ -222,8 +379,54 @@ impl ContinuousDeformableMirror {
         DmSampling {
             shape: (self.rows, self.cols),
             npix: grid.npix(),
-            along_y: profile(self.rows).reversed_axes(),
-            along_x: profile(self.cols),
+            model: Model::Gaussian {
+                along_y: profile(self.rows).reversed_axes(),
+                along_x: profile(self.cols),
+            },
+        }
+    }
+
+    /// POPPY's convolution model: each actuator's value goes to the 2 x 2 pixels around its
+    /// position with bilinear weights (where two actuators share a pixel the later of
+    /// POPPY's four passes wins), then the trace is convolved with the rescaled influence
+    /// function, centred as scipy's `fftconvolve(mode='same')`. Actuators off the grid
+    /// are dropped (POPPY refuses, or wraps them to the other edge).
+    fn convolution_sampling(&self, influence: &InfluenceFunction, grid: &PupilGrid) -> DmSampling {
+        let n = grid.npix();
+        let centre_act = (self.rows as f64 - 1.0) / 2.0;
+        let centre_pix = (n as f64 - 1.0) / 2.0;
+        let pix =
+            |k: usize| ((k as f64 - centre_act) * self.spacing) / grid.pixelscale() + centre_pix;
+        let mut owner: Vec<Option<(usize, f64)>> = vec![None; n * n];
+        for ix in 0..2usize {
+            for iy in 0..2usize {
+                for r in 0..self.rows {
+                    let py = pix(r);
+                    let (y0, fy) = (py.trunc(), py.fract());
+                    let wy = if iy == 1 { fy } else { 1.0 - fy };
+                    let y = y0 as i64 + iy as i64;
+                    for c in 0..self.cols {
+                        let px = pix(c);
+                        let (x0, fx) = (px.trunc(), px.fract());
+                        let wx = if ix == 1 { fx } else { 1.0 - fx };
+                        let x = x0 as i64 + ix as i64;
+                        if py < 0.0 || px < 0.0 || y >= n as i64 || x >= n as i64 {
+                            continue;
+                        }
+                        owner[y as usize * n + x as usize] = Some((r * self.cols + c, wx * wy));
+                    }
+                }
+            }
+        }
+        let deposits =
+            owner.iter().enumerate().filter_map(|(p, o)| o.map(|(a, w)| (p, a, w))).collect();
+        DmSampling {
+            shape: (self.rows, self.cols),
+            npix: n,
+            model: Model::Convolution {
+                kernel: influence.rescaled(self.spacing, grid.pixelscale()),
+                deposits,
+            },
         }
     }
 }
@@ -234,10 +437,22 @@ impl ContinuousDeformableMirror {
 pub struct DmSampling {
     shape: (usize, usize),
     npix: usize,
-    /// Pixel rows x actuator rows.
-    along_y: Array2<f64>,
-    /// Actuator columns x pixel columns.
-    along_x: Array2<f64>,
+    model: Model,
+}
+
+/// How a [`DmSampling`] turns actuator values into an OPD.
+#[derive(Clone, Debug)]
+enum Model {
+    /// POPPY's default Gaussians, separable.
+    Gaussian {
+        /// Pixel rows x actuator rows.
+        along_y: Array2<f64>,
+        /// Actuator columns x pixel columns.
+        along_x: Array2<f64>,
+    },
+    /// An influence function from a file: trace pixels (flat pixel index, flat actuator
+    /// index in the oriented map, weight), convolved with the rescaled function.
+    Convolution { kernel: Array2<f64>, deposits: Vec<(usize, usize, f64)> },
 }
 
 impl DmSampling {
@@ -259,8 +474,40 @@ impl DmSampling {
             });
         }
         let coefficient = if dm.factor_of_two { 2.0 } else { 1.0 };
-        let partial = dm.oriented().dot(&self.along_x);
-        ndarray::linalg::general_mat_mul(coefficient, &self.along_y, &partial, 0.0, out);
+        let surface = dm.oriented();
+        match &self.model {
+            Model::Gaussian { along_y, along_x } => {
+                let partial = surface.dot(along_x);
+                ndarray::linalg::general_mat_mul(coefficient, along_y, &partial, 0.0, out);
+            }
+            Model::Convolution { kernel, deposits } => {
+                out.fill(0.0);
+                let cols = self.shape.1;
+                let n = self.npix as i64;
+                let (kr, kc) = kernel.dim();
+                let (oy, ox) = (((kr as i64) - 1) / 2, ((kc as i64) - 1) / 2);
+                for &(p, a, w) in deposits {
+                    let v = coefficient * w * surface[[a / cols, a % cols]];
+                    if v == 0.0 {
+                        continue;
+                    }
+                    let (py, px) = ((p as i64) / n, (p as i64) % n);
+                    // out[py - oy + i, px - ox + j] += v k[i, j], inside the array.
+                    let i0 = (oy - py).max(0);
+                    let i1 = (n - py + oy).min(kr as i64);
+                    let j0 = (ox - px).max(0);
+                    let j1 = (n - px + ox).min(kc as i64);
+                    for i in i0..i1 {
+                        let y = (py - oy + i) as usize;
+                        let krow = kernel.row(i as usize);
+                        let mut orow = out.row_mut(y);
+                        for j in j0..j1 {
+                            orow[(px - ox + j) as usize] += v * krow[j as usize];
+                        }
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -40,8 +40,8 @@ pub use apertures::{
 };
 pub use array::{bilinear, ArrayOptic, OpdKind, Orientation};
 pub use dms::{
-    ContinuousDeformableMirror, DmSampling, SegmentSampling, SegmentedDeformableMirror,
-    MAX_ACTUATORS,
+    ContinuousDeformableMirror, DmSampling, InfluenceFunction, SegmentSampling,
+    SegmentedDeformableMirror, MAX_ACTUATORS,
 };
 pub use error::OpticsError;
 pub use grid::PupilGrid;

@@ -2,7 +2,8 @@
 
 usage: python make_dm_reference.py [CASE.toml ...] [--out DIR]
 Defaults: every scene in cases/ next to this script, written to expected/.
-For each scene writes DIR/<case>.fits (POPPY's calc_psf HDUList) and DIR/<case>_opd.fits
+First writes the influence-function files the scenes use (cases/influence_*.fits, made
+here so they are reproducible). For each scene writes DIR/<case>.fits (POPPY's calc_psf HDUList) and DIR/<case>_opd.fits
 (the first deformable mirror's get_opd on the entrance-pupil wavefront, metres).
 Other optic kinds are built by ../poppy_reference.py.
 """
@@ -29,6 +30,18 @@ DM_KINDS = (
 )
 
 
+def write_influence_functions():
+    """Two made-up, asymmetric influence functions (so flips and offsets show): 41 x 41
+    pixels at 8 per actuator, and 61 x 61 at 20 per actuator."""
+    for name, size, sampling in (("influence_coarse", 41, 8.0), ("influence_fine", 61, 20.0)):
+        y, x = (np.indices((size, size)) - (size - 1) / 2) / sampling
+        r2 = x**2 + y**2
+        data = np.exp(-r2 / 0.8) * (1 + 0.2 * x - 0.1 * y) - 0.05 * np.exp(-((np.sqrt(r2) - 1.6) ** 2) / 0.1)
+        hdu = fits.PrimaryHDU(data)
+        hdu.header["SAMPLING"] = (sampling, "pixels per actuator spacing")
+        hdu.writeto(HERE / "cases" / f"{name}.fits", overwrite=True)
+
+
 def segment_values(o, a):
     """Applies piston/tip/tilt lists (indexed by segment number) to a segmented DM."""
     piston = a.pop("piston_m", [])
@@ -41,7 +54,7 @@ def segment_values(o, a):
             o.set_actuator(seg, values[0] * u.m, values[1] * u.radian, values[2] * u.radian)
 
 
-def dm_from(d):
+def dm_from(d, base):
     a = dict(d)
     a.pop("plane")
     kind = a.pop("kind")
@@ -54,6 +67,7 @@ def dm_from(d):
             flip_x=a.pop("flip_x", False),
             flip_y=a.pop("flip_y", False),
             include_factor_of_two=a.pop("include_factor_of_two", False),
+            influence_func=str(base / a.pop("influence_path")) if "influence_path" in a else None,
         )
         if "surface_m" in a:
             o.set_surface(np.asarray(a.pop("surface_m"), dtype=float) * u.m)
@@ -82,7 +96,7 @@ def dm_from(d):
     return o
 
 
-def build(case):
+def build(case, base):
     kw = dict(oversample=case.get("oversample", 2), npix=case.get("npix", 1024))
     if "pupil_diameter_m" in case:
         kw["pupil_diameter"] = case["pupil_diameter_m"]
@@ -90,7 +104,7 @@ def build(case):
     dms = []
     for d in case["optic"]:
         if d["kind"] in DM_KINDS:
-            optic = dm_from(d)
+            optic = dm_from(d, base)
             dms.append(optic)
             osys.add_pupil(optic)
         else:
@@ -106,7 +120,7 @@ def run(path, out):
     case = tomllib.loads(path.read_text())
     wl = np.asarray(case["source"]["wavelengths_m"], float)
     w = np.asarray(case["source"].get("weights", np.ones(len(wl))), float)
-    osys, dms = build(case)
+    osys, dms = build(case, path.parent)
     hdul = osys.calc_psf(source={"wavelengths": wl, "weights": w / w.sum()}, display=False)
     hdul.writeto(out / f"{path.stem}.fits", overwrite=True)
     wf = osys.input_wavefront(wl[0] * u.m)
@@ -126,6 +140,7 @@ def main():
     poppy.conf.use_multiprocessing = False
     poppy.conf.use_fftw = False
     args.out.mkdir(parents=True, exist_ok=True)
+    write_influence_functions()
     for c in args.cases or sorted((HERE / "cases").glob("*.toml")):
         run(c, args.out)
 

@@ -1,7 +1,9 @@
 //! Building the deformable-mirror kinds from their scene keys: actuator maps from the scene
 //! or a FITS file, checked against the mirror's shape, and segment lists against its rings.
 
-use diffract_optics::{ContinuousDeformableMirror, OpticsError, SegmentedDeformableMirror};
+use diffract_optics::{
+    ContinuousDeformableMirror, InfluenceFunction, OpticsError, SegmentedDeformableMirror,
+};
 use ndarray::Array2;
 use std::path::Path;
 
@@ -12,6 +14,7 @@ pub(super) struct ContinuousKeys<'a> {
     pub radius_m: f64,
     pub surface_m: Option<&'a [Vec<f64>]>,
     pub surface_path: Option<&'a str>,
+    pub influence_path: Option<&'a str>,
     pub flip_x: bool,
     pub flip_y: bool,
     pub include_factor_of_two: bool,
@@ -74,6 +77,18 @@ pub(super) fn continuous(
     };
     if let Some(s) = surface {
         dm.set_surface(s.view()).map_err(wrapped)?;
+    }
+    if let Some(rel) = keys.influence_path {
+        let img =
+            crate::read_image(&base.join(rel), 0).map_err(|e| format!("influence_path: {e}"))?;
+        let Some(sampling) = img.sampling else {
+            return Err(format!(
+                "influence_path ({rel}) has no SAMPLING keyword (pixels per actuator spacing)"
+            ));
+        };
+        let influence = InfluenceFunction::new(img.data, sampling)
+            .map_err(|e| format!("influence_path ({rel}): {}", wrapped(e)))?;
+        dm = dm.with_influence(influence);
     }
     Ok(dm)
 }

@@ -407,6 +407,7 @@ pub const KINDS: &[KindInfo] = &[
             opt("surface_m", Ty::NumberRows),
             opt("surface_path", Ty::Text),
             Check::Rule(dm_rule_one_surface),
+            opt("influence_path", Ty::Text),
             opt("flip_x", Ty::Bool),
             opt("flip_y", Ty::Bool),
             opt("include_factor_of_two", Ty::Bool),
@@ -890,6 +891,10 @@ pub enum OpticSpec {
         /// Actuator values from a FITS image (metres), relative to the scene file.
         #[serde(default)]
         surface_path: Option<String>,
+        /// Influence function from a FITS image with a `SAMPLING` keyword (pixels per
+        /// actuator spacing), relative to the scene file (default POPPY's Gaussians).
+        #[serde(default)]
+        influence_path: Option<String>,
         /// Flip the actuator map left-right (default false).
         #[serde(default)]
         flip_x: bool,
@@ -1167,6 +1172,7 @@ impl OpticSpec {
                 radius_m,
                 surface_m,
                 surface_path,
+                influence_path,
                 flip_x,
                 flip_y,
                 include_factor_of_two,
@@ -1179,6 +1185,7 @@ impl OpticSpec {
                         radius_m: *radius_m,
                         surface_m: surface_m.as_deref(),
                         surface_path: surface_path.as_deref(),
+                        influence_path: influence_path.as_deref(),
                         flip_x: *flip_x,
                         flip_y: *flip_y,
                         include_factor_of_two: *include_factor_of_two,
