@@ -85,26 +85,60 @@ impl InfluenceFunction {
     /// metres apart: the image zoomed by `(spacing / pixelscale) / sampling` with cubic
     /// splines, as POPPY does (scipy's `ndimage.zoom`: order 3, mirror boundary, output
     /// size rounded, the corner samples kept in place).
-    fn rescaled(&self, spacing: f64, pixelscale: f64) -> Array2<f64> {
+    /// Only the part that can reach an `npix`-wide grid from an actuator on it is made.
+    fn rescaled(&self, spacing: f64, pixelscale: f64, npix: usize) -> Zoomed {
         let scale = spacing / pixelscale / self.sampling;
-        zoom_cubic(&self.data, scale)
+        zoom_cubic(&self.data, scale, npix)
     }
+}
+
+/// A window of a zoomed image: the full image's size, the window's first row and column in
+/// it, and the window.
+#[derive(Clone, Debug)]
+struct Zoomed {
+    full: (usize, usize),
+    origin: (usize, usize),
+    data: Array2<f64>,
+}
+
+/// Largest zoomed size considered along an axis (beyond it only the window is made anyway).
+const MAX_ZOOMED: usize = 1 << 40;
+
+/// The window of a zoomed axis of `m` samples that a kernel centred as scipy's
+/// `fftconvolve(mode='same')` can use on an `npix`-wide array.
+fn window(m: usize, npix: usize) -> std::ops::Range<usize> {
+    let centre = m.saturating_sub(1) / 2;
+    centre.saturating_sub(npix.saturating_sub(1))..m.min(centre + npix)
 }
 
 /// scipy's `ndimage.zoom(data, scale)` with its defaults (cubic spline, `mode='constant'`,
 /// `grid_mode=False`): output size `round(n scale)` per axis (half to even); output pixel
 /// `k` samples input coordinate `k (n - 1) / (m - 1)`; the spline coefficients come from
 /// the mirror-symmetric extension of the image.
-fn zoom_cubic(data: &Array2<f64>, scale: f64) -> Array2<f64> {
+///
+/// Only the window of the result that can reach an `npix`-wide grid is computed.
+fn zoom_cubic(data: &Array2<f64>, scale: f64, npix: usize) -> Zoomed {
     let (n0, n1) = data.dim();
-    let out_len = |n: usize| (n as f64 * scale).round_ties_even().max(0.0) as usize;
-    let (m0, m1) = (out_len(n0), out_len(n1));
+    let out_len = |n: usize| {
+        let m = (n as f64 * scale).round_ties_even();
+        if m.is_finite() && m > 0.0 {
+            (m as usize).min(MAX_ZOOMED)
+        } else {
+            0
+        }
+    };
+    let full = if scale == 1.0 { (n0, n1) } else { (out_len(n0), out_len(n1)) };
+    let (w0, w1) = (window(full.0, npix), window(full.1, npix));
+    let origin = (w0.start, w1.start);
     if scale == 1.0 {
-        return data.clone();
+        // scipy returns the image itself.
+        let data = data.slice(ndarray::s![w0, w1]).to_owned();
+        return Zoomed { full, origin, data };
     }
-    if m0 == 0 || m1 == 0 {
-        return Array2::zeros((m0, m1));
+    if w0.is_empty() || w1.is_empty() {
+        return Zoomed { full, origin, data: Array2::zeros((w0.len(), w1.len())) };
     }
+    let (m0, m1) = full;
     // Spline coefficients along both axes.
     let mut c = data.clone();
     for mut row in c.rows_mut() {
@@ -117,9 +151,9 @@ fn zoom_cubic(data: &Array2<f64>, scale: f64) -> Array2<f64> {
         spline_coefficients(&mut v);
         col.assign(&ndarray::ArrayView1::from(&v));
     }
-    let taps0 = zoom_taps(n0, m0);
-    let taps1 = zoom_taps(n1, m1);
-    Array2::from_shape_fn((m0, m1), |(i, j)| {
+    let taps0 = zoom_taps(n0, m0, w0.clone());
+    let taps1 = zoom_taps(n1, m1, w1.clone());
+    let data = Array2::from_shape_fn((w0.len(), w1.len()), |(i, j)| {
         let (ref ri, ref wi) = taps0[i];
         let (ref rj, ref wj) = taps1[j];
         let mut sum = 0.0;
@@ -131,12 +165,13 @@ fn zoom_cubic(data: &Array2<f64>, scale: f64) -> Array2<f64> {
             sum += wi[a] * row;
         }
         sum
-    })
+    });
+    Zoomed { full, origin, data }
 }
 
-/// The four input indices (mirrored into range) and cubic B-spline weights for each output
-/// sample of a zoom from `n` to `m` samples.
-fn zoom_taps(n: usize, m: usize) -> Vec<([usize; 4], [f64; 4])> {
+/// The four input indices (mirrored into range) and cubic B-spline weights for the output
+/// samples `range` of a zoom from `n` to `m` samples.
+fn zoom_taps(n: usize, m: usize, range: std::ops::Range<usize>) -> Vec<([usize; 4], [f64; 4])> {
     let factor = if m > 1 { (n as f64 - 1.0) / (m as f64 - 1.0) } else { 1.0 };
     let mirror = |k: i64| -> usize {
         if n == 1 {
@@ -149,7 +184,7 @@ fn zoom_taps(n: usize, m: usize) -> Vec<([usize; 4], [f64; 4])> {
         }
         k as usize
     };
-    (0..m)
+    range
         .map(|k| {
             let x = k as f64 * factor;
             let start = x.floor();
@@ -424,7 +459,7 @@ impl ContinuousDeformableMirror {
             shape: (self.rows, self.cols),
             npix: n,
             model: Model::Convolution {
-                kernel: influence.rescaled(self.spacing, grid.pixelscale()),
+                kernel: influence.rescaled(self.spacing, grid.pixelscale(), n),
                 deposits,
             },
         }
@@ -452,7 +487,7 @@ enum Model {
     },
     /// An influence function from a file: trace pixels (flat pixel index, flat actuator
     /// index in the oriented map, weight), convolved with the rescaled function.
-    Convolution { kernel: Array2<f64>, deposits: Vec<(usize, usize, f64)> },
+    Convolution { kernel: Zoomed, deposits: Vec<(usize, usize, f64)> },
 }
 
 impl DmSampling {
@@ -484,8 +519,11 @@ impl DmSampling {
                 out.fill(0.0);
                 let cols = self.shape.1;
                 let n = self.npix as i64;
-                let (kr, kc) = kernel.dim();
-                let (oy, ox) = (((kr as i64) - 1) / 2, ((kc as i64) - 1) / 2);
+                // Full kernel size and centre; the window starts at row r0, column c0.
+                let (kr, kc) = (kernel.full.0 as i64, kernel.full.1 as i64);
+                let (oy, ox) = ((kr - 1).max(0) / 2, (kc - 1).max(0) / 2);
+                let (r0, c0) = (kernel.origin.0 as i64, kernel.origin.1 as i64);
+                let (wr, wc) = kernel.data.dim();
                 for &(p, a, w) in deposits {
                     let v = coefficient * w * surface[[a / cols, a % cols]];
                     if v == 0.0 {
@@ -493,16 +531,16 @@ impl DmSampling {
                     }
                     let (py, px) = ((p as i64) / n, (p as i64) % n);
                     // out[py - oy + i, px - ox + j] += v k[i, j], inside the array.
-                    let i0 = (oy - py).max(0);
-                    let i1 = (n - py + oy).min(kr as i64);
-                    let j0 = (ox - px).max(0);
-                    let j1 = (n - px + ox).min(kc as i64);
+                    let i0 = (oy - py).max(r0);
+                    let i1 = (n - py + oy).min(r0 + wr as i64);
+                    let j0 = (ox - px).max(c0);
+                    let j1 = (n - px + ox).min(c0 + wc as i64);
                     for i in i0..i1 {
                         let y = (py - oy + i) as usize;
-                        let krow = kernel.row(i as usize);
+                        let krow = kernel.data.row((i - r0) as usize);
                         let mut orow = out.row_mut(y);
                         for j in j0..j1 {
-                            orow[(px - ox + j) as usize] += v * krow[j as usize];
+                            orow[(px - ox + j) as usize] += v * krow[(j - c0) as usize];
                         }
                     }
                 }
@@ -949,6 +987,29 @@ mod tests {
         assert!((opd[[40, 40]] - 1e-7).abs() < 1e-20);
         assert!((opd[[40, 48]] / 1e-7 - 0.15).abs() < 1e-12);
         assert!((opd[[32, 40]] / 1e-7 - 0.15).abs() < 1e-12);
+    }
+
+    /// An influence function zoomed far up or down costs at most a (2 npix - 1)-wide window
+    /// and gives finite numbers: no huge allocation, no panic.
+    #[test]
+    fn extreme_influence_scales_stay_bounded() {
+        let data = Array2::from_shape_fn((9, 9), |(i, j)| {
+            (-((i as f64 - 4.0).powi(2) + (j as f64 - 4.0).powi(2)) / 8.0).exp()
+        });
+        let grid = PupilGrid::new(16, 1.0).unwrap();
+        for sampling in [1e-12, 1e-3, 1e3, 1e12] {
+            let f = InfluenceFunction::new(data.clone(), sampling).unwrap();
+            let mut dm =
+                ContinuousDeformableMirror::new(4, 4, Some(0.2), 0.5).unwrap().with_influence(f);
+            dm.set_actuator(1, 2, 1e-8).unwrap();
+            let sampling = dm.sampling(&grid);
+            if let Model::Convolution { kernel, .. } = &sampling.model {
+                assert!(kernel.data.nrows() <= 31 && kernel.data.ncols() <= 31);
+            }
+            assert!(sampling.opd(&dm).unwrap().iter().all(|v| v.is_finite()));
+        }
+        assert!(InfluenceFunction::new(data.clone(), 0.0).is_err());
+        assert!(InfluenceFunction::new(Array2::zeros((0, 3)), 1.0).is_err());
     }
 
     #[test]
