@@ -108,13 +108,13 @@ pub struct FitsImage {
 /// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
 pub const MAX_IMAGE_PIXELS: usize = 16384 * 16384;
 
-fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
+pub(crate) fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
     // cfitsio messages may span lines; keep one.
     let message = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
     IoError::Fits { path: path.to_path_buf(), message }
 }
 
-fn utf8(path: &Path) -> Result<&str, IoError> {
+pub(crate) fn utf8(path: &Path) -> Result<&str, IoError> {
     path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
 }
 
@@ -225,7 +225,7 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
 }
 
 /// A new FITS file at `tmp` whose primary HDU holds `data` (float64).
-fn create_with_image(
+pub(crate) fn create_with_image(
     tmp: &Path,
     data: ndarray::ArrayView2<'_, f64>,
 ) -> Result<(FitsFile, fitsio::hdu::FitsHdu), IoError> {
