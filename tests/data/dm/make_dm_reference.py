@@ -13,13 +13,15 @@ import importlib.util
 import pathlib
 import tomllib
 
-import astropy.io.fits as fits
 import astropy.units as u
 import numpy as np
 import poppy
+from astropy.io import fits
 
 HERE = pathlib.Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("poppy_reference", HERE.parent / "poppy_reference.py")
+_spec = importlib.util.spec_from_file_location(
+    "poppy_reference", HERE.parent / "poppy_reference.py"
+)
 reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reference)
 
@@ -33,10 +35,15 @@ DM_KINDS = (
 def write_influence_functions():
     """Two made-up, asymmetric influence functions (so flips and offsets show): 41 x 41
     pixels at 8 per actuator, and 61 x 61 at 20 per actuator."""
-    for name, size, sampling in (("influence_coarse", 41, 8.0), ("influence_fine", 61, 20.0)):
+    for name, size, sampling in (
+        ("influence_coarse", 41, 8.0),
+        ("influence_fine", 61, 20.0),
+    ):
         y, x = (np.indices((size, size)) - (size - 1) / 2) / sampling
         r2 = x**2 + y**2
-        data = np.exp(-r2 / 0.8) * (1 + 0.2 * x - 0.1 * y) - 0.05 * np.exp(-((np.sqrt(r2) - 1.6) ** 2) / 0.1)
+        data = np.exp(-r2 / 0.8) * (1 + 0.2 * x - 0.1 * y) - 0.05 * np.exp(
+            -((np.sqrt(r2) - 1.6) ** 2) / 0.1
+        )
         hdu = fits.PrimaryHDU(data)
         hdu.header["SAMPLING"] = (sampling, "pixels per actuator spacing")
         hdu.writeto(HERE / "cases" / f"{name}.fits", overwrite=True)
@@ -51,7 +58,9 @@ def segment_values(o, a):
     for seg in range(n):
         values = [lst[seg] if seg < len(lst) else 0.0 for lst in (piston, tip, tilt)]
         if any(values):
-            o.set_actuator(seg, values[0] * u.m, values[1] * u.radian, values[2] * u.radian)
+            o.set_actuator(
+                seg, values[0] * u.m, values[1] * u.radian, values[2] * u.radian
+            )
 
 
 def dm_from(d, base):
@@ -67,7 +76,9 @@ def dm_from(d, base):
             flip_x=a.pop("flip_x", False),
             flip_y=a.pop("flip_y", False),
             include_factor_of_two=a.pop("include_factor_of_two", False),
-            influence_func=str(base / a.pop("influence_path")) if "influence_path" in a else None,
+            influence_func=str(base / a.pop("influence_path"))
+            if "influence_path" in a
+            else None,
         )
         if "surface_m" in a:
             o.set_surface(np.asarray(a.pop("surface_m"), dtype=float) * u.m)
@@ -97,7 +108,7 @@ def dm_from(d, base):
 
 
 def build(case, base):
-    kw = dict(oversample=case.get("oversample", 2), npix=case.get("npix", 1024))
+    kw = {"oversample": case.get("oversample", 2), "npix": case.get("npix", 1024)}
     if "pupil_diameter_m" in case:
         kw["pupil_diameter"] = case["pupil_diameter_m"]
     osys = poppy.OpticalSystem(name=case.get("name", "case"), **kw)
@@ -121,7 +132,9 @@ def run(path, out):
     wl = np.asarray(case["source"]["wavelengths_m"], float)
     w = np.asarray(case["source"].get("weights", np.ones(len(wl))), float)
     osys, dms = build(case, path.parent)
-    hdul = osys.calc_psf(source={"wavelengths": wl, "weights": w / w.sum()}, display=False)
+    hdul = osys.calc_psf(
+        source={"wavelengths": wl, "weights": w / w.sum()}, display=False
+    )
     hdul.writeto(out / f"{path.stem}.fits", overwrite=True)
     wf = osys.input_wavefront(wl[0] * u.m)
     opd = np.asarray(dms[0].get_opd(wf), dtype=float)
@@ -129,7 +142,9 @@ def run(path, out):
     hdu.header["PIXELSCL"] = (wf.pixelscale.to_value(u.m / u.pixel), "metres per pixel")
     hdu.header["BUNIT"] = "m"
     hdu.writeto(out / f"{path.stem}_opd.fits", overwrite=True)
-    print(f"{path.stem}: psf {hdul[0].data.shape}, opd {opd.shape}, max |opd| {np.abs(opd).max():.3e} m")
+    print(
+        f"{path.stem}: psf {hdul[0].data.shape}, opd {opd.shape}, max |opd| {np.abs(opd).max():.3e} m"
+    )
 
 
 def main():
