@@ -7,7 +7,8 @@
 //! tests/data/dm/make_dm_reference.py. Each scene's mirror matters well beyond the
 //! tolerance: POPPY's PSF with the mirror flat differs from its reference by 0.055
 //! (dm_pokes_edges_corners) to 0.63 (hex_dm_segment_list) relative L2. Two scenes use
-//! influence functions from files (tests/data/dm/cases/influence_*.fits), zoomed up and down.
+//! influence functions from files (tests/data/dm/cases/influence_*.fits), zoomed up and down;
+//! dm_after_image_plane has a mirror after a field stop (its flat PSF differs by 0.073).
 //!
 //! POPPY's test_dms.py: the counterparts of its Strehl tests (moving actuators lowers the
 //! peak) for the continuous, hexagonal and circular mirrors, in POPPY's systems. Its flip
@@ -83,6 +84,7 @@ dm_parity! {
     circular_dm_ptt,
     dm_influence_file,
     dm_influence_zoom_down,
+    dm_after_image_plane,
 }
 
 /// The peak of POPPY's test system: `npix = 256`, the optics in order, a detector of
