@@ -968,6 +968,14 @@ mod tests {
             sampling.opd_into(&dm, &mut out).unwrap();
             assert_eq!(out, dm.opd(&grid).unwrap(), "update {k}");
         }
+        let data = Array2::from_shape_fn((15, 13), |(i, j)| 1.0 / (1.0 + (i * j) as f64));
+        let mut dm = dm.with_influence(InfluenceFunction::new(data, 3.0).unwrap());
+        let sampling = dm.sampling(&grid);
+        for k in 0..3 {
+            dm.set_actuator(9 - k, 2 * k, -1e-8 * (k as f64 + 1.0)).unwrap();
+            sampling.opd_into(&dm, &mut out).unwrap();
+            assert_eq!(out, dm.opd(&grid).unwrap(), "influence function, update {k}");
+        }
         let mut seg = SegmentedDeformableMirror::circular(1, 0.3, 0.02, true, None).unwrap();
         let grid = PupilGrid::new(64, seg.natural_diameter().unwrap()).unwrap();
         let sampling = seg.sampling(&grid);
