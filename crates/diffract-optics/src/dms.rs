@@ -716,7 +716,8 @@ impl SegmentedDeformableMirror {
     /// # Errors
     ///
     /// [`OpticsError::Invalid`] naming the list that is longer than the segment count of
-    /// the rings, or holds a non-finite value.
+    /// the rings, holds a non-finite value, or a non-zero one for a segment that is not
+    /// present (POPPY's `set_actuator` refuses those).
     pub fn set_all(
         &mut self,
         piston_m: &[f64],
@@ -738,8 +739,16 @@ impl SegmentedDeformableMirror {
                     "must hold at most one value per segment of the rings (index 0 the centre)",
                 ));
             }
-            for (slot, &v) in next.iter_mut().zip(list) {
+            for (segment, (slot, &v)) in next.iter_mut().zip(list).enumerate() {
                 slot[axis] = finite(self.kind, key, v)?;
+                if v != 0.0 && !self.layout.segments().contains(&segment) {
+                    return Err(OpticsError::invalid(
+                        self.kind,
+                        key,
+                        format!("{v} for segment {segment}"),
+                        "segments that are not present take 0",
+                    ));
+                }
             }
         }
         self.actuators = next;
@@ -1035,5 +1044,7 @@ mod tests {
         let e = hex.set_all(&[0.0; 8], &[], &[]).unwrap_err();
         assert!(e.to_string().contains("piston_m"), "{e}");
         assert!(hex.set_all(&[0.0; 7], &[0.0; 7], &[0.0; 7]).is_ok());
+        // The centre is absent (center = false): index 0 must then be 0.
+        assert!(hex.set_all(&[], &[1e-7], &[]).is_err());
     }
 }

@@ -173,6 +173,7 @@ mod tests {
             (format!("{hex}piston_m = [0, 0, 0, 0, 0, 0, 0, 1e-9]"), "optic 2 (hex_segmented_deformable_mirror): piston_m = a list of 8 values is invalid; must hold at most one value per segment of the rings (index 0 the centre)".into()),
             (format!("{circ}tilt_rad = {:?}", vec![0.0; 20]), "optic 2 (circular_segmented_deformable_mirror): tilt_rad = a list of 20 values is invalid; must hold at most one value per segment of the rings (index 0 the centre)".into()),
             (format!("{circ}segments = [19]"), "optic 2 (circular_segmented_deformable_mirror): segments = 19 is invalid; segment numbers must be below the segment count of the rings given".into()),
+            (format!("{hex}center = false\ntip_rad = [0.25]"), "optic 2 (hex_segmented_deformable_mirror): tip_rad = 0.25 for segment 0 is invalid; segments that are not present take 0".into()),
             (format!("{hex}tip_rad = [\"a\"]"), "optic 2 (hex_segmented_deformable_mirror): tip_rad must be a number, got a string".into()),
         ];
         for (optic, message) in cases {
