@@ -364,3 +364,103 @@ fn the_library_computes_and_writes_what_the_cli_writes() {
     let a = std::fs::read(dir.path().join("cli.fits")).unwrap();
     assert!(a == std::fs::read(&out).unwrap(), "the FITS files differ");
 }
+
+fn dm_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/dm").join(name)
+}
+
+/// `diffract pupil --fits`: the PNG and a FITS file with the transmission (HDU 0) and the
+/// total OPD in metres (HDU 1), both with PIXELSCL. In these scenes the mirror is the only
+/// optic with an OPD, so the OPD is POPPY's `get_opd` for it
+/// (tests/data/dm/expected/*_opd.fits) to relative L2 <= 1e-4.
+#[test]
+fn pupil_fits_writes_transmission_and_the_opd_poppy_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    for (case, diameter) in [("dm_continuous_surface", 0.8), ("hex_dm_ptt", 0.31 * 5.0)] {
+        let (png, fits) =
+            (dir.path().join(format!("{case}.png")), dir.path().join(format!("{case}.fits")));
+        let scene = dm_data(&format!("cases/{case}.toml"));
+        let o = bin()
+            .arg("pupil")
+            .arg(&scene)
+            .arg("-o")
+            .arg(&png)
+            .arg("--fits")
+            .arg(&fits)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{case}: {}", stderr(&o));
+        assert!(png.exists());
+        let t = diffract::io::read_image(&fits, 0).unwrap();
+        let opd = diffract::io::read_image(&fits, 1).unwrap();
+        let scale = diameter / t.data.nrows() as f64;
+        assert!((t.pixelscale.unwrap() / scale - 1.0).abs() < 1e-12, "{case}: PIXELSCL");
+        assert_eq!(opd.pixelscale, t.pixelscale);
+        assert_eq!(opd.bunit.as_deref(), Some("m"));
+        let reference =
+            diffract::io::read_image(&dm_data(&format!("expected/{case}_opd.fits")), 0).unwrap();
+        let err = rel_l2(&opd.data, &reference.data);
+        println!("{case}: pupil --fits OPD vs POPPY get_opd, rel L2 {err:.3e}");
+        assert!(err <= 1e-4, "{case}: {err}");
+        assert!(t.data.iter().all(|v| (0.0..=1.0).contains(v)) && t.data.sum() > 0.0);
+        // Without --overwrite both outputs are kept and nothing is written.
+        let o = bin()
+            .arg("pupil")
+            .arg(&scene)
+            .arg("-o")
+            .arg(dir.path().join("new.png"))
+            .arg("--fits")
+            .arg(&fits)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(!dir.path().join("new.png").exists());
+    }
+}
+
+/// Bad deformable mirrors (issue 13, item 6): exit code 2, one line naming the file, the
+/// optic and the key, no panic, nothing written, for `psf` and `pupil --fits` alike.
+#[test]
+fn bad_mirrors_get_one_line_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(dm_data("cases/dm_influence_file.toml")).unwrap();
+    let hex = std::fs::read_to_string(dm_data("cases/hex_dm_ptt.toml")).unwrap();
+    // A 3-D influence file: NAXIS = 3, 2 x 2 x 2 doubles.
+    let mut cube = Vec::new();
+    for card in [
+        "SIMPLE  =                    T",
+        "BITPIX  =                  -64",
+        "NAXIS   =                    3",
+        "NAXIS1  =                    2",
+        "NAXIS2  =                    2",
+        "NAXIS3  =                    2",
+        "END",
+    ] {
+        cube.extend(format!("{card:<80}").bytes());
+    }
+    cube.resize(2880, b' ');
+    cube.resize(5760, 0);
+    std::fs::write(dir.path().join("cube.fits"), cube).unwrap();
+    let cases = [
+        ("short map", good.replace("  [-70e-9, 0.0, 0.0, 20e-9, 0.0, 100e-9],\n", ""), "optic 2 (continuous_deformable_mirror): surface_m is 5 rows of 6 actuators; dm_shape = [6, 6] needs 6 rows of 6"),
+        ("3-D influence", good.replace("influence_coarse.fits", "cube.fits"), "optic 2 (continuous_deformable_mirror): influence_path:"),
+        ("long list", hex.replace("tip_rad = [", "tip_rad = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "), "optic 1 (hex_segmented_deformable_mirror): tip_rad = a list of 28 values is invalid"),
+    ];
+    for (what, text, expect) in cases {
+        let scene = dir.path().join("bad.toml");
+        std::fs::write(&scene, text).unwrap();
+        let (out, png) = (dir.path().join("out.fits"), dir.path().join("out.png"));
+        for args in [
+            vec!["psf", "-o", out.to_str().unwrap()],
+            vec!["pupil", "-o", png.to_str().unwrap(), "--fits", out.to_str().unwrap()],
+        ] {
+            let o = bin().arg(args[0]).arg(&scene).args(&args[1..]).output().unwrap();
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+            assert_eq!(err.lines().count(), 1, "{what}: {err}");
+            assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
+            assert!(!err.contains("panicked"), "{what}");
+            assert!(!out.exists() && !png.exists(), "{what}: output written");
+        }
+    }
+}

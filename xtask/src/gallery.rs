@@ -29,6 +29,9 @@ const KIND_SCENES: &[(&str, &str)] = &[
     ("bar_occulter", "plane = \"image\"\nkind = \"bar_occulter\"\nwidth_arcsec = 0.4\nrotation_deg = 30.0"),
     ("band_limited_coronagraph", "plane = \"image\"\nkind = \"band_limited_coronagraph\"\nprofile = \"circular\"\nsigma = 5.253"),
     ("ideal_fqpm", "plane = \"image\"\nkind = \"ideal_fqpm\"\nwavelength_m = 1e-6"),
+    ("continuous_deformable_mirror", "plane = \"pupil\"\nkind = \"continuous_deformable_mirror\"\ndm_shape = [8, 8]\nactuator_spacing_m = 0.28\nradius_m = 1.1\nsurface_m = [[0, 0, 0, 0, 0, 0, 0, 0], [0, 60e-9, 0, 0, 0, 0, -40e-9, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 80e-9, 80e-9, 0, 0, 0], [0, 0, 0, 80e-9, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, -50e-9, 0, 0, 0, 0, 30e-9, 0], [0, 0, 0, 0, 0, 0, 0, 0]]"),
+    ("hex_segmented_deformable_mirror", "plane = \"pupil\"\nkind = \"hex_segmented_deformable_mirror\"\nrings = 2\nflattoflat_m = 0.45\ngap_m = 0.02\npiston_m = [0, 50e-9, 0, -50e-9, 0, 0, 30e-9]\ntip_rad = [1e-7, 0, 0, 0, 0, 0, 0, 0, -2e-7]\ntilt_rad = [0, 0, 2e-7]"),
+    ("circular_segmented_deformable_mirror", "plane = \"pupil\"\nkind = \"circular_segmented_deformable_mirror\"\nrings = 2\nsegment_radius_m = 0.2\ngap_m = 0.05\npiston_m = [40e-9, 0, -40e-9]\ntip_rad = [0, 0, 0, 0, 2e-7]\ntilt_rad = [0, 0, 0, 0, 0, 0, -2e-7, 0, 1e-7]"),
 ];
 
 fn one_optic_scene(optic: &str) -> String {

@@ -106,7 +106,8 @@ fn parity(gemm: GemmBackend) -> ExitCode {
     let mut worst: f64 = 0.0;
     println!("| case | shape | rel L2 vs POPPY | seconds |");
     println!("| --- | --- | --- | --- |");
-    for (case, expected) in cases(&data).into_iter().chain(cases(&data.join("more"))) {
+    let all = cases(&data).into_iter().chain(cases(&data.join("more")));
+    for (case, expected) in all.chain(cases(&data.join("dm"))) {
         let name = case.file_stem().unwrap_or_default().to_string_lossy().into_owned();
         let scene = match Scene::from_file(&case) {
             Ok(s) => s,

@@ -129,7 +129,10 @@ struct PupilArgs {
     /// Output PNG.
     #[arg(short, long)]
     output: PathBuf,
-    /// Replace an existing PNG.
+    /// Also write the sampled transmission and total OPD (metres) to this FITS file.
+    #[arg(long, value_name = "OUT.fits")]
+    fits: Option<PathBuf>,
+    /// Replace existing outputs.
     #[arg(long)]
     overwrite: bool,
 }
@@ -477,6 +480,9 @@ fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
         AnyScene::Fresnel(scene) => return run_fresnel_pupil(args, &scene),
     };
     check_free(&args.output, args.overwrite)?;
+    if let Some(fits) = &args.fits {
+        check_free(fits, args.overwrite)?;
+    }
     let plan = scene
         .system
         .plan()
@@ -489,6 +495,12 @@ fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
         plan.grid().pixelscale(),
         &scene.name,
     );
+    if let Some(fits) = &args.fits {
+        let (t, opd) = (&t, plan.opd());
+        diffract::io::write_pupil(fits, t, opd, plan.grid().pixelscale(), args.overwrite)
+            .map_err(Failure::run)?;
+        println!("{}: transmission and OPD (m) of the entrance pupil", fits.display());
+    }
     canvas.write_png(&args.output, args.overwrite).map_err(Failure::run)?;
     println!(
         "{}: entrance pupil of {} ({} x {} pixels, {:.4} m across)",

@@ -100,18 +100,21 @@ pub struct FitsImage {
     pub nwaves: Option<i64>,
     /// `GRIDHASH` and `GRIDIDX`, for a PSF written by `diffract grid`.
     pub grid: Option<(String, i64)>,
+    /// `SAMPLING` (pixels per actuator spacing of a deformable mirror's influence
+    /// function), if present.
+    pub sampling: Option<f64>,
 }
 
 /// Largest image read, in pixels (a 16384 x 16384 array of doubles is 2 GiB).
 pub const MAX_IMAGE_PIXELS: usize = 16384 * 16384;
 
-fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
+pub(crate) fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
     // cfitsio messages may span lines; keep one.
     let message = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
     IoError::Fits { path: path.to_path_buf(), message }
 }
 
-fn utf8(path: &Path) -> Result<&str, IoError> {
+pub(crate) fn utf8(path: &Path) -> Result<&str, IoError> {
     path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
 }
 
@@ -207,11 +210,22 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
             (Ok(hash), Ok(index)) => Some((hash, index)),
             _ => None,
         };
-    Ok(FitsImage { data, pixelscale, pupilscale, pixscale, bunit, wavelength, nwaves, grid })
+    let sampling = number(&mut f, "SAMPLING");
+    Ok(FitsImage {
+        data,
+        pixelscale,
+        pupilscale,
+        pixscale,
+        bunit,
+        wavelength,
+        nwaves,
+        grid,
+        sampling,
+    })
 }
 
 /// A new FITS file at `tmp` whose primary HDU holds `data` (float64).
-fn create_with_image(
+pub(crate) fn create_with_image(
     tmp: &Path,
     data: ndarray::ArrayView2<'_, f64>,
 ) -> Result<(FitsFile, fitsio::hdu::FitsHdu), IoError> {

@@ -27,6 +27,7 @@
 
 mod error;
 mod fits;
+mod pupil;
 mod scene;
 
 pub use error::{IoError, SceneError};
@@ -34,6 +35,7 @@ pub use fits::{
     atomic_write, read_image, write_cube, write_image, write_plane, write_psf, FitsImage,
     GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
+pub use pupil::write_pupil;
 pub use scene::{
     kind_info, AnyScene, FresnelScene, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec,
     PlaneRule, Scene, KINDS, MAX_GRID_POINTS, OPTIC_KINDS,

@@ -23,6 +23,7 @@
 
 mod apertures;
 mod array;
+mod dms;
 mod error;
 pub mod geometry;
 mod grid;
@@ -38,6 +39,10 @@ pub use apertures::{
     SecondaryObscuration, SquareAperture,
 };
 pub use array::{bilinear, ArrayOptic, OpdKind, Orientation};
+pub use dms::{
+    ContinuousDeformableMirror, DmSampling, InfluenceFunction, SegmentSampling,
+    SegmentedDeformableMirror, MAX_ACTUATORS,
+};
 pub use error::OpticsError;
 pub use grid::PupilGrid;
 pub use image::{

@@ -93,6 +93,11 @@ impl SegmentLayout {
         self.rings
     }
 
+    /// Number of segment positions in the rings, the centre included (present or not).
+    pub fn segment_count(&self) -> usize {
+        inside_ring(self.rings + 1)
+    }
+
     /// Centre `(x, y)` in metres of segment `index`: 0 at the origin, 1 straight above it
     /// (+Y), then clockwise around each ring; corner segments of ring `r` lie at distance
     /// `r * spacing` every 60 degrees, and the segments between them step along the ring's

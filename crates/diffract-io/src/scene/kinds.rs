@@ -19,14 +19,14 @@
 //! [`OpticSpec`] still refuses unknown keys itself (`deny_unknown_fields`) when deserialised
 //! directly, from TOML or any other serde format.
 
-use super::{suggestion, Keys, WrappedError};
+use super::{dms, suggestion, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
     CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
     PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
-    SecondaryObscuration, SquareAperture, ThinLens, ZernikeWfe,
+    SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -95,6 +95,8 @@ enum Ty {
     Numbers,
     /// A list of integers from 0 to `.0`.
     Integers(i64),
+    /// A list of equally long lists of finite numbers (a map, row by row).
+    NumberRows,
 }
 
 /// One key of a kind.
@@ -399,6 +401,62 @@ pub const KINDS: &[KindInfo] = &[
             opt("rotation_deg", Ty::Number),
         ],
     },
+    // Deformable mirrors.
+    KindInfo {
+        name: "continuous_deformable_mirror",
+        planes: PlaneRule::Pupil,
+        poppy: "ContinuousDeformableMirror",
+        summary: "a continuous face-sheet deformable mirror on a grid of actuators",
+        example: "dm_shape = [4, 4]\nactuator_spacing_m = 0.25\nradius_m = 0.5",
+        checks: &[
+            opt("dm_shape", Ty::Integers(diffract_optics::MAX_ACTUATORS as i64)),
+            opt("actuator_spacing_m", Ty::Number),
+            opt("radius_m", Ty::Number),
+            opt("surface_m", Ty::NumberRows),
+            opt("surface_path", Ty::Text),
+            Check::Rule(dm_rule_one_surface),
+            opt("influence_path", Ty::Text),
+            opt("flip_x", Ty::Bool),
+            opt("flip_y", Ty::Bool),
+            opt("include_factor_of_two", Ty::Bool),
+        ],
+    },
+    KindInfo {
+        name: "hex_segmented_deformable_mirror",
+        planes: PlaneRule::Pupil,
+        poppy: "HexSegmentedDeformableMirror",
+        summary: "rings of hexagonal segments moved in piston, tip and tilt",
+        example: "rings = 1\nflattoflat_m = 0.5",
+        checks: &[
+            opt("rings", Ty::Integer(0, 99)),
+            opt("flattoflat_m", Ty::Number),
+            opt("gap_m", Ty::Number),
+            opt("center", Ty::Bool),
+            opt("segments", Ty::Integers(SEGMENT_LIMIT)),
+            opt("piston_m", Ty::Numbers),
+            opt("tip_rad", Ty::Numbers),
+            opt("tilt_rad", Ty::Numbers),
+            opt("include_factor_of_two", Ty::Bool),
+        ],
+    },
+    KindInfo {
+        name: "circular_segmented_deformable_mirror",
+        planes: PlaneRule::Pupil,
+        poppy: "CircularSegmentedDeformableMirror",
+        summary: "rings of circular segments moved in piston, tip and tilt",
+        example: "rings = 1\nsegment_radius_m = 0.3",
+        checks: &[
+            opt("rings", Ty::Integer(0, 99)),
+            opt("segment_radius_m", Ty::Number),
+            opt("gap_m", Ty::Number),
+            opt("center", Ty::Bool),
+            opt("segments", Ty::Integers(SEGMENT_LIMIT)),
+            opt("piston_m", Ty::Numbers),
+            opt("tip_rad", Ty::Numbers),
+            opt("tilt_rad", Ty::Numbers),
+            opt("include_factor_of_two", Ty::Bool),
+        ],
+    },
 ];
 
 const KIND_NAMES: [&str; KINDS.len()] = {
@@ -445,6 +503,10 @@ fn fits_paths_given(transmission: bool, opd: bool) -> Result<(), String> {
 
 fn fits_rule_paths(t: &Table, _: OpticPlane) -> Result<(), String> {
     fits_paths_given(t.contains_key("transmission_path"), t.contains_key("opd_path"))
+}
+
+fn dm_rule_one_surface(t: &Table, _: OpticPlane) -> Result<(), String> {
+    dms::one_surface(t.contains_key("surface_m"), t.contains_key("surface_path"))
 }
 
 fn fits_rule_scale_key(t: &Table, plane: OpticPlane) -> Result<(), String> {
@@ -516,6 +578,9 @@ fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
         }
         Ty::Integers(max) => {
             let _ = k.usize_list_opt(name, max)?;
+        }
+        Ty::NumberRows => {
+            let _ = k.f64_rows_opt(name)?;
         }
     }
     if key.required && !present {
@@ -623,6 +688,18 @@ fn default_fqpm_wavelength_m() -> f64 {
 }
 fn default_direction() -> String {
     "forward".into()
+}
+fn default_dm_shape() -> Vec<usize> {
+    vec![10, 10]
+}
+fn default_one() -> f64 {
+    1.0
+}
+fn default_hex_dm_rings() -> usize {
+    3
+}
+fn default_circular_dm_rings() -> usize {
+    1
 }
 
 /// One `[[optic]]` of a scene, without its `plane`: serde reads it from a table tagged by
@@ -836,6 +913,97 @@ pub enum OpticSpec {
         #[serde(default)]
         rotation_deg: f64,
     },
+    /// POPPY's `ContinuousDeformableMirror`.
+    ContinuousDeformableMirror {
+        /// `[rows, columns]` of actuators (default `[10, 10]`).
+        #[serde(default = "default_dm_shape")]
+        dm_shape: Vec<usize>,
+        /// Distance between actuators, metres (default `2 radius_m / (rows - 1)`).
+        #[serde(default)]
+        actuator_spacing_m: Option<f64>,
+        /// Radius of the reflective circle, metres (default 1).
+        #[serde(default = "default_one")]
+        radius_m: f64,
+        /// Actuator values, metres, row by row from -y (default flat).
+        #[serde(default)]
+        surface_m: Option<Vec<Vec<f64>>>,
+        /// Actuator values from a FITS image (metres), relative to the scene file.
+        #[serde(default)]
+        surface_path: Option<String>,
+        /// Influence function from a FITS image with a `SAMPLING` keyword (pixels per
+        /// actuator spacing), relative to the scene file (default POPPY's Gaussians).
+        #[serde(default)]
+        influence_path: Option<String>,
+        /// Flip the actuator map left-right (default false).
+        #[serde(default)]
+        flip_x: bool,
+        /// Flip the actuator map up-down (default false).
+        #[serde(default)]
+        flip_y: bool,
+        /// The values are surface heights: the OPD is twice them (default false).
+        #[serde(default)]
+        include_factor_of_two: bool,
+    },
+    /// POPPY's `HexSegmentedDeformableMirror`.
+    HexSegmentedDeformableMirror {
+        /// Rings of segments around the centre (0 to 99; default 3).
+        #[serde(default = "default_hex_dm_rings")]
+        rings: usize,
+        /// Flat-to-flat size of one segment, metres (default 1).
+        #[serde(default = "default_one")]
+        flattoflat_m: f64,
+        /// Gap between segments, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
+        /// Whether the central segment is present (default true).
+        #[serde(default = "default_true")]
+        center: bool,
+        /// The segments present (POPPY's numbering; default all).
+        #[serde(default)]
+        segments: Option<Vec<usize>>,
+        /// Piston per segment number, metres (index 0 the centre; missing ones 0).
+        #[serde(default)]
+        piston_m: Vec<f64>,
+        /// Tip per segment number, radians (multiplies x from the segment centre).
+        #[serde(default)]
+        tip_rad: Vec<f64>,
+        /// Tilt per segment number, radians (multiplies y from the segment centre).
+        #[serde(default)]
+        tilt_rad: Vec<f64>,
+        /// The values are surface motions: the OPD is twice them (default false).
+        #[serde(default)]
+        include_factor_of_two: bool,
+    },
+    /// POPPY's `CircularSegmentedDeformableMirror`.
+    CircularSegmentedDeformableMirror {
+        /// Rings of segments around the centre (0 to 99; default 1).
+        #[serde(default = "default_circular_dm_rings")]
+        rings: usize,
+        /// Radius of one segment, metres (default 1).
+        #[serde(default = "default_one")]
+        segment_radius_m: f64,
+        /// Gap between segments, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
+        /// Whether the central segment is present (default true).
+        #[serde(default = "default_true")]
+        center: bool,
+        /// The segments present (POPPY's numbering; default all).
+        #[serde(default)]
+        segments: Option<Vec<usize>>,
+        /// Piston per segment number, metres (index 0 the centre; missing ones 0).
+        #[serde(default)]
+        piston_m: Vec<f64>,
+        /// Tip per segment number, radians (multiplies x from the segment centre).
+        #[serde(default)]
+        tip_rad: Vec<f64>,
+        /// Tilt per segment number, radians (multiplies y from the segment centre).
+        #[serde(default)]
+        tilt_rad: Vec<f64>,
+        /// The values are surface motions: the OPD is twice them (default false).
+        #[serde(default)]
+        include_factor_of_two: bool,
+    },
 }
 
 impl OpticSpec {
@@ -863,6 +1031,11 @@ impl OpticSpec {
             OpticSpec::BandLimitedCoronagraph { .. } => "band_limited_coronagraph",
             OpticSpec::IdealFqpm { .. } => "ideal_fqpm",
             OpticSpec::FitsOptic { .. } => "fits_optic",
+            OpticSpec::ContinuousDeformableMirror { .. } => "continuous_deformable_mirror",
+            OpticSpec::HexSegmentedDeformableMirror { .. } => "hex_segmented_deformable_mirror",
+            OpticSpec::CircularSegmentedDeformableMirror { .. } => {
+                "circular_segmented_deformable_mirror"
+            }
         }
     }
 
@@ -1036,6 +1209,83 @@ impl OpticSpec {
                     OpticPlane::Image => image(optic),
                 }
             }
+            OpticSpec::ContinuousDeformableMirror {
+                dm_shape,
+                actuator_spacing_m,
+                radius_m,
+                surface_m,
+                surface_path,
+                influence_path,
+                flip_x,
+                flip_y,
+                include_factor_of_two,
+            } => {
+                let base = ctx.file.and_then(Path::parent).map(Path::to_path_buf);
+                let dm = dms::continuous(
+                    dms::ContinuousKeys {
+                        dm_shape,
+                        actuator_spacing_m: *actuator_spacing_m,
+                        radius_m: *radius_m,
+                        surface_m: surface_m.as_deref(),
+                        surface_path: surface_path.as_deref(),
+                        influence_path: influence_path.as_deref(),
+                        flip_x: *flip_x,
+                        flip_y: *flip_y,
+                        include_factor_of_two: *include_factor_of_two,
+                    },
+                    &base.unwrap_or_default(),
+                )
+                .map_err(err)?;
+                pupil(dm)
+            }
+            OpticSpec::HexSegmentedDeformableMirror {
+                rings,
+                flattoflat_m,
+                gap_m,
+                center,
+                segments,
+                piston_m,
+                tip_rad,
+                tilt_rad,
+                include_factor_of_two,
+            } => {
+                let dm = SegmentedDeformableMirror::hexagonal(
+                    *rings,
+                    *flattoflat_m,
+                    *gap_m,
+                    *center,
+                    segments.clone(),
+                )
+                .map_err(wrap)?;
+                pupil(
+                    dms::segmented(dm, piston_m, tip_rad, tilt_rad, *include_factor_of_two)
+                        .map_err(wrap)?,
+                )
+            }
+            OpticSpec::CircularSegmentedDeformableMirror {
+                rings,
+                segment_radius_m,
+                gap_m,
+                center,
+                segments,
+                piston_m,
+                tip_rad,
+                tilt_rad,
+                include_factor_of_two,
+            } => {
+                let dm = SegmentedDeformableMirror::circular(
+                    *rings,
+                    *segment_radius_m,
+                    *gap_m,
+                    *center,
+                    segments.clone(),
+                )
+                .map_err(wrap)?;
+                pupil(
+                    dms::segmented(dm, piston_m, tip_rad, tilt_rad, *include_factor_of_two)
+                        .map_err(wrap)?,
+                )
+            }
         })
     }
 }
@@ -1180,6 +1430,7 @@ mod tests {
                     Ty::Choice(options) => format!("\"{}\"", options[0]),
                     Ty::Numbers => "[1.5, 2]".into(),
                     Ty::Integers(max) => format!("[0, {max}]"),
+                    Ty::NumberRows => "[[1.5, 2], [0, 1]]".into(),
                 };
                 let mut t = table(info.example);
                 t.insert("kind".into(), Value::String(info.name.into()));

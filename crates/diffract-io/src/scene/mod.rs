@@ -4,6 +4,7 @@
 //! type. The other tables (top level, `[source]`, `[detector]`, `[coronagraph]`, `[grid]`)
 //! are read here with [`Keys`], which also words every key message of the optics.
 
+mod dms;
 mod kinds;
 
 pub use kinds::{
@@ -287,6 +288,33 @@ impl<'a> Keys<'a> {
     ) -> Result<Option<Vec<usize>>, SceneError> {
         let Some(items) = self.list(key)? else { return Ok(None) };
         items.iter().map(|v| self.integer(key, v, 0, max)).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+
+    /// A list of equally long lists of finite numbers (a 2-D map, row by row).
+    fn f64_rows_opt(&mut self, key: &'static str) -> Result<Option<Vec<Vec<f64>>>, SceneError> {
+        let Some(rows) = self.list(key)? else { return Ok(None) };
+        let mut out: Vec<Vec<f64>> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let Value::Array(items) = row else {
+                return Err(self.err(format!(
+                    "{key} must be a list of rows (lists of numbers); item {} is {}",
+                    i + 1,
+                    type_name(row)
+                )));
+            };
+            let row: Vec<f64> =
+                items.iter().map(|v| self.number(key, v)).collect::<Result<_, _>>()?;
+            if let Some(first) = out.first().filter(|f| f.len() != row.len()) {
+                return Err(self.err(format!(
+                    "{key} rows must have equal lengths; row 1 has {}, row {} has {}",
+                    first.len(),
+                    i + 1,
+                    row.len()
+                )));
+            }
+            out.push(row);
+        }
+        Ok(Some(out))
     }
 
     fn table(&mut self, key: &'static str) -> Result<Option<&'a Table>, SceneError> {
