@@ -23,6 +23,7 @@
 
 mod apertures;
 mod array;
+pub mod basis;
 mod error;
 pub mod geometry;
 mod grid;
