@@ -47,4 +47,4 @@ pub use image::{
 };
 pub use optic::PupilOptic;
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
-pub use wfe::{ThinLens, ZernikeWfe};
+pub use wfe::{ParameterizedWfe, SineWaveWfe, ThinLens, WfeBasis, ZernikeWfe};

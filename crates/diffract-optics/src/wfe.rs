@@ -133,3 +133,169 @@ impl PupilOptic for ThinLens {
         Some(opd)
     }
 }
+
+/// The basis of a [`ParameterizedWfe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WfeBasis {
+    /// Noll Zernikes over the circle of the optic's radius (POPPY's `zernike_basis`).
+    Zernike,
+    /// Hexikes over the hexagon inscribed in that circle, flat sides parallel to X
+    /// (POPPY's `hexike_basis`).
+    Hexike,
+}
+
+impl WfeBasis {
+    /// The scene spelling: "zernike" or "hexike".
+    pub fn name(self) -> &'static str {
+        match self {
+            WfeBasis::Zernike => "zernike",
+            WfeBasis::Hexike => "hexike",
+        }
+    }
+}
+
+impl std::str::FromStr for WfeBasis {
+    type Err = OpticsError;
+    fn from_str(s: &str) -> Result<Self, OpticsError> {
+        match s {
+            "zernike" => Ok(WfeBasis::Zernike),
+            "hexike" => Ok(WfeBasis::Hexike),
+            _ => Err(OpticsError::invalid(
+                "parameterized_wfe",
+                "basis",
+                format!("\"{s}\""),
+                "must be \"zernike\" or \"hexike\"",
+            )),
+        }
+    }
+}
+
+/// Wavefront error as a sum of basis terms over a circle of `radius`: POPPY's
+/// `ParameterizedWFE` with `basis_factory` `zernike_basis` or `hexike_basis`. Coefficients
+/// in metres RMS, Noll order from piston; the basis is evaluated at the pixel centres with
+/// `rho = r / radius` (the hexikes made orthonormal over the sampled hexagon) and is 0
+/// outside its support; the transmission is untouched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterizedWfe {
+    basis: WfeBasis,
+    radius: f64,
+    coefficients: Vec<f64>,
+}
+
+impl ParameterizedWfe {
+    /// `coefficients_m[k]` metres RMS of term `k + 1` of `basis` over a circle of
+    /// `radius_m`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-positive radius, a non-finite coefficient, no
+    /// coefficient or more than [`MAX_ZERNIKE_TERMS`].
+    pub fn new(
+        basis: WfeBasis,
+        radius_m: f64,
+        coefficients_m: Vec<f64>,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "parameterized_wfe";
+        let radius = positive(K, "radius_m", radius_m)?;
+        if coefficients_m.is_empty() || coefficients_m.len() > MAX_ZERNIKE_TERMS {
+            return Err(OpticsError::invalid(
+                K,
+                "coefficients_m",
+                format!("{} terms", coefficients_m.len()),
+                "must hold 1 to 1035 terms",
+            ));
+        }
+        for &c in &coefficients_m {
+            finite(K, "coefficients_m", c)?;
+        }
+        Ok(ParameterizedWfe { basis, radius, coefficients: coefficients_m })
+    }
+}
+
+impl PupilOptic for ParameterizedWfe {
+    fn kind(&self) -> &'static str {
+        "parameterized_wfe"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Parameterized WFE, {} {} terms over radius {} m",
+            self.coefficients.len(),
+            self.basis.name(),
+            self.radius
+        )
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        // The radius was checked at construction, so the coordinates cannot fail.
+        let coords = crate::basis::PolarCoords::pupil(grid, self.radius).ok()?;
+        let nterms = self.coefficients.len();
+        let basis = match self.basis {
+            WfeBasis::Zernike => crate::basis::zernike_basis(nterms, &coords),
+            WfeBasis::Hexike => crate::basis::hexike_basis(nterms, &coords, None),
+        };
+        // A hexagon too small to hold a pixel has no hexikes: no OPD at all.
+        let basis = basis.ok()?;
+        crate::basis::compose_opd_from_basis(&self.coefficients, &basis, None, 0.0).ok()
+    }
+}
+
+/// A sinusoidal ripple: `amplitude * sin(2 pi (f x' + phase_offset))` with `x'` the
+/// coordinate along the direction at `rotation_deg` counter-clockwise from +X. POPPY's
+/// `SineWaveWFE` (its rotation turns the coordinates as any analytic optic's). OPD only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SineWaveWfe {
+    spatial_frequency: f64,
+    amplitude: f64,
+    phase_offset: f64,
+    rotation_deg: f64,
+}
+
+impl SineWaveWfe {
+    /// A ripple of `spatial_frequency_per_m` cycles per metre, `amplitude_m` metres,
+    /// `phase_offset_cycles` cycles, its crests perpendicular to the direction at
+    /// `rotation_deg`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-finite value.
+    pub fn new(
+        spatial_frequency_per_m: f64,
+        amplitude_m: f64,
+        phase_offset_cycles: f64,
+        rotation_deg: f64,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "sine_wave_wfe";
+        Ok(SineWaveWfe {
+            spatial_frequency: finite(K, "spatial_frequency_per_m", spatial_frequency_per_m)?,
+            amplitude: finite(K, "amplitude_m", amplitude_m)?,
+            phase_offset: finite(K, "phase_offset_cycles", phase_offset_cycles)?,
+            rotation_deg: finite(K, "rotation_deg", rotation_deg)?,
+        })
+    }
+}
+
+impl PupilOptic for SineWaveWfe {
+    fn kind(&self) -> &'static str {
+        "sine_wave_wfe"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Sine wave WFE, {} cycles/m, amplitude {} m",
+            self.spatial_frequency, self.amplitude
+        )
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let a = self.rotation_deg.to_radians();
+        let (sin, cos) = a.sin_cos();
+        let two_pi = 2.0 * std::f64::consts::PI;
+        Some(grid.map(|y, x| {
+            let xr = if self.rotation_deg == 0.0 { x } else { cos * x + sin * y };
+            self.amplitude * (two_pi * (xr * self.spatial_frequency + self.phase_offset)).sin()
+        }))
+    }
+}

@@ -28,6 +28,7 @@ use diffract_optics::{
     PupilOptic, RectangleAperture, RectangularFieldStop, ScalarTransmission, SecondaryObscuration,
     SquareAperture, ThinLens, ZernikeWfe,
 };
+use diffract_optics::{ParameterizedWfe, SineWaveWfe, WfeBasis};
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -290,6 +291,32 @@ pub const KINDS: &[KindInfo] = &[
             req("nwaves", Ty::Number),
             req("reference_wavelength_m", Ty::Number),
             req("radius_m", Ty::Number),
+        ],
+    },
+    // Wavefront-error optics (POPPY's wfe.py).
+    KindInfo {
+        name: "parameterized_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "ParameterizedWFE",
+        summary: "a wavefront error from Zernike or hexike coefficients (OPD only)",
+        example: "basis = \"hexike\"\nradius_m = 1.0\ncoefficients_m = [0.0, 1e-8]",
+        checks: &[
+            req("basis", Ty::Choice(&["zernike", "hexike"])),
+            req("radius_m", Ty::Number),
+            req("coefficients_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
+        name: "sine_wave_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "SineWaveWFE",
+        summary: "a sinusoidal ripple of OPD",
+        example: "spatial_frequency_per_m = 2.0\namplitude_m = 1e-8",
+        checks: &[
+            req("spatial_frequency_per_m", Ty::Number),
+            req("amplitude_m", Ty::Number),
+            opt("phase_offset_cycles", Ty::Number),
+            opt("rotation_deg", Ty::Number),
         ],
     },
     KindInfo {
@@ -703,6 +730,28 @@ pub enum OpticSpec {
         /// Radius of the lens, metres.
         radius_m: f64,
     },
+    /// POPPY's `ParameterizedWFE` (`zernike_basis` or `hexike_basis`).
+    ParameterizedWfe {
+        /// `"zernike"` or `"hexike"`.
+        basis: String,
+        /// Radius of the basis' unit circle, metres.
+        radius_m: f64,
+        /// Coefficients in Noll order from piston, metres RMS.
+        coefficients_m: Vec<f64>,
+    },
+    /// POPPY's `SineWaveWFE`.
+    SineWaveWfe {
+        /// Cycles per metre.
+        spatial_frequency_per_m: f64,
+        /// Amplitude, metres.
+        amplitude_m: f64,
+        /// Phase offset, cycles (default 0).
+        #[serde(default)]
+        phase_offset_cycles: f64,
+        /// Direction of the ripple, degrees counter-clockwise from +X (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
     /// POPPY's `ScalarTransmission` (either plane).
     ScalarTransmission {
         /// Amplitude transmission, 0 to 1.
@@ -813,6 +862,8 @@ impl OpticSpec {
             OpticSpec::NgonAperture { .. } => "ngon_aperture",
             OpticSpec::ZernikeWfe { .. } => "zernike_wfe",
             OpticSpec::ThinLens { .. } => "thin_lens",
+            OpticSpec::ParameterizedWfe { .. } => "parameterized_wfe",
+            OpticSpec::SineWaveWfe { .. } => "sine_wave_wfe",
             OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
@@ -907,6 +958,27 @@ impl OpticSpec {
             OpticSpec::ThinLens { nwaves, reference_wavelength_m, radius_m } => {
                 pupil(ThinLens::new(*nwaves, *reference_wavelength_m, *radius_m).map_err(wrap)?)
             }
+            OpticSpec::ParameterizedWfe { basis, radius_m, coefficients_m } => {
+                let basis: WfeBasis = basis.parse().map_err(wrap)?;
+                pupil(
+                    ParameterizedWfe::new(basis, *radius_m, coefficients_m.clone())
+                        .map_err(wrap)?,
+                )
+            }
+            OpticSpec::SineWaveWfe {
+                spatial_frequency_per_m,
+                amplitude_m,
+                phase_offset_cycles,
+                rotation_deg,
+            } => pupil(
+                SineWaveWfe::new(
+                    *spatial_frequency_per_m,
+                    *amplitude_m,
+                    *phase_offset_cycles,
+                    *rotation_deg,
+                )
+                .map_err(wrap)?,
+            ),
             OpticSpec::ScalarTransmission { transmission } => {
                 let t = ScalarTransmission::new(*transmission).map_err(wrap)?;
                 match plane {
