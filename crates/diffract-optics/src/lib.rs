@@ -29,6 +29,8 @@ pub mod geometry;
 mod grid;
 mod image;
 mod optic;
+pub mod rng;
+mod screens;
 mod segmented;
 pub mod special;
 mod wfe;
@@ -46,5 +48,9 @@ pub use image::{
     IdealFqpm, ImageGrid, ImageOptic, RectangularFieldStop,
 };
 pub use optic::PupilOptic;
+pub use screens::{
+    KolmogorovWfe, PowerSpectrumWfe, PsdTerm, StatisticalPsdWfe, TurbulenceSpectrum,
+    TurbulenceStrength, MAX_PSD_SCREEN,
+};
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
 pub use wfe::{ParameterizedWfe, SineWaveWfe, ThinLens, WfeBasis, ZernikeWfe};
