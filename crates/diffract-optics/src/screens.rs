@@ -102,6 +102,9 @@ impl PupilOptic for StatisticalPsdWfe {
     fn kind(&self) -> &'static str {
         "statistical_psd_wfe"
     }
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
+    }
     fn describe(&self) -> String {
         format!(
             "Statistical PSD WFE, index {}, {} m RMS, seed {}",
@@ -254,6 +257,9 @@ impl PowerSpectrumWfe {
 impl PupilOptic for PowerSpectrumWfe {
     fn kind(&self) -> &'static str {
         "power_spectrum_wfe"
+    }
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
     }
     fn describe(&self) -> String {
         format!("Power spectrum WFE, {} PSD terms, seed {}", self.terms.len(), self.seed)
@@ -621,6 +627,9 @@ impl KolmogorovWfe {
 impl PupilOptic for KolmogorovWfe {
     fn kind(&self) -> &'static str {
         "kolmogorov_wfe"
+    }
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
     }
     fn describe(&self) -> String {
         let strength = match self.strength {

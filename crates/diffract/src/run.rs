@@ -11,7 +11,9 @@
 //! ```
 
 use crate::io::{atomic_write, write_plane, write_psf, GridPoint, IoError, Scene, WriteOptions};
-use crate::propagation::{ComputeOptions, OpticalSystem, PropagationError, Psf, PsfPlan, Source};
+use crate::propagation::{
+    ComputeOptions, OpticalSystem, Plane, PropagationError, Psf, PsfPlan, Source,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -218,7 +220,20 @@ pub fn run_system(
     let plan =
         if opts.planes_dir.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
             .map_err(RunError::Plan)?;
-    run_planned(&plan, source, opts, start)
+    run_planned(&plan, source, opts, start, optic_seeds(system))
+}
+
+/// The seeds of `system`'s random optics: `(1-based optic number, seed)`.
+fn optic_seeds(system: &OpticalSystem) -> Vec<(usize, u64)> {
+    system
+        .planes()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, plane)| match plane {
+            Plane::Pupil(optic) => optic.seed().map(|s| (i + 1, s)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Computes `source` through `plan` and writes the PSF to `opts.output` (with the planes
@@ -237,7 +252,8 @@ pub fn run_plan(
 ) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     check_outputs(opts)?;
-    run_planned(plan, source, opts, start)
+    // A plan does not keep its optics' seeds: only run_system and run_scene write them.
+    run_planned(plan, source, opts, start, Vec::new())
 }
 
 fn check_outputs(opts: &RunOptions) -> Result<(), RunError> {
@@ -258,6 +274,7 @@ fn run_planned(
     source: &Source,
     opts: &RunOptions,
     start: Instant,
+    seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
     plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
@@ -283,6 +300,7 @@ fn run_planned(
     if let Some(point) = &opts.grid_point {
         write = write.with_grid_point(point.clone());
     }
+    write = write.with_seeds(seeds);
     write_psf(&opts.output, &psf, &write).map_err(RunError::Write)?;
     if let Some(p) = &opts.png {
         write_picture(p, &psf, opts)?;
