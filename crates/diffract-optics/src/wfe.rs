@@ -299,3 +299,80 @@ impl PupilOptic for SineWaveWfe {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Counterparts of POPPY 1.1.2's tests/test_wfe.py (NPIX 101, DIAM 3 m, RADIUS 1 m).
+
+    use super::*;
+
+    fn grid() -> PupilGrid {
+        PupilGrid::new(101, 3.0).unwrap()
+    }
+
+    /// test_ZernikeAberration: a thin lens of 0.5 waves at 1 um is Zernike defocus of
+    /// nwaves lambda / (2 sqrt 3) m RMS inside r < radius: the phase difference at lambda
+    /// has a standard deviation < 1e-16 rad, POPPY's tolerance.
+    #[test]
+    fn zernike_defocus_is_a_thin_lens() {
+        let (nwaves, lambda) = (0.5, 1e-6);
+        let lens = ThinLens::new(nwaves, lambda, 1.0).unwrap().opd(&grid()).unwrap();
+        let z4 = nwaves * lambda / (2.0 * 3f64.sqrt());
+        let zern = ZernikeWfe::new(1.0, vec![0.0, 0.0, 0.0, z4]).unwrap().opd(&grid()).unwrap();
+        let c = grid().coords();
+        let diffs: Vec<f64> = lens
+            .indexed_iter()
+            .filter(|((i, j), _)| c[*i].hypot(c[*j]) < 1.0)
+            .map(|(ij, l)| l - zern[ij])
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        let std =
+            (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / diffs.len() as f64).sqrt();
+        let phase_std = 2.0 * std::f64::consts::PI * std / lambda;
+        println!("thin lens vs Zernike defocus: phase std {phase_std:e} rad");
+        assert!(phase_std < 1e-16, "{phase_std:e} rad");
+    }
+
+    /// test_ParameterizedAberration: ParameterizedWFE with the Zernike basis equals
+    /// ZernikeWFE (numpy assert_allclose: rtol 1e-7) wherever the pupil transmits.
+    #[test]
+    fn parameterized_zernike_is_zernike_wfe() {
+        let coeffs = vec![0.0, 0.0, 2e-7, 0.5e-6 / (2.0 * 3f64.sqrt()), 0.0, 3e-8];
+        let zern = ZernikeWfe::new(1.0, coeffs.clone()).unwrap().opd(&grid()).unwrap();
+        let par =
+            ParameterizedWfe::new(WfeBasis::Zernike, 1.0, coeffs).unwrap().opd(&grid()).unwrap();
+        let pupil = gray_disc(&grid(), 0.0, 0.0, 1.0);
+        for ((ij, &z), &t) in zern.indexed_iter().zip(&pupil) {
+            if t > 0.0 {
+                assert!((par[ij] - z).abs() <= 1e-7 * z.abs(), "{ij:?}: {} vs {z}", par[ij]);
+            }
+        }
+    }
+
+    /// Hexikes hold their RMS: a pure hexike term has the coefficient's RMS over the
+    /// sampled hexagon (tolerance 1e-12, the Gram-Schmidt normalisation is exact).
+    #[test]
+    fn parameterized_hexike_term_has_its_rms() {
+        let opd = ParameterizedWfe::new(WfeBasis::Hexike, 1.0, vec![0.0, 0.0, 0.0, 2e-8])
+            .unwrap()
+            .opd(&grid())
+            .unwrap();
+        let coords = crate::basis::PolarCoords::pupil(&grid(), 1.0).unwrap();
+        let hex = crate::basis::hex_aperture(&coords);
+        let vals: Vec<f64> = opd.iter().zip(&hex).filter(|(_, &h)| h).map(|(v, _)| *v).collect();
+        let rms = (vals.iter().map(|v| v * v).sum::<f64>() / vals.len() as f64).sqrt();
+        assert!((rms / 2e-8 - 1.0).abs() < 1e-12, "{rms}");
+        assert!(opd.iter().zip(&hex).all(|(v, &h)| h || *v == 0.0));
+    }
+
+    /// Bad input names the optic and key.
+    #[test]
+    fn bad_wfe_values_are_refused() {
+        let e = "fourier".parse::<WfeBasis>().unwrap_err().to_string();
+        assert!(e.contains("parameterized_wfe") && e.contains("basis"), "{e}");
+        let e = ParameterizedWfe::new(WfeBasis::Zernike, -1.0, vec![0.0]).unwrap_err().to_string();
+        assert!(e.contains("radius_m"), "{e}");
+        let e = SineWaveWfe::new(f64::NAN, 1e-8, 0.0, 0.0).unwrap_err().to_string();
+        assert!(e.contains("sine_wave_wfe") && e.contains("spatial_frequency_per_m"), "{e}");
+    }
+}
