@@ -842,4 +842,106 @@ mod tests {
         let e = PowerSpectrumWfe::new(vec![], None, 1, None, false, 0.0).unwrap_err().to_string();
         assert!(e.contains("psd_parameters"), "{e}");
     }
+
+    /// test_StatisticalPSDWFE: on 256 px (DIAM 3 m, RADIUS 1 m, 134 nm RMS) the RMS is the
+    /// input (numpy isclose: rtol 1e-5) and the power-law index fitted to the azimuthal
+    /// PSD (log-log least squares from 20 px to N/2 - 20) is the input within 3%.
+    #[test]
+    fn statistical_psd_index_and_rms_as_poppy_tests() {
+        let n = 256;
+        let grid = PupilGrid::new(n, 3.0).unwrap();
+        let opd = StatisticalPsdWfe::new(3.0, 134e-9, 1.0, 1234).unwrap().opd(&grid).unwrap();
+        let rms = (opd.iter().map(|v| v * v).sum::<f64>() / (n * n) as f64).sqrt();
+        assert!((rms - 134e-9).abs() <= 1e-5 * 134e-9, "{rms}");
+        let mut f = shift(&opd.mapv(|v| Complex64::new(v, 0.0)), false);
+        fft2(&mut f, FftDirection::Forward);
+        let f = shift(&f, false);
+        let (mut sum, mut count) = (vec![0.0; n], vec![0usize; n]);
+        for ((i, j), v) in f.indexed_iter() {
+            let (u, w) = (i as f64 - (n / 2) as f64, j as f64 - (n / 2) as f64);
+            let r = (u * u + w * w).sqrt() as usize;
+            sum[r] += v.norm_sqr();
+            count[r] += 1;
+        }
+        let pts: Vec<(f64, f64)> = (20..n / 2 - 20)
+            .map(|r| ((r as f64 + 0.5).ln(), (sum[r] / count[r] as f64).ln()))
+            .collect();
+        let m = pts.len() as f64;
+        let (mx, my) =
+            (pts.iter().map(|p| p.0).sum::<f64>() / m, pts.iter().map(|p| p.1).sum::<f64>() / m);
+        let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>()
+            / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+        println!("statistical psd: fitted index {:.4}", -slope);
+        assert!((-slope / 3.0 - 1.0).abs() < 0.03, "index {}", -slope);
+    }
+
+    /// test_PowerSpectrumWFE: with `rms_m` the screen's RMS over the pixels wholly inside
+    /// `radius_m` is `rms_m` (tolerance 1e-12 relative; POPPY checks numpy allclose).
+    #[test]
+    fn power_spectrum_rms_normalisation() {
+        let grid = PupilGrid::new(96, 2.0).unwrap();
+        let term = PsdTerm {
+            alpha: 3.0,
+            beta: 1e-20,
+            outer_scale: 0.2,
+            inner_scale: 0.01,
+            surf_roughness: 1e-25,
+        };
+        let opd = PowerSpectrumWfe::new(
+            vec![term],
+            Some(vec![1.0]),
+            123456,
+            Some((12e-9, 1.0)),
+            false,
+            0.0,
+        )
+        .unwrap()
+        .opd(&grid)
+        .unwrap();
+        let inside = gray_disc(&grid, 0.0, 0.0, 1.0);
+        let vals: Vec<f64> =
+            opd.iter().zip(&inside).filter(|(_, &t)| t == 1.0).map(|(v, _)| *v).collect();
+        let rms = (vals.iter().map(|v| v * v).sum::<f64>() / vals.len() as f64).sqrt();
+        assert!((rms / 12e-9 - 1.0).abs() < 1e-12, "{rms}");
+        // Reflection doubles it and a 60 degree incidence doubles it again.
+        let twice = PowerSpectrumWfe::new(vec![term], None, 123456, Some((12e-9, 1.0)), true, 60.0)
+            .unwrap()
+            .opd(&grid)
+            .unwrap();
+        assert!(twice
+            .iter()
+            .zip(&opd)
+            .all(|(t, o)| (t - 4.0 * o).abs() <= 1e-12 * o.abs().max(1e-20)));
+    }
+
+    /// test_KolmogorovWFE_Cn2: r0 and Cn2 dz describe the same screen when
+    /// r0^(-5/3) = 0.42336 k^2 Cn2 dz (our exact constants: equal PSDs to 1e-12); POPPY's
+    /// relation r0 = 0.185 (lambda^2 / (Cn2 dz))^(3/5) gives r0 within 0.3% of it.
+    #[test]
+    fn r0_and_cn2_agree() {
+        let (cn2, dz, lambda) = (1e-14, 50.0, 0.5e-6);
+        let k = 2.0 * PI / lambda;
+        let r0 = libm::pow(CN2_OPD_PSD / PHASE_PSD_A * k * k * cn2 * dz, -3.0 / 5.0);
+        let a = KolmogorovWfe::new(
+            TurbulenceStrength::R0 { r0, wavelength: lambda, at_each_wavelength: false },
+            TurbulenceSpectrum::Kolmogorov,
+            None,
+            None,
+            1,
+        )
+        .unwrap();
+        let b = KolmogorovWfe::new(
+            TurbulenceStrength::Cn2 { cn2, dz },
+            TurbulenceSpectrum::Kolmogorov,
+            None,
+            None,
+            1,
+        )
+        .unwrap();
+        for f in [0.01, 0.3, 10.0] {
+            assert!((a.psd(f) / b.psd(f) - 1.0).abs() < 1e-12);
+        }
+        let poppy_r0 = 0.185 * libm::pow(lambda * lambda / (cn2 * dz), 3.0 / 5.0);
+        assert!((poppy_r0 / r0 - 1.0).abs() < 3e-3, "{poppy_r0} vs {r0}");
+    }
 }
