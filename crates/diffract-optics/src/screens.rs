@@ -3,9 +3,13 @@
 //!
 //! Every screen is a fixed function of its seed and the grid: the random numbers come from
 //! [`ScreenRng`] in one fixed order, the transforms from rustfft's scalar planner (no
-//! CPU-dependent SIMD paths) on one thread, the spectra from the pure-Rust `libm`. The
-//! screen therefore does not depend on the worker count or the CPU. No RNG reproduces
-//! numpy's, so the screens match POPPY in their statistics, not pixel by pixel.
+//! CPU-dependent SIMD paths) on one thread, the spectra and phasors from the pure-Rust
+//! `libm`. The screen therefore does not depend on the worker count or the CPU's features.
+//! One dependence on the platform remains: rustfft computes its twiddle factors with the
+//! standard library's `cos` and `sin`, which call the C math library, so two C libraries
+//! that round those differently could change the last bits (untested here). No
+//! RNG reproduces numpy's, so the screens match POPPY in their statistics, not pixel by
+//! pixel.
 
 use crate::error::{finite, positive};
 use crate::geometry::gray_disc;
@@ -32,6 +36,11 @@ fn fft2(a: &mut Array2<Complex64>, direction: FftDirection) {
         cols.process(&mut buf);
         col.iter_mut().zip(buf).for_each(|(d, s)| *d = s);
     }
+}
+
+/// `exp(i a)` with the pure-Rust libm's cosine and sine (the same bits everywhere).
+fn unit_phasor(a: f64) -> Complex64 {
+    Complex64::new(libm::cos(a), libm::sin(a))
 }
 
 /// numpy's `fftshift` (`inverse`: `ifftshift`) of a 2-D array.
@@ -604,9 +613,9 @@ impl KolmogorovWfe {
             let (power, ex_f, ey_f) = self.cell_stats(fx, fy, size);
             let amp = a * power.sqrt();
             let ex: Vec<Complex64> =
-                coords.iter().map(|&x| Complex64::from_polar(1.0, 2.0 * PI * ex_f * x)).collect();
+                coords.iter().map(|&x| unit_phasor(2.0 * PI * ex_f * x)).collect();
             let ey: Vec<Complex64> =
-                coords.iter().map(|&y| Complex64::from_polar(1.0, 2.0 * PI * ey_f * y)).collect();
+                coords.iter().map(|&y| unit_phasor(2.0 * PI * ey_f * y)).collect();
             for (i, mut row) in low.rows_mut().into_iter().enumerate() {
                 let ay = amp * ey[i];
                 for (v, e) in row.iter_mut().zip(&ex) {
