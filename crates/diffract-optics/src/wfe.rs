@@ -174,7 +174,9 @@ impl std::str::FromStr for WfeBasis {
 /// `ParameterizedWFE` with `basis_factory` `zernike_basis` or `hexike_basis`. Coefficients
 /// in metres RMS, Noll order from piston; the basis is evaluated at the pixel centres with
 /// `rho = r / radius` (the hexikes made orthonormal over the sampled hexagon) and is 0
-/// outside its support; the transmission is untouched.
+/// outside its support; the transmission is untouched. On a grid too coarse for the hexikes
+/// asked for (the sampled hexagon cannot carry that many independent terms, or holds no
+/// pixel) the optic has no OPD; [`crate::basis::hexike_basis`] says why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParameterizedWfe {
     basis: WfeBasis,
