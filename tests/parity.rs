@@ -79,6 +79,13 @@ parity! {
     thin_lens_obscured_first => "more",
 }
 
+// Wavefront-error optics (tests/data/wfe/make_wfe_reference.py runs these).
+parity! {
+    sine_wave_offset => "more",
+    parameterized_hexike_segments => "more",
+    parameterized_zernike_obscured => "more",
+}
+
 // Image planes: every image-plane kind, rotations, offsets, two image planes, the FQPM with
 // its aligners, and both special coronagraph propagations.
 parity! {

@@ -1,5 +1,7 @@
 //! The `diffract` command line: compute PSFs from scene files and write FITS and PNG.
 
+mod decompose;
+
 use clap::{Parser, Subcommand};
 use diffract::instruments::DirectImaging;
 use diffract::io::{AnyScene, Scene};
@@ -43,6 +45,8 @@ enum Command {
     Merge(MergeArgs),
     /// Compute many scene files, one output each; a failure in one does not stop the rest.
     Batch(BatchArgs),
+    /// Fit Zernike or hexike coefficients (metres RMS) to an OPD FITS file.
+    Decompose(decompose::DecomposeArgs),
 }
 
 #[derive(clap::Args)]
@@ -253,6 +257,7 @@ fn main() -> ExitCode {
         Command::Grid(args) => run_grid(&args),
         Command::Merge(args) => run_merge(&args),
         Command::Batch(args) => run_batch(&args),
+        Command::Decompose(args) => decompose::run_decompose(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,8 @@ pub struct WriteOptions {
     pub name: Option<String>,
     /// The grid point this PSF is (header `GRIDHASH`, `GRIDIDX`, `OFFX`, `OFFY`).
     pub grid_point: Option<GridPoint>,
+    /// Seeds of the random optics, `(1-based optic number, seed)` (headers `SEEDn`).
+    pub seeds: Vec<(usize, u64)>,
 }
 
 impl WriteOptions {
@@ -44,6 +46,14 @@ impl WriteOptions {
     #[must_use]
     pub fn with_grid_point(mut self, point: GridPoint) -> Self {
         self.grid_point = Some(point);
+        self
+    }
+
+    /// The seeds of the system's random optics, `(1-based optic number, seed)`, written as
+    /// `SEEDn` so a run with drawn seeds can be repeated.
+    #[must_use]
+    pub fn with_seeds(mut self, seeds: Vec<(usize, u64)>) -> Self {
+        self.seeds = seeds;
         self
     }
 }
@@ -543,6 +553,7 @@ fn write_fresnel_keys(
         hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
     }
     hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    write_seeds(f, hdu, opts)?;
     hdu.write_key(
         f,
         "SOFTWARE",
@@ -550,6 +561,20 @@ fn write_fresnel_keys(
     )?;
     hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
+    Ok(())
+}
+
+/// `SEEDn` for every random optic, so a run with drawn seeds can be repeated.
+fn write_seeds(
+    f: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    opts: &WriteOptions,
+) -> fitsio::errors::Result<()> {
+    for &(optic, seed) in &opts.seeds {
+        // FITS integers are signed 64-bit; seeds are below 2^63.
+        let seed = i64::try_from(seed).unwrap_or(i64::MAX);
+        hdu.write_key(f, &format!("SEED{optic}"), (seed, "Seed of this optic's random screen"))?;
+    }
     Ok(())
 }
 
@@ -593,6 +618,7 @@ fn write_keys(
         hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
     }
     hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    write_seeds(f, hdu, opts)?;
     hdu.write_key(
         f,
         "SOFTWARE",

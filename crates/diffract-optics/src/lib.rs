@@ -23,12 +23,15 @@
 
 mod apertures;
 mod array;
+pub mod basis;
 mod dms;
 mod error;
 pub mod geometry;
 mod grid;
 mod image;
 mod optic;
+pub mod rng;
+mod screens;
 mod segmented;
 pub mod special;
 mod wfe;
@@ -50,5 +53,9 @@ pub use image::{
     IdealFqpm, ImageGrid, ImageOptic, RectangularFieldStop,
 };
 pub use optic::PupilOptic;
+pub use screens::{
+    KolmogorovWfe, PowerSpectrumWfe, PsdTerm, StatisticalPsdWfe, TurbulenceSpectrum,
+    TurbulenceStrength, MAX_PSD_SCREEN,
+};
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
-pub use wfe::{QuadraticLens, ThinLens, ZernikeWfe};
+pub use wfe::{ParameterizedWfe, QuadraticLens, SineWaveWfe, ThinLens, WfeBasis, ZernikeWfe};

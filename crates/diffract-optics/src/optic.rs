@@ -42,6 +42,12 @@ pub trait PupilOptic: Debug + Send + Sync {
         None
     }
 
+    /// The seed of a random optic (a phase screen), written into the output header so the
+    /// run can be repeated; `None` for a deterministic optic.
+    fn seed(&self) -> Option<u64> {
+        None
+    }
+
     /// A phase in radians on `grid`, the same at every wavelength (an OPD given in radians,
     /// as for a vector apodizing phase plate), or `None`.
     fn phase(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {

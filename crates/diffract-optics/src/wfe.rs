@@ -153,6 +153,251 @@ impl PupilOptic for ThinLens {
     }
 }
 
+/// The basis of a [`ParameterizedWfe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WfeBasis {
+    /// Noll Zernikes over the circle of the optic's radius (POPPY's `zernike_basis`).
+    Zernike,
+    /// Hexikes over the hexagon inscribed in that circle, flat sides parallel to X
+    /// (POPPY's `hexike_basis`).
+    Hexike,
+}
+
+impl WfeBasis {
+    /// The scene spelling: "zernike" or "hexike".
+    pub fn name(self) -> &'static str {
+        match self {
+            WfeBasis::Zernike => "zernike",
+            WfeBasis::Hexike => "hexike",
+        }
+    }
+}
+
+impl std::str::FromStr for WfeBasis {
+    type Err = OpticsError;
+    fn from_str(s: &str) -> Result<Self, OpticsError> {
+        match s {
+            "zernike" => Ok(WfeBasis::Zernike),
+            "hexike" => Ok(WfeBasis::Hexike),
+            _ => Err(OpticsError::invalid(
+                "parameterized_wfe",
+                "basis",
+                format!("\"{s}\""),
+                "must be \"zernike\" or \"hexike\"",
+            )),
+        }
+    }
+}
+
+/// Wavefront error as a sum of basis terms over a circle of `radius`: POPPY's
+/// `ParameterizedWFE` with `basis_factory` `zernike_basis` or `hexike_basis`. Coefficients
+/// in metres RMS, Noll order from piston; the basis is evaluated at the pixel centres with
+/// `rho = r / radius` (the hexikes made orthonormal over the sampled hexagon) and is 0
+/// outside its support; the transmission is untouched. On a grid too coarse for the hexikes
+/// asked for (the sampled hexagon cannot carry that many independent terms, or holds no
+/// pixel) the optic has no OPD; [`crate::basis::hexike_basis`] says why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterizedWfe {
+    basis: WfeBasis,
+    radius: f64,
+    coefficients: Vec<f64>,
+}
+
+impl ParameterizedWfe {
+    /// `coefficients_m[k]` metres RMS of term `k + 1` of `basis` over a circle of
+    /// `radius_m`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-positive radius, a non-finite coefficient, no
+    /// coefficient or more than [`MAX_ZERNIKE_TERMS`].
+    pub fn new(
+        basis: WfeBasis,
+        radius_m: f64,
+        coefficients_m: Vec<f64>,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "parameterized_wfe";
+        let radius = positive(K, "radius_m", radius_m)?;
+        if coefficients_m.is_empty() || coefficients_m.len() > MAX_ZERNIKE_TERMS {
+            return Err(OpticsError::invalid(
+                K,
+                "coefficients_m",
+                format!("{} terms", coefficients_m.len()),
+                "must hold 1 to 1035 terms",
+            ));
+        }
+        for &c in &coefficients_m {
+            finite(K, "coefficients_m", c)?;
+        }
+        Ok(ParameterizedWfe { basis, radius, coefficients: coefficients_m })
+    }
+}
+
+impl PupilOptic for ParameterizedWfe {
+    fn kind(&self) -> &'static str {
+        "parameterized_wfe"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Parameterized WFE, {} {} terms over radius {} m",
+            self.coefficients.len(),
+            self.basis.name(),
+            self.radius
+        )
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        // The radius was checked at construction, so the coordinates cannot fail.
+        let coords = crate::basis::PolarCoords::pupil(grid, self.radius).ok()?;
+        let nterms = self.coefficients.len();
+        let basis = match self.basis {
+            WfeBasis::Zernike => crate::basis::zernike_basis(nterms, &coords),
+            WfeBasis::Hexike => crate::basis::hexike_basis(nterms, &coords, None),
+        };
+        // A hexagon too small to hold a pixel has no hexikes: no OPD at all.
+        let basis = basis.ok()?;
+        crate::basis::compose_opd_from_basis(&self.coefficients, &basis, None, 0.0).ok()
+    }
+}
+
+/// A sinusoidal ripple: `amplitude * sin(2 pi (f x' + phase_offset))` with `x'` the
+/// coordinate along the direction at `rotation_deg` counter-clockwise from +X. POPPY's
+/// `SineWaveWFE` (its rotation turns the coordinates as any analytic optic's). OPD only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SineWaveWfe {
+    spatial_frequency: f64,
+    amplitude: f64,
+    phase_offset: f64,
+    rotation_deg: f64,
+}
+
+impl SineWaveWfe {
+    /// A ripple of `spatial_frequency_per_m` cycles per metre, `amplitude_m` metres,
+    /// `phase_offset_cycles` cycles, its crests perpendicular to the direction at
+    /// `rotation_deg`.
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-finite value.
+    pub fn new(
+        spatial_frequency_per_m: f64,
+        amplitude_m: f64,
+        phase_offset_cycles: f64,
+        rotation_deg: f64,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "sine_wave_wfe";
+        Ok(SineWaveWfe {
+            spatial_frequency: finite(K, "spatial_frequency_per_m", spatial_frequency_per_m)?,
+            amplitude: finite(K, "amplitude_m", amplitude_m)?,
+            phase_offset: finite(K, "phase_offset_cycles", phase_offset_cycles)?,
+            rotation_deg: finite(K, "rotation_deg", rotation_deg)?,
+        })
+    }
+}
+
+impl PupilOptic for SineWaveWfe {
+    fn kind(&self) -> &'static str {
+        "sine_wave_wfe"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Sine wave WFE, {} cycles/m, amplitude {} m",
+            self.spatial_frequency, self.amplitude
+        )
+    }
+    fn transmission(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
+        None
+    }
+    fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let a = self.rotation_deg.to_radians();
+        let (sin, cos) = a.sin_cos();
+        let two_pi = 2.0 * std::f64::consts::PI;
+        Some(grid.map(|y, x| {
+            let xr = if self.rotation_deg == 0.0 { x } else { cos * x + sin * y };
+            self.amplitude * (two_pi * (xr * self.spatial_frequency + self.phase_offset)).sin()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Counterparts of POPPY 1.1.2's tests/test_wfe.py (NPIX 101, DIAM 3 m, RADIUS 1 m).
+
+    use super::*;
+
+    fn grid() -> PupilGrid {
+        PupilGrid::new(101, 3.0).unwrap()
+    }
+
+    /// test_ZernikeAberration: a thin lens of 0.5 waves at 1 um is Zernike defocus of
+    /// nwaves lambda / (2 sqrt 3) m RMS inside r < radius: the phase difference at lambda
+    /// has a standard deviation < 1e-16 rad, POPPY's tolerance.
+    #[test]
+    fn zernike_defocus_is_a_thin_lens() {
+        let (nwaves, lambda) = (0.5, 1e-6);
+        let lens = ThinLens::new(nwaves, lambda, 1.0).unwrap().opd(&grid()).unwrap();
+        let z4 = nwaves * lambda / (2.0 * 3f64.sqrt());
+        let zern = ZernikeWfe::new(1.0, vec![0.0, 0.0, 0.0, z4]).unwrap().opd(&grid()).unwrap();
+        let c = grid().coords();
+        let diffs: Vec<f64> = lens
+            .indexed_iter()
+            .filter(|((i, j), _)| c[*i].hypot(c[*j]) < 1.0)
+            .map(|(ij, l)| l - zern[ij])
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        let std =
+            (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / diffs.len() as f64).sqrt();
+        let phase_std = 2.0 * std::f64::consts::PI * std / lambda;
+        println!("thin lens vs Zernike defocus: phase std {phase_std:e} rad");
+        assert!(phase_std < 1e-16, "{phase_std:e} rad");
+    }
+
+    /// test_ParameterizedAberration: ParameterizedWFE with the Zernike basis equals
+    /// ZernikeWFE (numpy assert_allclose: rtol 1e-7) wherever the pupil transmits.
+    #[test]
+    fn parameterized_zernike_is_zernike_wfe() {
+        let coeffs = vec![0.0, 0.0, 2e-7, 0.5e-6 / (2.0 * 3f64.sqrt()), 0.0, 3e-8];
+        let zern = ZernikeWfe::new(1.0, coeffs.clone()).unwrap().opd(&grid()).unwrap();
+        let par =
+            ParameterizedWfe::new(WfeBasis::Zernike, 1.0, coeffs).unwrap().opd(&grid()).unwrap();
+        let pupil = gray_disc(&grid(), 0.0, 0.0, 1.0);
+        for ((ij, &z), &t) in zern.indexed_iter().zip(&pupil) {
+            if t > 0.0 {
+                assert!((par[ij] - z).abs() <= 1e-7 * z.abs(), "{ij:?}: {} vs {z}", par[ij]);
+            }
+        }
+    }
+
+    /// Hexikes hold their RMS: a pure hexike term has the coefficient's RMS over the
+    /// sampled hexagon (tolerance 1e-12, the Gram-Schmidt normalisation is exact).
+    #[test]
+    fn parameterized_hexike_term_has_its_rms() {
+        let opd = ParameterizedWfe::new(WfeBasis::Hexike, 1.0, vec![0.0, 0.0, 0.0, 2e-8])
+            .unwrap()
+            .opd(&grid())
+            .unwrap();
+        let coords = crate::basis::PolarCoords::pupil(&grid(), 1.0).unwrap();
+        let hex = crate::basis::hex_aperture(&coords);
+        let vals: Vec<f64> = opd.iter().zip(&hex).filter(|(_, &h)| h).map(|(v, _)| *v).collect();
+        let rms = (vals.iter().map(|v| v * v).sum::<f64>() / vals.len() as f64).sqrt();
+        assert!((rms / 2e-8 - 1.0).abs() < 1e-12, "{rms}");
+        assert!(opd.iter().zip(&hex).all(|(v, &h)| h || *v == 0.0));
+    }
+
+    /// Bad input names the optic and key.
+    #[test]
+    fn bad_wfe_values_are_refused() {
+        let e = "fourier".parse::<WfeBasis>().unwrap_err().to_string();
+        assert!(e.contains("parameterized_wfe") && e.contains("basis"), "{e}");
+        let e = ParameterizedWfe::new(WfeBasis::Zernike, -1.0, vec![0.0]).unwrap_err().to_string();
+        assert!(e.contains("radius_m"), "{e}");
+        let e = SineWaveWfe::new(f64::NAN, 1e-8, 0.0, 0.0).unwrap_err().to_string();
+        assert!(e.contains("sine_wave_wfe") && e.contains("spatial_frequency_per_m"), "{e}");
+    }
+}
+
 /// A lens of focal length `f` acting on the quadratic phase of the beam: POPPY's
 /// `QuadraticLens`.
 ///

@@ -14,8 +14,8 @@ use crate::io::{
     atomic_write, write_plane, write_psf, AnyScene, GridPoint, IoError, Scene, WriteOptions,
 };
 use crate::propagation::{
-    ComputeOptions, FresnelPlan, FresnelSystem, OpticalSystem, PlaneImage, PropagationError, Psf,
-    PsfPlan, Source,
+    ComputeOptions, FresnelPlan, FresnelSystem, OpticalSystem, Plane, PlaneImage, PropagationError,
+    Psf, PsfPlan, Source,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -260,7 +260,13 @@ pub fn run_fresnel(
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
-    write_outputs(psf, &planes, opts, start)
+    let seeds = system
+        .elements()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.optic.seed().map(|s| (i + 1, s)))
+        .collect();
+    write_outputs(psf, &planes, opts, start, seeds)
 }
 
 /// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
@@ -278,7 +284,20 @@ pub fn run_system(
     let plan =
         if opts.planes_dir.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
             .map_err(RunError::Plan)?;
-    run_planned(&plan, source, opts, start)
+    run_planned(&plan, source, opts, start, optic_seeds(system))
+}
+
+/// The seeds of `system`'s random optics: `(1-based optic number, seed)`.
+fn optic_seeds(system: &OpticalSystem) -> Vec<(usize, u64)> {
+    system
+        .planes()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, plane)| match plane {
+            Plane::Pupil(optic) => optic.seed().map(|s| (i + 1, s)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Computes `source` through `plan` and writes the PSF to `opts.output` (with the planes
@@ -297,7 +316,8 @@ pub fn run_plan(
 ) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     check_outputs(opts)?;
-    run_planned(plan, source, opts, start)
+    // A plan does not keep its optics' seeds: only run_system and run_scene write them.
+    run_planned(plan, source, opts, start, Vec::new())
 }
 
 fn check_outputs(opts: &RunOptions) -> Result<(), RunError> {
@@ -318,6 +338,7 @@ fn run_planned(
     source: &Source,
     opts: &RunOptions,
     start: Instant,
+    seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
     plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
@@ -326,7 +347,7 @@ fn run_planned(
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
-    write_outputs(psf, &planes, opts, start)
+    write_outputs(psf, &planes, opts, start, seeds)
 }
 
 /// Writes the planes, the PSF and the picture, and sums up the run.
@@ -335,6 +356,7 @@ fn write_outputs(
     planes: &[PlaneImage],
     opts: &RunOptions,
     start: Instant,
+    seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
     let mut plane_files = Vec::with_capacity(planes.len());
     if let Some(dir) = &opts.planes_dir {
@@ -353,6 +375,7 @@ fn write_outputs(
     if let Some(point) = &opts.grid_point {
         write = write.with_grid_point(point.clone());
     }
+    write = write.with_seeds(seeds);
     write_psf(&opts.output, &psf, &write).map_err(RunError::Write)?;
     if let Some(p) = &opts.png {
         write_picture(p, &psf, opts)?;

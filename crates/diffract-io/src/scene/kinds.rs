@@ -21,12 +21,17 @@
 
 use super::{dms, suggestion, Keys, WrappedError};
 use crate::SceneError;
+use diffract_optics::rng::draw_seed;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
     CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
     PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
     SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
+};
+use diffract_optics::{
+    KolmogorovWfe, ParameterizedWfe, PowerSpectrumWfe, PsdTerm, SineWaveWfe, StatisticalPsdWfe,
+    TurbulenceSpectrum, TurbulenceStrength, WfeBasis,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -97,6 +102,8 @@ enum Ty {
     Integers(i64),
     /// A list of equally long lists of finite numbers (a map, row by row).
     NumberRows,
+    /// A list of lists of `.0` finite numbers each.
+    FixedRows(usize),
 }
 
 /// One key of a kind.
@@ -292,6 +299,80 @@ pub const KINDS: &[KindInfo] = &[
             req("nwaves", Ty::Number),
             req("reference_wavelength_m", Ty::Number),
             req("radius_m", Ty::Number),
+        ],
+    },
+    // Wavefront-error optics (POPPY's wfe.py).
+    KindInfo {
+        name: "parameterized_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "ParameterizedWFE",
+        summary: "a wavefront error from Zernike or hexike coefficients (OPD only)",
+        example: "basis = \"hexike\"\nradius_m = 1.0\ncoefficients_m = [0.0, 1e-8]",
+        checks: &[
+            req("basis", Ty::Choice(&["zernike", "hexike"])),
+            req("radius_m", Ty::Number),
+            req("coefficients_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
+        name: "sine_wave_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "SineWaveWFE",
+        summary: "a sinusoidal ripple of OPD",
+        example: "spatial_frequency_per_m = 2.0\namplitude_m = 1e-8",
+        checks: &[
+            req("spatial_frequency_per_m", Ty::Number),
+            req("amplitude_m", Ty::Number),
+            opt("phase_offset_cycles", Ty::Number),
+            opt("rotation_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "statistical_psd_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "StatisticalPSDWFE",
+        summary: "a random power-law OPD screen of given RMS",
+        example: "wfe_rms_m = 5e-8\nradius_m = 1.0\nseed = 1",
+        checks: &[
+            opt("index", Ty::Number),
+            req("wfe_rms_m", Ty::Number),
+            req("radius_m", Ty::Number),
+            opt("seed", Ty::Integer(0, i64::MAX)),
+        ],
+    },
+    KindInfo {
+        name: "power_spectrum_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "PowerSpectrumWFE",
+        summary: "a random OPD screen from a sum of von Karman PSDs",
+        example: "psd_parameters = [[2.5, 1e-18, 0.5, 0.0, 0.0]]\nseed = 1",
+        checks: &[
+            req("psd_parameters", Ty::FixedRows(5)),
+            opt("psd_weight", Ty::Numbers),
+            opt("seed", Ty::Integer(0, i64::MAX)),
+            opt("rms_m", Ty::Number),
+            opt("radius_m", Ty::Number),
+            opt("apply_reflection", Ty::Bool),
+            opt("incident_angle_deg", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "kolmogorov_wfe",
+        planes: PlaneRule::Pupil,
+        poppy: "KolmogorovWFE",
+        summary:
+            "a turbulent phase screen (Kolmogorov, von Karman, Tatarski, Hill) with subharmonics",
+        example: "r0_m = 0.2\nseed = 1",
+        checks: &[
+            opt("r0_m", Ty::Number),
+            opt("r0_wavelength_m", Ty::Number),
+            opt("r0_at_each_wavelength", Ty::Bool),
+            opt("cn2", Ty::Number),
+            opt("dz_m", Ty::Number),
+            opt("spectrum", Ty::Choice(&["kolmogorov", "von_karman", "tatarski", "hill"])),
+            opt("inner_scale_m", Ty::Number),
+            opt("outer_scale_m", Ty::Number),
+            opt("seed", Ty::Integer(0, i64::MAX)),
         ],
     },
     KindInfo {
@@ -582,6 +663,24 @@ fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
         Ty::NumberRows => {
             let _ = k.f64_rows_opt(name)?;
         }
+        Ty::FixedRows(len) => {
+            if let Some(rows) = k.list(name)? {
+                for row in rows {
+                    match row {
+                        Value::Array(items) if items.len() == len => {
+                            for v in items {
+                                k.number(name, v)?;
+                            }
+                        }
+                        _ => {
+                            return Err(
+                                k.err(format!("{name} must be a list of lists of {len} numbers"))
+                            )
+                        }
+                    }
+                }
+            }
+        }
     }
     if key.required && !present {
         return Err(k.err(match key.ty {
@@ -685,6 +784,15 @@ fn default_outer_arcsec() -> f64 {
 }
 fn default_fqpm_wavelength_m() -> f64 {
     10.65e-6
+}
+fn default_psd_index() -> f64 {
+    3.0
+}
+fn default_r0_wavelength_m() -> f64 {
+    0.5e-6
+}
+fn default_spectrum() -> String {
+    "kolmogorov".into()
 }
 fn default_direction() -> String {
     "forward".into()
@@ -813,6 +921,94 @@ pub enum OpticSpec {
         reference_wavelength_m: f64,
         /// Radius of the lens, metres.
         radius_m: f64,
+    },
+    /// POPPY's `ParameterizedWFE` (`zernike_basis` or `hexike_basis`).
+    ParameterizedWfe {
+        /// `"zernike"` or `"hexike"`.
+        basis: String,
+        /// Radius of the basis' unit circle, metres.
+        radius_m: f64,
+        /// Coefficients in Noll order from piston, metres RMS.
+        coefficients_m: Vec<f64>,
+    },
+    /// POPPY's `SineWaveWFE`.
+    SineWaveWfe {
+        /// Cycles per metre.
+        spatial_frequency_per_m: f64,
+        /// Amplitude, metres.
+        amplitude_m: f64,
+        /// Phase offset, cycles (default 0).
+        #[serde(default)]
+        phase_offset_cycles: f64,
+        /// Direction of the ripple, degrees counter-clockwise from +X (default 0).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `StatisticalPSDWFE`.
+    StatisticalPsdWfe {
+        /// Power-law index of the PSD (default 3).
+        #[serde(default = "default_psd_index")]
+        index: f64,
+        /// RMS of the screen over the whole array, metres.
+        wfe_rms_m: f64,
+        /// Radius scaling the PSD's frequency coordinate, metres.
+        radius_m: f64,
+        /// Seed of the screen (default: one drawn and shown in the optic's description).
+        #[serde(default)]
+        seed: Option<u64>,
+    },
+    /// POPPY's `PowerSpectrumWFE`.
+    PowerSpectrumWfe {
+        /// `[alpha, beta, outer_scale_m, inner_scale_m, surf_roughness]` per PSD, SI units.
+        psd_parameters: Vec<[f64; 5]>,
+        /// Weight of each PSD (default 1 each).
+        #[serde(default)]
+        psd_weight: Option<Vec<f64>>,
+        /// Seed of the screen (default: one drawn).
+        #[serde(default)]
+        seed: Option<u64>,
+        /// RMS to scale the screen to inside `radius_m`, metres (default: as drawn).
+        #[serde(default)]
+        rms_m: Option<f64>,
+        /// Radius of the RMS normalisation, metres (needed with `rms_m`).
+        #[serde(default)]
+        radius_m: Option<f64>,
+        /// Double the OPD for a reflection (default false).
+        #[serde(default)]
+        apply_reflection: bool,
+        /// Incidence angle, degrees (default 0; the OPD is divided by its cosine).
+        #[serde(default)]
+        incident_angle_deg: f64,
+    },
+    /// POPPY's `KolmogorovWFE`, with subharmonics.
+    KolmogorovWfe {
+        /// Fried's parameter, metres (or give `cn2` and `dz_m`).
+        #[serde(default)]
+        r0_m: Option<f64>,
+        /// The wavelength of `r0_m`, metres (default 0.5e-6).
+        #[serde(default = "default_r0_wavelength_m")]
+        r0_wavelength_m: f64,
+        /// POPPY's behaviour: `r0_m` at every computed wavelength (default false).
+        #[serde(default)]
+        r0_at_each_wavelength: bool,
+        /// Index-of-refraction structure constant, m^(-2/3).
+        #[serde(default)]
+        cn2: Option<f64>,
+        /// Path length through the turbulence, metres.
+        #[serde(default)]
+        dz_m: Option<f64>,
+        /// "kolmogorov" (default), "von_karman", "tatarski" or "hill".
+        #[serde(default = "default_spectrum")]
+        spectrum: String,
+        /// Inner scale, metres.
+        #[serde(default)]
+        inner_scale_m: Option<f64>,
+        /// Outer scale, metres.
+        #[serde(default)]
+        outer_scale_m: Option<f64>,
+        /// Seed of the screen (default: one drawn).
+        #[serde(default)]
+        seed: Option<u64>,
     },
     /// POPPY's `ScalarTransmission` (either plane).
     ScalarTransmission {
@@ -1020,6 +1216,11 @@ impl OpticSpec {
             OpticSpec::NgonAperture { .. } => "ngon_aperture",
             OpticSpec::ZernikeWfe { .. } => "zernike_wfe",
             OpticSpec::ThinLens { .. } => "thin_lens",
+            OpticSpec::ParameterizedWfe { .. } => "parameterized_wfe",
+            OpticSpec::SineWaveWfe { .. } => "sine_wave_wfe",
+            OpticSpec::StatisticalPsdWfe { .. } => "statistical_psd_wfe",
+            OpticSpec::PowerSpectrumWfe { .. } => "power_spectrum_wfe",
+            OpticSpec::KolmogorovWfe { .. } => "kolmogorov_wfe",
             OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
             OpticSpec::QuadraticLens { .. } => "quadratic_lens",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
@@ -1122,6 +1323,99 @@ impl OpticSpec {
             }
             OpticSpec::QuadraticLens { focal_length_m } => {
                 pupil(QuadraticLens::new(*focal_length_m).map_err(wrap)?)
+            }
+            OpticSpec::ParameterizedWfe { basis, radius_m, coefficients_m } => {
+                let basis: WfeBasis = basis.parse().map_err(wrap)?;
+                pupil(
+                    ParameterizedWfe::new(basis, *radius_m, coefficients_m.clone())
+                        .map_err(wrap)?,
+                )
+            }
+            OpticSpec::SineWaveWfe {
+                spatial_frequency_per_m,
+                amplitude_m,
+                phase_offset_cycles,
+                rotation_deg,
+            } => pupil(
+                SineWaveWfe::new(
+                    *spatial_frequency_per_m,
+                    *amplitude_m,
+                    *phase_offset_cycles,
+                    *rotation_deg,
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::StatisticalPsdWfe { index, wfe_rms_m, radius_m, seed } => {
+                let seed = seed.unwrap_or_else(draw_seed);
+                pupil(StatisticalPsdWfe::new(*index, *wfe_rms_m, *radius_m, seed).map_err(wrap)?)
+            }
+            OpticSpec::PowerSpectrumWfe {
+                psd_parameters,
+                psd_weight,
+                seed,
+                rms_m,
+                radius_m,
+                apply_reflection,
+                incident_angle_deg,
+            } => {
+                let rms_radius = match (rms_m, radius_m) {
+                    (Some(rms), Some(radius)) => Some((*rms, *radius)),
+                    (Some(_), None) => return Err(err("rms_m needs radius_m".into())),
+                    _ => None,
+                };
+                let terms = psd_parameters
+                    .iter()
+                    .map(|p| PsdTerm {
+                        alpha: p[0],
+                        beta: p[1],
+                        outer_scale: p[2],
+                        inner_scale: p[3],
+                        surf_roughness: p[4],
+                    })
+                    .collect();
+                pupil(
+                    PowerSpectrumWfe::new(
+                        terms,
+                        psd_weight.clone(),
+                        seed.unwrap_or_else(draw_seed),
+                        rms_radius,
+                        *apply_reflection,
+                        *incident_angle_deg,
+                    )
+                    .map_err(wrap)?,
+                )
+            }
+            OpticSpec::KolmogorovWfe {
+                r0_m,
+                r0_wavelength_m,
+                r0_at_each_wavelength,
+                cn2,
+                dz_m,
+                spectrum,
+                inner_scale_m,
+                outer_scale_m,
+                seed,
+            } => {
+                let strength = match (r0_m, cn2, dz_m) {
+                    (Some(r0), None, None) => TurbulenceStrength::R0 {
+                        r0: *r0,
+                        wavelength: *r0_wavelength_m,
+                        at_each_wavelength: *r0_at_each_wavelength,
+                    },
+                    (None, Some(cn2), Some(dz)) => TurbulenceStrength::Cn2 { cn2: *cn2, dz: *dz },
+                    _ => return Err(err("give r0_m, or cn2 and dz_m (not both)".into())),
+                };
+                let spectrum: TurbulenceSpectrum = spectrum.parse().map_err(wrap)?;
+                pupil(
+                    KolmogorovWfe::new(
+                        strength,
+                        spectrum,
+                        *inner_scale_m,
+                        *outer_scale_m,
+                        seed.unwrap_or_else(draw_seed),
+                    )
+                    .map_err(wrap)?,
+                )
             }
             OpticSpec::ScalarTransmission { transmission } => {
                 let t = ScalarTransmission::new(*transmission).map_err(wrap)?;
@@ -1431,6 +1725,7 @@ mod tests {
                     Ty::Numbers => "[1.5, 2]".into(),
                     Ty::Integers(max) => format!("[0, {max}]"),
                     Ty::NumberRows => "[[1.5, 2], [0, 1]]".into(),
+                    Ty::FixedRows(len) => format!("[[{}]]", vec!["1.5"; len].join(", ")),
                 };
                 let mut t = table(info.example);
                 t.insert("kind".into(), Value::String(info.name.into()));
@@ -1557,5 +1852,43 @@ mod tests {
         for (optic, message) in cases {
             assert_eq!(err(&optic), format!("s.toml: {message}"), "{optic}");
         }
+    }
+
+    /// Wavefront-error kinds: bad values give one line naming the optic and key, and a
+    /// missing seed is drawn and shown in the optic's description.
+    #[test]
+    fn wfe_kinds_refuse_bad_values_and_show_their_seed() {
+        let scene = |optic: &str| {
+            let text = format!(
+                "npix = 32\n[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 1.0\n[[optic]]\nplane = \"pupil\"\n{optic}\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
+            );
+            Scene::from_toml_str(&text, Some(Path::new("s.toml")))
+        };
+        let err = |optic: &str| scene(optic).unwrap_err().to_string();
+        let k = "kind = \"kolmogorov_wfe\"\n";
+        let cases = [
+            (format!("{k}r0_m = -0.1"), "optic 2 (kolmogorov_wfe): r0_m = -0.1 is invalid; must be a finite number > 0"),
+            (format!("{k}r0_m = 0.1\ncn2 = 1e-14\ndz_m = 100"), "optic 2 (kolmogorov_wfe): give r0_m, or cn2 and dz_m (not both)"),
+            (format!("{k}r0_m = 0.1\nspectrum = \"von_karman\""), "optic 2 (kolmogorov_wfe): outer_scale_m = none is invalid; the von_karman spectrum needs an outer scale"),
+            (format!("{k}r0_m = 0.1\nspectrum = \"gauss\""), "optic 2 (kolmogorov_wfe): spectrum = \"gauss\" is invalid; must be \"kolmogorov\", \"von_karman\", \"tatarski\" or \"hill\""),
+            ("kind = \"statistical_psd_wfe\"\nwfe_rms_m = -1e-9\nradius_m = 1.0".into(), "optic 2 (statistical_psd_wfe): wfe_rms_m = -0.000000001 is invalid; must be >= 0"),
+            ("kind = \"parameterized_wfe\"\nbasis = \"legendre\"\nradius_m = 1.0\ncoefficients_m = [0.0]".into(), "optic 2 (parameterized_wfe): basis = \"legendre\" is invalid; must be \"zernike\" or \"hexike\""),
+            ("kind = \"power_spectrum_wfe\"\npsd_parameters = [[2.5, 1e-18]]".into(), "optic 2 (power_spectrum_wfe): psd_parameters must be a list of lists of 5 numbers"),
+            ("kind = \"power_spectrum_wfe\"\npsd_parameters = [[2.5, 1e-18, 0.5, 0.0, 0.0]]\nrms_m = 1e-8".into(), "optic 2 (power_spectrum_wfe): rms_m needs radius_m"),
+        ];
+        for (optic, message) in cases {
+            assert_eq!(err(&optic), format!("s.toml: {message}"), "{optic}");
+        }
+        let described = |optic: &str| {
+            let s = scene(optic).unwrap();
+            match &s.system.planes()[1] {
+                Plane::Pupil(o) => o.describe(),
+                _ => unreachable!("the second optic is in a pupil plane"),
+            }
+        };
+        assert!(described(&format!("{k}r0_m = 0.1\nseed = 77")).ends_with("seed 77"));
+        let drawn = described(&format!("{k}r0_m = 0.1"));
+        let seed: u64 = drawn.rsplit("seed ").next().unwrap().parse().unwrap();
+        assert!(seed < 1 << 53, "{drawn}");
     }
 }
