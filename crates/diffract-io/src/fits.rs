@@ -560,6 +560,7 @@ fn write_fresnel_keys(
         (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
     )?;
     hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
+    hdu.write_key(f, "PRECISIO", (psf.precision.name(), "Precision of the FFTs"))?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
     Ok(())
 }

@@ -30,8 +30,8 @@ use crate::{
 use diffract_optics::{PupilGrid, PupilOptic};
 use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
 use diffract_transforms::{Fft2d, FftBackend, FftDirection, GemmBackend, MftCache};
-use ndarray::{s, Array2, ArrayViewMut2, Axis};
-use num_complex::Complex64;
+use ndarray::{s, Array2, ArrayViewMut2, Axis, Zip};
+use num_complex::{Complex32, Complex64};
 use std::f64::consts::PI;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -422,6 +422,15 @@ fn transform(
 ) -> Result<(), PropagationError> {
     let n = field.nrows();
     let rows = nonzero_rows(field);
+    if let (Precision::F32, Some(fft32)) = (exec.precision, exec.fft32) {
+        // Single precision: the transform in f32, the field kept in f64 between them.
+        let mut single = field.mapv(|z| Complex32::new(z.re as f32, z.im as f32));
+        fft32.process_rows(&mut single, direction, exec.par, rows, 0..n)?;
+        Zip::from(field)
+            .and(&single)
+            .for_each(|d, s| *d = Complex64::new(s.re.into(), s.im.into()));
+        return Ok(());
+    }
     exec.fft()?.process_rows(field, direction, exec.par, rows, 0..n)?;
     Ok(())
 }
@@ -922,6 +931,8 @@ pub struct FresnelPlan {
     mfts: MftCache<f64>,
     mfts32: MftCache<f32>,
     ffts: Mutex<Vec<crate::plan::FftPlanEntry>>,
+    /// Single-precision FFT plans, made when asked for.
+    ffts32: Mutex<Vec<(FftBackend, usize, Arc<Fft2d<f32>>)>>,
     scratch: Mutex<Vec<Scratch>>,
 }
 
@@ -1058,6 +1069,7 @@ impl FresnelPlan {
             mfts: MftCache::with_capacity_bytes(0),
             mfts32: MftCache::with_capacity_bytes(0),
             ffts: Mutex::new(Vec::new()),
+            ffts32: Mutex::new(Vec::new()),
             scratch: Mutex::new(Vec::new()),
         })
     }
@@ -1182,8 +1194,9 @@ impl FresnelPlan {
     ) -> Result<Wavefront, PropagationError> {
         let mut wf = self.input_wavefront(wavelength)?;
         let fft = self.fft_plan(opts.fft.ensure_compiled()?, opts.fftw_threads)?;
+        let fft32 = self.fft32_plan(opts)?;
         let schedule = self.schedule(1, opts)?;
-        let exec = self.exec(opts.gemm, schedule.kernel_par, opts.precision, &fft);
+        let exec = self.exec(opts.gemm, schedule.kernel_par, opts.precision, &fft, &fft32);
         let mut scratch = self.take_scratch();
         let mut result = Ok(());
         for (i, step) in self.steps.iter().enumerate() {
@@ -1203,8 +1216,36 @@ impl FresnelPlan {
         par: Par,
         precision: Precision,
         fft: &'a Fft2d<f64>,
+        fft32: &'a Option<Arc<Fft2d<f32>>>,
     ) -> Exec<'a> {
-        Exec { gemm, par, precision, fft: Some(fft), mfts: &self.mfts, mfts32: &self.mfts32 }
+        Exec {
+            gemm,
+            par,
+            precision,
+            fft: Some(fft),
+            fft32: fft32.as_deref(),
+            mfts: &self.mfts,
+            mfts32: &self.mfts32,
+        }
+    }
+
+    /// The single-precision FFT plan, when `opts` asks for single precision.
+    fn fft32_plan(
+        &self,
+        opts: &ComputeOptions,
+    ) -> Result<Option<Arc<Fft2d<f32>>>, PropagationError> {
+        if opts.precision != Precision::F32 {
+            return Ok(None);
+        }
+        let backend = opts.fft.ensure_compiled()?;
+        let threads = if backend == FftBackend::Fftw { opts.fftw_threads.max(1) } else { 1 };
+        let mut ffts = self.ffts32.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
+            return Ok(Some(Arc::clone(p)));
+        }
+        let plan = Arc::new(Fft2d::with_threads((self.n, self.n), backend, threads)?);
+        ffts.push((backend, threads, Arc::clone(&plan)));
+        Ok(Some(plan))
     }
 
     fn take_scratch(&self) -> Scratch {
@@ -1306,10 +1347,11 @@ impl FresnelPlan {
         let schedule = self.schedule(wavelengths.len(), opts)?;
         crate::plan::fits_in_memory(schedule.workers as u64 * self.bytes_per_wavelength())?;
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
+        let fft32 = self.fft32_plan(opts)?;
         let out_n = self.output_npix();
         type One = (Array2<f64>, f64, f64, Option<Vec<Recorded>>);
         let one = |wl: f64, par: Par| -> Result<One, PropagationError> {
-            let exec = self.exec(gemm, par, opts.precision, &fft);
+            let exec = self.exec(gemm, par, opts.precision, &fft, &fft32);
             let _done = crate::plan::ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
             scratch.records = record.then(Vec::new);
@@ -1433,6 +1475,7 @@ mod tests {
         let mfts = MftCache::with_capacity_bytes(0);
         let mfts32 = MftCache::with_capacity_bytes(0);
         let exec = Exec {
+            fft32: None,
             gemm: GemmBackend::default(),
             par: Par::Seq,
             precision: Precision::F64,

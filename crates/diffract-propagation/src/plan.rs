@@ -854,7 +854,7 @@ impl PsfPlan {
         precision: Precision,
         fft: Option<&'a Fft2d<f64>>,
     ) -> Exec<'a> {
-        Exec { gemm, par, precision, fft, mfts: &self.mfts, mfts32: &self.mfts32 }
+        Exec { gemm, par, precision, fft, fft32: None, mfts: &self.mfts, mfts32: &self.mfts32 }
     }
 
     /// Scratch memory left by an earlier worker, or new.

@@ -92,6 +92,8 @@ pub struct Exec<'a> {
     /// Precision of the matrix Fourier transforms.
     pub precision: Precision,
     pub(crate) fft: Option<&'a Fft2d<f64>>,
+    /// The single-precision FFT, when the precision asks for one (Fresnel plans).
+    pub(crate) fft32: Option<&'a Fft2d<f32>>,
     pub(crate) mfts: &'a MftCache<f64>,
     pub(crate) mfts32: &'a MftCache<f32>,
 }

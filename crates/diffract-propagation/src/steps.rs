@@ -546,6 +546,7 @@ mod tests {
                 par: Par::Seq,
                 precision,
                 fft: Some(&self.fft),
+                fft32: None,
                 mfts: &self.mfts,
                 mfts32: &self.mfts32,
             }

@@ -5,7 +5,8 @@ Defaults: every scene in cases/ next to this script, written to expected/.
 First writes the influence-function files the scenes use (cases/influence_*.fits, made
 here so they are reproducible). For each scene writes DIR/<case>.fits (POPPY's calc_psf HDUList) and DIR/<case>_opd.fits
 (the first deformable mirror's get_opd on the entrance-pupil wavefront, metres).
-Other optic kinds are built by ../poppy_reference.py.
+Other optic kinds are built by ../poppy_reference.py. Fresnel scenes (propagation =
+"fresnel", e.g. ../fresnel/cases/fresnel_dm.toml) are built as a FresnelOpticalSystem.
 """
 
 import argparse
@@ -65,7 +66,8 @@ def segment_values(o, a):
 
 def dm_from(d, base):
     a = dict(d)
-    a.pop("plane")
+    a.pop("plane", None)
+    a.pop("distance_m", None)
     kind = a.pop("kind")
     if kind == "continuous_deformable_mirror":
         spacing = a.pop("actuator_spacing_m", None)
@@ -107,7 +109,28 @@ def dm_from(d, base):
     return o
 
 
+def build_fresnel(case, base):
+    """A FresnelOpticalSystem (propagation = "fresnel"): optics at distance_m."""
+    osys = poppy.FresnelOpticalSystem(
+        name=case.get("name", "case"),
+        pupil_diameter=case["pupil_diameter_m"] * u.m,
+        npix=case.get("npix", 1024),
+        beam_ratio=case.get("beam_ratio", 0.5),
+    )
+    dms = []
+    for d in case["optic"]:
+        if d["kind"] in DM_KINDS:
+            optic = dm_from(d, base)
+            dms.append(optic)
+        else:
+            _, optic = reference.optic_from(d)
+        osys.add_optic(optic, distance=d.get("distance_m", 0.0) * u.m)
+    return osys, dms
+
+
 def build(case, base):
+    if case.get("propagation") == "fresnel":
+        return build_fresnel(case, base)
     kw = {"oversample": case.get("oversample", 2), "npix": case.get("npix", 1024)}
     if "pupil_diameter_m" in case:
         kw["pupil_diameter"] = case["pupil_diameter_m"]
