@@ -1,7 +1,7 @@
 //! `cargo xtask bench-matrix`: every compiled backend x parallel mode x oversampling on the
 //! benchmark scenes, as a markdown table and a PNG plot of time against oversampling.
 
-use diffract::io::Scene;
+use diffract::io::{AnyScene, Scene};
 use diffract::picture::{Canvas, Rgb};
 use diffract::propagation::{ComputeOptions, OpticalSystem};
 use diffract::transforms::{FftBackend, GemmBackend};
@@ -55,6 +55,8 @@ struct Row {
 const SCENES: [(&str, bool); 3] =
     [("imaging_1024", false), ("segmented_1024", false), ("lyot_512", true)];
 const OVERSAMPLES: [usize; 4] = [1, 2, 4, 8];
+/// The Fresnel benchmark scene (its backend column is the FFT backend).
+const FRESNEL_SCENE: &str = "fresnel_hubble_512";
 
 fn with_oversample(system: &OpticalSystem, oversample: usize) -> OpticalSystem {
     let mut s = OpticalSystem::new(system.name(), system.npix(), oversample);
@@ -139,6 +141,37 @@ pub fn run(out_dir: &Path, repeat: usize, max_oversample: usize) -> Result<(), S
             }
         }
     }
+    // The Fresnel scene: its padding (npix / beam_ratio) is fixed by the scene, so one point
+    // per backend and mode, at the oversampling 1 / beam_ratio.
+    let path = root.join(format!("benches/scenes/{FRESNEL_SCENE}.toml"));
+    let AnyScene::Fresnel(fresnel) = AnyScene::from_file(&path).map_err(|e| e.to_string())? else {
+        return Err(format!("{}: not a Fresnel scene", path.display()));
+    };
+    let plan = fresnel.system.plan().map_err(|e| e.to_string())?;
+    let oversample = fresnel.system.oversample().round() as usize;
+    for fft in FftBackend::compiled() {
+        for mode in Mode::ALL {
+            let opts = mode.options(GemmBackend::default(), fft);
+            plan.compute(&fresnel.source, &opts).map_err(|e| e.to_string())?;
+            let mut best = f64::INFINITY;
+            for _ in 0..repeat.max(1) {
+                let start = Instant::now();
+                plan.compute(&fresnel.source, &opts).map_err(|e| e.to_string())?;
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+            eprintln!(
+                "{FRESNEL_SCENE:<15} os {oversample} {fft:<22} {:<20} {best:.3} s",
+                mode.name()
+            );
+            rows.push(Row {
+                scene: FRESNEL_SCENE,
+                backend: fft.to_string(),
+                mode,
+                oversample,
+                seconds: best,
+            });
+        }
+    }
     let info = host_info();
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmark matrix\n\n{info}; best of {repeat} run(s) after one warm-up run, plan included.\n");
@@ -176,10 +209,10 @@ const COLOURS: [Rgb; 8] = [
     [23, 190, 207],
 ];
 
-/// Two panels (direct imaging, coronagraph): log time against oversampling.
+/// Three panels (direct imaging, coronagraph, Fresnel): log time against oversampling.
 fn plot(rows: &[Row], info: &str) -> Canvas {
     let (pw, ph) = (560i64, 420i64);
-    let mut c = Canvas::new(2 * pw as usize + 40, ph as usize + 210);
+    let mut c = Canvas::new(3 * pw as usize + 60, ph as usize + 210);
     let black = [0, 0, 0];
     let short: String = info.chars().take(150).collect();
     c.text(
@@ -190,8 +223,11 @@ fn plot(rows: &[Row], info: &str) -> Canvas {
         2,
     );
     c.text(10, 30, &short, [80, 80, 80], 1);
-    let panels: [(&str, &[&str]); 2] =
-        [("direct imaging", &["imaging_1024", "segmented_1024"]), ("coronagraph", &["lyot_512"])];
+    let panels: [(&str, &[&str]); 3] = [
+        ("direct imaging", &["imaging_1024", "segmented_1024"]),
+        ("coronagraph", &["lyot_512"]),
+        ("Fresnel", &[FRESNEL_SCENE]),
+    ];
     for (p, (title, scenes)) in panels.iter().enumerate() {
         let x0 = 20 + p as i64 * (pw + 20);
         let y0 = 50;

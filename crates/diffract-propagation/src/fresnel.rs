@@ -36,6 +36,9 @@ use std::f64::consts::PI;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+/// A single-precision FFT plan with the backend and FFTW thread count it was made for.
+type FftPlan32 = (FftBackend, usize, Arc<Fft2d<f32>>);
+
 /// Bytes of one complex double.
 const C: u64 = std::mem::size_of::<Complex64>() as u64;
 
@@ -932,7 +935,7 @@ pub struct FresnelPlan {
     mfts32: MftCache<f32>,
     ffts: Mutex<Vec<crate::plan::FftPlanEntry>>,
     /// Single-precision FFT plans, made when asked for.
-    ffts32: Mutex<Vec<(FftBackend, usize, Arc<Fft2d<f32>>)>>,
+    ffts32: Mutex<Vec<FftPlan32>>,
     scratch: Mutex<Vec<Scratch>>,
 }
 
