@@ -344,3 +344,19 @@ fn bad_fresnel_scenes_are_refused_with_one_line() {
         assert!(!e.contains('\n'), "{e}");
     }
 }
+
+/// A Fresnel system whose arrays cannot fit in memory is refused when planned, before any
+/// array is made, with the estimate in one line (32768-pixel arrays: 16 GiB each).
+#[test]
+fn fresnel_arrays_beyond_memory_are_refused_before_allocating() {
+    let mut sys = FresnelSystem::new("huge", 16384, 1.0, 0.5).unwrap();
+    sys.add_optic(CircularAperture::new(0.5).unwrap(), 0.0).unwrap();
+    sys.add_optic(ScalarTransmission::new(1.0).unwrap(), 1.0).unwrap();
+    if let Some(free) = diffract::parallel::available_memory_bytes() {
+        if free > 60 << 30 {
+            return; // a machine this large could run it
+        }
+    }
+    let e = sys.plan().unwrap_err().to_string();
+    assert!(e.contains("MiB") && !e.contains('\n'), "{e}");
+}
