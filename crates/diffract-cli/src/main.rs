@@ -522,14 +522,23 @@ fn run_pupil(args: &PupilArgs) -> Result<(), Failure> {
 /// zero-padded entrance array.
 fn run_fresnel_pupil(args: &PupilArgs, scene: &diffract::io::FresnelScene) -> Result<(), Failure> {
     check_free(&args.output, args.overwrite)?;
+    if let Some(fits) = &args.fits {
+        check_free(fits, args.overwrite)?;
+    }
     let plan = scene
         .system
         .plan()
         .map_err(|e| Failure::input(format!("{}: {e}", args.scene.display())))?;
     let t = plan.transmission();
-    let opd_nm = plan.opd().map(|o| o.mapv(|v| v * 1e9));
+    let opd = plan.opd();
+    let opd_nm = opd.as_ref().map(|o| o.mapv(|v| v * 1e9));
     let scale = plan.pupil_pixelscale();
     let canvas = diffract::picture::pupil_picture(&t, opd_nm.as_ref(), scale, &scene.name);
+    if let Some(fits) = &args.fits {
+        diffract::io::write_pupil(fits, &t, opd.as_ref(), scale, args.overwrite)
+            .map_err(Failure::run)?;
+        println!("{}: transmission and OPD (m) of the entrance pupil", fits.display());
+    }
     canvas.write_png(&args.output, args.overwrite).map_err(Failure::run)?;
     let n = plan.array_npix();
     println!(
@@ -540,6 +549,7 @@ fn run_fresnel_pupil(args: &PupilArgs, scene: &diffract::io::FresnelScene) -> Re
     );
     Ok(())
 }
+
 /// A scene with a `[grid]` table, and its text (which the grid's hash covers).
 fn load_grid_scene(path: &Path) -> Result<(Scene, String), Failure> {
     let scene = Scene::from_file(path).map_err(Failure::input)?;

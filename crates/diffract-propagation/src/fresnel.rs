@@ -929,7 +929,8 @@ pub struct FresnelPlan {
     /// Whether the light never leaves the entrance plane (no distance anywhere): the
     /// output is then the unpadded pupil, as POPPY writes a pupil-plane wavefront.
     stays_in_pupil: bool,
-    /// The optics before the first distance, for pictures of the entrance pupil.
+    /// The optics before the first distance (lenses aside: they change the beam, not the
+    /// pupil), for pictures of the entrance pupil.
     entrance: Vec<Arc<dyn PupilOptic>>,
     mfts: MftCache<f64>,
     mfts32: MftCache<f32>,
@@ -1057,6 +1058,7 @@ impl FresnelPlan {
         let entrance: Vec<Arc<dyn PupilOptic>> = elements
             .iter()
             .take_while(|e| e.distance_m == 0.0)
+            .filter(|e| e.optic.lens_focal_length().is_none())
             .map(|e| Arc::clone(&e.optic))
             .collect();
         Ok(FresnelPlan {
