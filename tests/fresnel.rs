@@ -360,3 +360,22 @@ fn fresnel_arrays_beyond_memory_are_refused_before_allocating() {
     let e = sys.plan().unwrap_err().to_string();
     assert!(e.contains("MiB") && !e.contains('\n'), "{e}");
 }
+
+/// Plane by plane, every optic of a Fresnel system is reported with its position along the
+/// beam and its own pixel scale, and the PSF is the same as without recording (bitwise).
+#[test]
+fn every_fresnel_plane_is_reported_with_its_z() {
+    let case = data().join("cases/fresnel_relay.toml");
+    let AnyScene::Fresnel(scene) = AnyScene::from_file(&case).unwrap() else { panic!() };
+    let by_plane = diffract::propagation::FresnelPlan::new_plane_by_plane(&scene.system).unwrap();
+    let (psf, planes) = by_plane.compute_with_planes(&scene.source, &opts()).unwrap();
+    let z: Vec<f64> = planes.iter().map(|p| p.z_m.unwrap()).collect();
+    assert_eq!(planes.len(), 5);
+    for (got, want) in z.iter().zip([0.0, 0.0, 0.0, 1.2, 1.6]) {
+        assert!((got - want).abs() < 1e-12, "{z:?}");
+    }
+    // The relay images the pupil at half the size: a quarter of the area.
+    assert!((planes[4].pixelscale / planes[0].pixelscale - 0.5).abs() < 1e-5);
+    let merged = scene.system.plan().unwrap().compute(&scene.source, &opts()).unwrap();
+    assert_eq!(psf.image, merged.image);
+}
