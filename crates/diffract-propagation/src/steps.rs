@@ -45,9 +45,14 @@ pub(crate) struct PupilOptics {
     pub(crate) arrays: Arc<PupilArrays>,
 }
 
+impl PupilOptics {
+    /// The step's name.
+    pub(crate) const NAME: &'static str = "pupil optics";
+}
+
 impl Step for PupilOptics {
     fn name(&self) -> &str {
-        "pupil optics"
+        Self::NAME
     }
 
     fn planes(&self) -> Option<Range<usize>> {
