@@ -1077,6 +1077,16 @@ impl PsfPlan {
         wavelength: f64,
         source: &Source,
     ) -> Result<Wavefront, PropagationError> {
+        self.entrance_wavefront(wavelength, source, &mut Scratch::new())
+    }
+
+    /// As [`PsfPlan::input_wavefront`], the field's storage lent by `scratch`.
+    fn entrance_wavefront(
+        &self,
+        wavelength: f64,
+        source: &Source,
+        scratch: &mut Scratch,
+    ) -> Result<Wavefront, PropagationError> {
         if !(wavelength.is_finite() && wavelength > 0.0) {
             return Err(PropagationError::invalid(
                 "wavelength_m",
@@ -1086,7 +1096,9 @@ impl PsfPlan {
         }
         let n = self.grid.npix();
         let (tx, ty) = source.tilt_arcsec();
-        let mut field = Array2::from_elem((n, n), Complex64::new(self.norm, 0.0));
+        let value = Complex64::new(self.norm, 0.0);
+        let mut field =
+            Array2::from_shape_vec((n, n), scratch.take_filled(n * n, value)).expect("n^2 values");
         let centre = (n as f64 - 1.0) / 2.0;
         if tx != 0.0 || ty != 0.0 {
             tilt(
@@ -1214,7 +1226,7 @@ impl PsfPlan {
         exec: &Exec<'_>,
         scratch: &mut Scratch,
     ) -> Result<Array2<f64>, PropagationError> {
-        let mut wf = self.input_wavefront(wavelength, source)?;
+        let mut wf = self.entrance_wavefront(wavelength, source, scratch)?;
         self.apply_steps(&mut wf, exec, scratch, |_, _, _| {})?;
         let out = self.output_npix();
         if wf.field.dim() != (out, out) {
@@ -1295,11 +1307,18 @@ impl PsfPlan {
                 Ok::<_, PropagationError>((image?, records))
             })
             .map_err(|e| e.source)?;
-        let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
+        let mut total: Option<Array2<f64>> = None;
         let mut plane_images: Vec<PlaneImage> = Vec::new();
         let with_phase = wavelengths.len() == 1;
-        for (w_index, ((img, records), w)) in results.into_iter().zip(&weights).enumerate() {
-            total.scaled_add(*w, &img);
+        for (w_index, ((mut img, records), w)) in results.into_iter().zip(&weights).enumerate() {
+            // total += w img, from zero: the first image is scaled in place (0 + w v).
+            match total.as_mut() {
+                Some(t) => t.scaled_add(*w, &img),
+                None => {
+                    img.mapv_inplace(|v| 0.0 + *w * v);
+                    total = Some(img);
+                }
+            }
             for (s, r) in records.into_iter().flatten().enumerate() {
                 let plane = r.plane_image(*w, with_phase);
                 if w_index == 0 {
@@ -1309,6 +1328,8 @@ impl PsfPlan {
                 }
             }
         }
+        let total =
+            total.unwrap_or_else(|| Array2::zeros((self.output_npix(), self.output_npix())));
         let mut psf = Psf {
             image: total,
             pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,
