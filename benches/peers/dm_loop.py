@@ -47,7 +47,7 @@ def hcipy_rate(n):
 
     d = 2.0
     pupil_grid = hcipy.make_pupil_grid(256, d)
-    aperture = hcipy.circular_aperture(d)(pupil_grid)
+    aperture = hcipy.make_circular_aperture(d)(pupil_grid)
     influence = hcipy.make_gaussian_influence_functions(pupil_grid, 32, d / 31)
     dm = hcipy.DeformableMirror(influence)
     focal_grid = hcipy.make_focal_grid(q=4, num_airy=16, spatial_resolution=1e-6 / d)
