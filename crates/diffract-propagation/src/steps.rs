@@ -489,7 +489,7 @@ impl Step for DetectorMft {
 }
 
 /// The size of the smallest centred square of `field` holding every non-zero value, with
-/// the parity of the field's size (as [`crop_to_support`], whose crop it is; the field's
+/// the parity of the field's size (as `crop_to_support`, whose crop it is; the field's
 /// size when it is all zero). Scans each row from both ends.
 pub(crate) fn support_size(field: &Array2<Complex64>) -> usize {
     let n = field.nrows();
