@@ -4,7 +4,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use diffract::io::Scene;
-use diffract::propagation::ComputeOptions;
+use diffract::optics::{CircularAperture, ContinuousDeformableMirror};
+use diffract::propagation::{ComputeOptions, Detector, OpticalSystem, Source};
 use diffract::transforms::GemmBackend;
 use std::path::Path;
 
@@ -31,5 +32,33 @@ fn psf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, psf);
+/// The control loop of `examples/dm_loop.rs`: one actuator update of a 32 x 32 DM behind a
+/// circular aperture (256-pixel pupil, 1 um, 64 detector pixels at oversample 2), then the
+/// PSF, on one plan.
+fn dm_loop(c: &mut Criterion) {
+    let mut dm = ContinuousDeformableMirror::new(32, 32, None, 1.0).unwrap();
+    let mut system = OpticalSystem::new("dm loop", 256, 2);
+    system.add_pupil(CircularAperture::new(1.0).unwrap());
+    system.add_pupil(dm.clone());
+    system.set_detector(Detector::with_fov_pixels(0.05, 64).unwrap());
+    let source = Source::monochromatic(1.0e-6).unwrap();
+    let mut plan = system.plan().unwrap();
+    let mut g = c.benchmark_group("dm_loop");
+    for (label, opts) in
+        [("auto", ComputeOptions::default()), ("serial", ComputeOptions::default().with_cores(1))]
+    {
+        let mut k = 0usize;
+        g.bench_function(format!("update_and_psf/{label}"), |b| {
+            b.iter(|| {
+                k = (k + 37) % 1024;
+                dm.set_actuator(k / 32, k % 32, (k as f64 - 512.0) * 1e-10).unwrap();
+                plan.update_dm(1, &dm).unwrap();
+                plan.compute(&source, &opts).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, psf, dm_loop);
 criterion_main!(benches);

@@ -210,7 +210,8 @@ pub(crate) fn unpad(field: &Array2<Complex64>, n: usize) -> Array2<Complex64> {
 
 /// The smallest centred square sub-array (same parity as the input) holding every non-zero
 /// value, and its size. The MFT of the crop, over `nlamD * m / n`, equals the MFT of the
-/// whole array.
+/// whole array. (The reference for the detector step's `support_size`.)
+#[cfg(test)]
 pub(crate) fn crop_to_support(field: &Array2<Complex64>) -> (Array2<Complex64>, usize) {
     let n = field.nrows();
     let zero = Complex64::new(0.0, 0.0);

@@ -13,7 +13,7 @@ use crate::{
     Detector, Exec, OpticalSystem, PropagationError, Psf, Sampling, Scratch, Source, Step,
     Wavefront, ARCSEC_PER_RAD,
 };
-use diffract_optics::{ImageOptic, PupilGrid};
+use diffract_optics::{ContinuousDeformableMirror, DmSampling, ImageOptic, PupilGrid, PupilOptic};
 use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
 use diffract_transforms::{Fft2d, FftBackend, GemmBackend, MftCache};
 use ndarray::{s, Array2};
@@ -220,6 +220,52 @@ pub struct PsfPlan {
     ffts: Mutex<Vec<FftPlanEntry>>,
     /// Scratch memory of finished workers, lent to the next ones.
     scratch: Mutex<Vec<Scratch>>,
+    /// The system's planes as the plan now holds them (updated optics replaced).
+    planes: Vec<Plane>,
+    /// The zero-padded grid on which pupil optics after an image plane are sampled (FFT mode).
+    padded_grid: PupilGrid,
+    /// Where each run of pupil optics was sampled, in plane order.
+    pupil_groups: Vec<PupilGroup>,
+    /// Pupil planes updated since the plan was made, with what their steps' other optics
+    /// contribute.
+    live: Vec<LivePlane>,
+}
+
+/// Where a run of pupil optics (one `PupilOptics` step) is sampled.
+#[derive(Debug, Clone)]
+struct PupilGroup {
+    planes: Range<usize>,
+    /// Sampled on the zero-padded grid.
+    padded: bool,
+    /// Cut to the central `npix` pixels after sampling.
+    cut: bool,
+}
+
+/// A pupil plane whose optic has been updated: the combined arrays of the optics before it
+/// in its step and each optic's arrays after it, so that a new optic is folded in with them
+/// in plane order (the same arithmetic as a fresh plan) without resampling them.
+#[derive(Debug)]
+struct LivePlane {
+    index: usize,
+    before: PupilArrays,
+    after: Vec<PupilArrays>,
+    /// The kept sampling when the optic is a continuous deformable mirror.
+    dm: Option<LiveDm>,
+}
+
+/// A continuous deformable mirror kept with its sampling on the plane's grid.
+#[derive(Debug)]
+struct LiveDm {
+    /// The mirror's geometry (actuators flattened): a mirror that differs in anything but
+    /// its actuators is sampled afresh.
+    geometry: ContinuousDeformableMirror,
+    sampling: DmSampling,
+    transmission: Option<Array2<f64>>,
+    phase: Option<Array2<f64>>,
+    /// The OPD on the sampling grid (before any cut), rewritten at each update.
+    opd_full: Array2<f64>,
+    /// The OPD as applied (cut when the group is cut).
+    opd: Array2<f64>,
 }
 
 /// An FFT plan with the backend and FFTW thread count it was made for.
@@ -248,7 +294,7 @@ fn fits(extent: (f64, f64), half_box: f64) -> bool {
 }
 
 /// The combined arrays of the pupil optics among `planes`, sampled on `grid`.
-fn sample_pupil(planes: &[Plane], grid: &PupilGrid) -> PupilArrays {
+pub(crate) fn sample_pupil(planes: &[Plane], grid: &PupilGrid) -> PupilArrays {
     let mut arrays = PupilArrays { transmission: None, opd: None, phase: None };
     for p in planes {
         if let Plane::Pupil(o) = p {
@@ -256,6 +302,66 @@ fn sample_pupil(planes: &[Plane], grid: &PupilGrid) -> PupilArrays {
         }
     }
     arrays
+}
+
+/// `arrays` cut to the central `n` pixels when `cut` is `Some(n)`.
+fn cut_arrays(arrays: PupilArrays, cut: Option<usize>) -> PupilArrays {
+    PupilArrays {
+        transmission: cut_array(arrays.transmission, cut),
+        opd: cut_array(arrays.opd, cut),
+        phase: cut_array(arrays.phase, cut),
+    }
+}
+
+/// `a` cut to the central `n` pixels when `cut` is `Some(n)`.
+fn cut_array(a: Option<Array2<f64>>, cut: Option<usize>) -> Option<Array2<f64>> {
+    match (a, cut) {
+        (Some(a), Some(n)) if a.nrows() != n => {
+            let o = pad_offset(n, a.nrows());
+            Some(a.slice(s![o..o + n, o..o + n]).to_owned())
+        }
+        (a, _) => a,
+    }
+}
+
+/// One optic's transmission, OPD and phase, borrowed.
+type OpticRefs<'a> = (Option<&'a Array2<f64>>, Option<&'a Array2<f64>>, Option<&'a Array2<f64>>);
+
+/// The arrays of `a`, borrowed.
+fn refs(a: &PupilArrays) -> OpticRefs<'_> {
+    (a.transmission.as_ref(), a.opd.as_ref(), a.phase.as_ref())
+}
+
+/// The arrays of a step: `before` (the optics before the plane, already folded), then
+/// `own`, then each of `after`, folded in that order as [`sample_pupil`] folds them
+/// (transmissions multiply, OPDs and phases add, left to right): the same values to the
+/// bit.
+fn fold_arrays(before: &PupilArrays, own: OpticRefs<'_>, after: &[PupilArrays]) -> PupilArrays {
+    let parts: Vec<OpticRefs<'_>> = std::iter::once(refs(before))
+        .chain(std::iter::once(own))
+        .chain(after.iter().map(refs))
+        .collect();
+    PupilArrays {
+        transmission: fold(parts.iter().map(|p| p.0), true),
+        opd: fold(parts.iter().map(|p| p.1), false),
+        phase: fold(parts.iter().map(|p| p.2), false),
+    }
+}
+
+/// The product (`multiply`) or sum of the arrays given, left to right.
+fn fold<'a>(
+    arrays: impl Iterator<Item = Option<&'a Array2<f64>>>,
+    multiply: bool,
+) -> Option<Array2<f64>> {
+    let mut acc: Option<Array2<f64>> = None;
+    for a in arrays.flatten() {
+        match acc.as_mut() {
+            Some(x) if multiply => *x *= a,
+            Some(x) => *x += a,
+            None => acc = Some(a.clone()),
+        }
+    }
+    acc
 }
 
 impl PsfPlan {
@@ -335,6 +441,7 @@ impl PsfPlan {
         // Group the planes, merging consecutive pupil optics (and consecutive image optics)
         // unless every plane is to be reported.
         let mut groups = Vec::new();
+        let mut pupil_groups = Vec::new();
         let mut seen_image = false;
         let mut i = 0;
         while i < planes.len() {
@@ -346,6 +453,7 @@ impl PsfPlan {
                     }
                     let on_padded = seen_image && matches!(mode, Mode::Fft) && oversample > 1;
                     let g = if on_padded { &padded_grid } else { &grid };
+                    pupil_groups.push(PupilGroup { planes: i..j, padded: on_padded, cut: false });
                     groups.push(Group::Pupil(i..j, sample_pupil(&planes[i..j], g)));
                     i = j;
                 }
@@ -403,7 +511,10 @@ impl PsfPlan {
                 }
             };
             for group in &mut groups[from..] {
-                if let Group::Pupil(_, arrays) = group {
+                if let Group::Pupil(range, arrays) = group {
+                    for g in pupil_groups.iter_mut().filter(|g| g.planes == *range) {
+                        g.cut = true;
+                    }
                     cut(&mut arrays.transmission);
                     cut(&mut arrays.opd);
                     cut(&mut arrays.phase);
@@ -527,6 +638,10 @@ impl PsfPlan {
             fft_shape,
             ffts: Mutex::new(Vec::new()),
             scratch: Mutex::new(Vec::new()),
+            planes: planes.to_vec(),
+            padded_grid,
+            pupil_groups,
+            live: Vec::new(),
         })
     }
 
@@ -666,6 +781,230 @@ impl PsfPlan {
         Ok(())
     }
 
+    /// Replaces the optic of pupil plane `index` (0-based, as in the system) and resamples
+    /// it alone: the MFT and FFT plans, the other optics' samples and the workers' buffers
+    /// are kept. The next PSF is the one a new plan of the system with this optic would
+    /// give, bit for bit (the optics of the plane's step are folded together in the same
+    /// order).
+    ///
+    /// The first update of a plane samples the other optics of its step once more, one by
+    /// one, and keeps them; later updates of that plane only sample the new optic. For a
+    /// [`ContinuousDeformableMirror`] whose actuators change, [`PsfPlan::update_dm`] also
+    /// keeps the mirror's sampling and is much faster.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for an index that is not a pupil plane of the plan;
+    /// [`PropagationError::System`] for a new first optic that changes the pupil's size or
+    /// sampling (make a new plan) or transmits no light.
+    pub fn update_optic(
+        &mut self,
+        index: usize,
+        optic: Arc<dyn PupilOptic>,
+    ) -> Result<(), PropagationError> {
+        let group = self.updatable_group(index, optic.as_ref())?;
+        let grid = *self.group_grid(&group);
+        let cut = group.cut.then_some(self.grid.npix());
+        let own = cut_arrays(
+            PupilArrays {
+                transmission: optic.transmission(&grid),
+                opd: optic.opd(&grid),
+                phase: optic.phase(&grid),
+            },
+            cut,
+        );
+        let norm = self.norm_with(index, own.transmission.as_ref())?;
+        let live = self.live_plane(index, &group);
+        self.live[live].dm = None;
+        let combined = {
+            let l = &self.live[live];
+            fold_arrays(&l.before, refs(&own), &l.after)
+        };
+        self.install(index, &group, optic, combined, norm);
+        Ok(())
+    }
+
+    /// Sets the optic of pupil plane `index` to the continuous deformable mirror `dm`,
+    /// keeping the mirror's sampling on the plane's grid from one call to the next: when
+    /// only the actuators changed since the last call, the OPD is two small matrix products
+    /// and the plane's step is recombined from kept arrays. This is the call of a
+    /// wavefront-control loop:
+    ///
+    /// ```
+    /// use diffract_optics::{CircularAperture, ContinuousDeformableMirror};
+    /// use diffract_propagation::{ComputeOptions, Detector, OpticalSystem, Source};
+    ///
+    /// let mut dm = ContinuousDeformableMirror::new(8, 8, None, 1.0).unwrap();
+    /// let mut system = OpticalSystem::new("loop", 64, 2);
+    /// system.add_pupil(CircularAperture::new(1.0).unwrap());
+    /// system.add_pupil(dm.clone());
+    /// system.set_detector(Detector::with_fov_pixels(0.1, 16).unwrap());
+    /// let mut plan = system.plan().unwrap();
+    /// let (source, opts) = (Source::monochromatic(1e-6).unwrap(), ComputeOptions::default());
+    /// for k in 0..4 {
+    ///     dm.set_actuator(k, k, 20e-9).unwrap();
+    ///     plan.update_dm(1, &dm).unwrap();
+    ///     let psf = plan.compute(&source, &opts).unwrap();
+    ///     assert!(psf.image.sum() < 1.0);
+    /// }
+    /// ```
+    ///
+    /// The result is the same as [`PsfPlan::update_optic`] with the mirror (and as a new
+    /// plan), bit for bit. A mirror of another geometry (actuator grid, spacing, radius,
+    /// influence function, flips, factor of two) is sampled afresh.
+    ///
+    /// # Errors
+    ///
+    /// As [`PsfPlan::update_optic`].
+    pub fn update_dm(
+        &mut self,
+        index: usize,
+        dm: &ContinuousDeformableMirror,
+    ) -> Result<(), PropagationError> {
+        let group = self.updatable_group(index, dm)?;
+        let cut = group.cut.then_some(self.grid.npix());
+        let live = self.live_plane(index, &group);
+        let mut geometry = dm.clone();
+        geometry.flatten();
+        if self.live[live].dm.as_ref().is_none_or(|d| d.geometry != geometry) {
+            let grid = self.group_grid(&group);
+            let n = grid.npix();
+            let kept = LiveDm {
+                sampling: dm.sampling(grid),
+                transmission: cut_array(PupilOptic::transmission(dm, grid), cut),
+                phase: cut_array(PupilOptic::phase(dm, grid), cut),
+                geometry,
+                opd_full: Array2::zeros((n, n)),
+                opd: Array2::zeros(cut.map_or((n, n), |c| (c, c))),
+            };
+            self.live[live].dm = Some(kept);
+        }
+        let norm = {
+            let d = self.live[live].dm.as_ref().expect("kept above");
+            self.norm_with(index, d.transmission.as_ref())?
+        };
+        let l = &mut self.live[live];
+        let d = l.dm.as_mut().expect("kept above");
+        d.sampling
+            .opd_into(dm, &mut d.opd_full)
+            .map_err(|e| PropagationError::System(e.to_string()))?;
+        if cut.is_some() {
+            let o = pad_offset(d.opd.nrows(), d.opd_full.nrows());
+            let m = d.opd.nrows();
+            d.opd.assign(&d.opd_full.slice(s![o..o + m, o..o + m]));
+        } else {
+            std::mem::swap(&mut d.opd, &mut d.opd_full);
+        }
+        let combined = fold_arrays(
+            &l.before,
+            (d.transmission.as_ref(), Some(&d.opd), d.phase.as_ref()),
+            &l.after,
+        );
+        if cut.is_none() {
+            std::mem::swap(&mut d.opd, &mut d.opd_full);
+        }
+        self.install(index, &group, Arc::new(dm.clone()), combined, norm);
+        Ok(())
+    }
+
+    /// The group of pupil plane `index`, checking that `optic` may replace its optic.
+    fn updatable_group(
+        &self,
+        index: usize,
+        optic: &dyn PupilOptic,
+    ) -> Result<PupilGroup, PropagationError> {
+        let group = self.pupil_groups.iter().find(|g| g.planes.contains(&index));
+        let (Some(group), Some(Plane::Pupil(old))) = (group, self.planes.get(index)) else {
+            return Err(PropagationError::invalid(
+                "plane index",
+                index,
+                "must be a pupil plane of the plan",
+            ));
+        };
+        if index == 0
+            && (old.natural_diameter() != optic.natural_diameter()
+                || old.natural_npix() != optic.natural_npix())
+        {
+            return Err(PropagationError::System(format!(
+                "the new first optic ({}) would change the pupil's size or sampling; make a new plan",
+                optic.kind()
+            )));
+        }
+        Ok(group.clone())
+    }
+
+    /// The grid the optics of `group` are sampled on.
+    fn group_grid(&self, group: &PupilGroup) -> &PupilGrid {
+        if group.padded {
+            &self.padded_grid
+        } else {
+            &self.grid
+        }
+    }
+
+    /// The input amplitude with a new optic of transmission `t` in plane `index`.
+    fn norm_with(&self, index: usize, t: Option<&Array2<f64>>) -> Result<f64, PropagationError> {
+        if index != 0 {
+            return Ok(self.norm);
+        }
+        let n = self.grid.npix();
+        let intensity = t.map_or((n * n) as f64, |t| t.iter().map(|v| v * v).sum());
+        if intensity <= 0.0 {
+            return Err(PropagationError::System(format!(
+                "the first optic ({}) transmits no light on this pupil grid",
+                self.planes[0].kind()
+            )));
+        }
+        Ok(intensity.sqrt().recip())
+    }
+
+    /// The kept state of plane `index`, made on its first update: the other optics of its
+    /// step sampled one by one.
+    fn live_plane(&mut self, index: usize, group: &PupilGroup) -> usize {
+        if let Some(i) = self.live.iter().position(|l| l.index == index) {
+            return i;
+        }
+        let grid = *self.group_grid(group);
+        let cut = group.cut.then_some(self.grid.npix());
+        let planes = &self.planes;
+        let before = cut_arrays(sample_pupil(&planes[group.planes.start..index], &grid), cut);
+        let after = (index + 1..group.planes.end)
+            .map(|i| cut_arrays(sample_pupil(&planes[i..i + 1], &grid), cut))
+            .collect();
+        self.live.push(LivePlane { index, before, after, dm: None });
+        self.live.len() - 1
+    }
+
+    /// Puts `optic` in plane `index` and `arrays` (its step's combined arrays) in its step.
+    fn install(
+        &mut self,
+        index: usize,
+        group: &PupilGroup,
+        optic: Arc<dyn PupilOptic>,
+        arrays: PupilArrays,
+        norm: f64,
+    ) {
+        self.planes[index] = Plane::Pupil(optic);
+        self.norm = norm;
+        let arrays = Arc::new(arrays);
+        let planes = group.planes.clone();
+        if let Some(step) = self
+            .steps
+            .iter_mut()
+            .find(|s| s.name() == PupilOptics::NAME && s.planes().as_ref() == Some(&planes))
+        {
+            *step = Box::new(PupilOptics { planes: planes.clone(), arrays: Arc::clone(&arrays) });
+        }
+        let leading = self.planes.iter().take_while(|p| matches!(p, Plane::Pupil(_))).count();
+        if index < leading {
+            self.entrance = if planes == (0..leading) {
+                arrays
+            } else {
+                Arc::new(sample_pupil(&self.planes[..leading], &self.grid))
+            };
+        }
+    }
+
     /// The combined amplitude transmission of the optics before the first image plane.
     pub fn transmission(&self) -> Array2<f64> {
         self.entrance
@@ -738,6 +1077,16 @@ impl PsfPlan {
         wavelength: f64,
         source: &Source,
     ) -> Result<Wavefront, PropagationError> {
+        self.entrance_wavefront(wavelength, source, &mut Scratch::new())
+    }
+
+    /// As [`PsfPlan::input_wavefront`], the field's storage lent by `scratch`.
+    fn entrance_wavefront(
+        &self,
+        wavelength: f64,
+        source: &Source,
+        scratch: &mut Scratch,
+    ) -> Result<Wavefront, PropagationError> {
         if !(wavelength.is_finite() && wavelength > 0.0) {
             return Err(PropagationError::invalid(
                 "wavelength_m",
@@ -747,7 +1096,9 @@ impl PsfPlan {
         }
         let n = self.grid.npix();
         let (tx, ty) = source.tilt_arcsec();
-        let mut field = Array2::from_elem((n, n), Complex64::new(self.norm, 0.0));
+        let value = Complex64::new(self.norm, 0.0);
+        let mut field =
+            Array2::from_shape_vec((n, n), scratch.take_filled(n * n, value)).expect("n^2 values");
         let centre = (n as f64 - 1.0) / 2.0;
         if tx != 0.0 || ty != 0.0 {
             tilt(
@@ -875,7 +1226,7 @@ impl PsfPlan {
         exec: &Exec<'_>,
         scratch: &mut Scratch,
     ) -> Result<Array2<f64>, PropagationError> {
-        let mut wf = self.input_wavefront(wavelength, source)?;
+        let mut wf = self.entrance_wavefront(wavelength, source, scratch)?;
         self.apply_steps(&mut wf, exec, scratch, |_, _, _| {})?;
         let out = self.output_npix();
         if wf.field.dim() != (out, out) {
@@ -956,11 +1307,18 @@ impl PsfPlan {
                 Ok::<_, PropagationError>((image?, records))
             })
             .map_err(|e| e.source)?;
-        let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
+        let mut total: Option<Array2<f64>> = None;
         let mut plane_images: Vec<PlaneImage> = Vec::new();
         let with_phase = wavelengths.len() == 1;
-        for (w_index, ((img, records), w)) in results.into_iter().zip(&weights).enumerate() {
-            total.scaled_add(*w, &img);
+        for (w_index, ((mut img, records), w)) in results.into_iter().zip(&weights).enumerate() {
+            // total += w img, from zero: the first image is scaled in place (0 + w v).
+            match total.as_mut() {
+                Some(t) => t.scaled_add(*w, &img),
+                None => {
+                    img.mapv_inplace(|v| 0.0 + *w * v);
+                    total = Some(img);
+                }
+            }
             for (s, r) in records.into_iter().flatten().enumerate() {
                 let plane = r.plane_image(*w, with_phase);
                 if w_index == 0 {
@@ -970,6 +1328,8 @@ impl PsfPlan {
                 }
             }
         }
+        let total =
+            total.unwrap_or_else(|| Array2::zeros((self.output_npix(), self.output_npix())));
         let mut psf = Psf {
             image: total,
             pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,

@@ -189,9 +189,14 @@ impl Scratch {
 
     /// A zeroed buffer of `len` values, reusing one given back earlier.
     pub fn take_buffer(&mut self, len: usize) -> Vec<Complex64> {
+        self.take_filled(len, Complex64::new(0.0, 0.0))
+    }
+
+    /// A buffer of `len` copies of `value`, reusing one given back earlier.
+    pub fn take_filled(&mut self, len: usize, value: Complex64) -> Vec<Complex64> {
         let mut v = self.buffers.pop().unwrap_or_default();
         v.clear();
-        v.resize(len, Complex64::new(0.0, 0.0));
+        v.resize(len, value);
         v
     }
 

@@ -2,9 +2,7 @@
 //! aligner, zero-padded FFTs between pupil and image, matrix Fourier transforms onto a box
 //! and back, the semi-analytic occulter, the detector transform, and plane recordings.
 
-use crate::field::{
-    apply_image, apply_pupil, crop_to_support, pad, pad_offset, tilt, unpad, PupilArrays,
-};
+use crate::field::{apply_image, apply_pupil, pad, pad_offset, tilt, unpad, PupilArrays};
 use crate::step::Recorded;
 use crate::system::AlignerDirection;
 use crate::{
@@ -12,7 +10,7 @@ use crate::{
 };
 use diffract_optics::{ImageGrid, ImageOptic};
 use diffract_transforms::{FftDirection, MftDirection, MftGeometry};
-use ndarray::Array2;
+use ndarray::{s, Array2};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 use std::ops::Range;
@@ -45,9 +43,14 @@ pub(crate) struct PupilOptics {
     pub(crate) arrays: Arc<PupilArrays>,
 }
 
+impl PupilOptics {
+    /// The step's name.
+    pub(crate) const NAME: &'static str = "pupil optics";
+}
+
 impl Step for PupilOptics {
     fn name(&self) -> &str {
-        "pupil optics"
+        Self::NAME
     }
 
     fn planes(&self) -> Option<Range<usize>> {
@@ -462,11 +465,15 @@ impl Step for DetectorMft {
             let cut = unpad(&wf.field, n);
             scratch.give_back_field(std::mem::replace(&mut wf.field, cut));
         }
-        let (cropped, m) = crop_to_support(&wf.field);
+        // The field cropped to its support (a view: no copy when nothing is cropped).
+        let m = support_size(&wf.field);
+        let o = (wf.field.nrows() - m) / 2;
+        let cropped = wf.field.slice(s![o..o + m, o..o + m]);
         let nlamd =
             self.fov_arcsec / lam_d_arcsec(wf.wavelength, self.diameter) * m as f64 / n as f64;
         let geometry = MftGeometry::square(m, nlamd, self.output_npix, MftDirection::Forward);
-        wf.field = exec.mft(&geometry, cropped.view(), scratch)?;
+        let image = exec.mft(&geometry, cropped, scratch)?;
+        scratch.give_back_field(std::mem::replace(&mut wf.field, image));
         let c = (self.output_npix as f64 - 1.0) / 2.0;
         wf.sampling =
             Sampling::Image { arcsec_per_px: self.pixelscale, centre: (c, c), nlamd: Some(nlamd) };
@@ -479,6 +486,31 @@ impl Step for DetectorMft {
         // intensity.
         StepMemory::new(0, n * n * C + 3 * m * n * C + m * m * (C + 8))
     }
+}
+
+/// The size of the smallest centred square of `field` holding every non-zero value, with
+/// the parity of the field's size (as `crop_to_support`, whose crop it is; the field's
+/// size when it is all zero). Scans each row from both ends.
+pub(crate) fn support_size(field: &Array2<Complex64>) -> usize {
+    let n = field.nrows();
+    let zero = Complex64::new(0.0, 0.0);
+    // Largest |index - centre| in half-pixel units over the non-zero values.
+    let mut reach: Option<usize> = None;
+    for (i, row) in field.rows().into_iter().enumerate() {
+        let Some(first) = row.iter().position(|v| *v != zero) else { continue };
+        let last = row.len() - 1 - row.iter().rev().position(|v| *v != zero).unwrap_or(0);
+        let r = (2 * i)
+            .abs_diff(n - 1)
+            .max((2 * first).abs_diff(n - 1))
+            .max((2 * last).abs_diff(n - 1));
+        reach = Some(reach.map_or(r, |x: usize| x.max(r)));
+    }
+    let Some(reach) = reach else { return n };
+    let mut m = reach + 1;
+    if (n - m.min(n)) % 2 == 1 {
+        m += 1;
+    }
+    m.min(n)
 }
 
 /// Records the field after the planes of the step before it (for `--planes` and
@@ -518,6 +550,26 @@ impl Step for RecordPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The support size agrees with the reference crop on fields with every parity and
+    /// reach, and on an all-zero field.
+    #[test]
+    fn support_size_is_the_crops_size() {
+        use crate::field::crop_to_support;
+        let one = Complex64::new(1.0, -0.5);
+        for n in [1usize, 2, 7, 10, 33] {
+            assert_eq!(
+                support_size(&Array2::zeros((n, n))),
+                crop_to_support(&Array2::zeros((n, n))).1
+            );
+            for (i, j) in [(0, 0), (n / 2, n / 2), (n - 1, n / 3), (n / 3, n - 1), (n / 2, 0)] {
+                let mut f = Array2::zeros((n, n));
+                f[[i, j]] = one;
+                f[[n / 2, (n / 2 + 1).min(n - 1)]] = one;
+                assert_eq!(support_size(&f), crop_to_support(&f).1, "n {n}, ({i}, {j})");
+            }
+        }
+    }
     use crate::field::PupilArrays;
     use crate::Precision;
     use diffract_optics::CircularOcculter;

@@ -1,0 +1,54 @@
+//! A wavefront-control loop: a 32 x 32 actuator continuous deformable mirror behind a
+//! circular aperture, one wavelength; 200 random actuator updates, each followed by a PSF,
+//! on one plan. Only the mirror's OPD is resampled at each update (its sampling, the
+//! aperture's samples, the MFT matrices and the buffers are kept).
+//!
+//! cargo run --release -p diffract --example dm_loop
+
+use diffract::optics::{CircularAperture, ContinuousDeformableMirror};
+use diffract::propagation::{ComputeOptions, Detector, OpticalSystem, Source};
+use std::time::Instant;
+
+/// A small linear congruential generator (Knuth's MMIX constants): deterministic updates.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        self.next() as f64 / (1u64 << 31) as f64
+    }
+}
+
+const UPDATES: usize = 200;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut dm = ContinuousDeformableMirror::new(32, 32, None, 1.0)?;
+    let mut system = OpticalSystem::new("dm loop", 256, 2);
+    system.add_pupil(CircularAperture::new(1.0)?);
+    let dm_plane = system.planes().len();
+    system.add_pupil(dm.clone());
+    system.set_detector(Detector::with_fov_pixels(0.05, 64)?);
+    let source = Source::monochromatic(1.0e-6)?;
+    let opts = ComputeOptions::default();
+
+    let mut plan = system.plan()?;
+    let mut rng = Lcg(2026);
+    let mut total = 0.0;
+    let start = Instant::now();
+    for _ in 0..UPDATES {
+        let (row, col) = ((rng.next() % 32) as usize, (rng.next() % 32) as usize);
+        dm.set_actuator(row, col, (rng.uniform() - 0.5) * 100e-9)?;
+        plan.update_dm(dm_plane, &dm)?;
+        let psf = plan.compute(&source, &opts)?;
+        total += psf.image.sum();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(total > 0.5 * UPDATES as f64 && total < UPDATES as f64, "{total}");
+    println!("dm_loop: {:.0} PSF/s", UPDATES as f64 / seconds);
+    Ok(())
+}
