@@ -90,3 +90,13 @@ parity! {
     fqpm_aligned => "more",
     two_image_planes => "more",
 }
+
+// Normalisation other than "first": on the detector per wavelength (also with the
+// semi-analytic method), at the exit pupil over the whole zero-padded array, and none.
+parity! {
+    normalize_last_offset => "more",
+    normalize_last_semi_analytic => "more",
+    normalize_exit_pupil_unstopped => "more",
+    normalize_exit_pupil_pupils => "more",
+    normalize_none_field_stop => "more",
+}

@@ -1,7 +1,7 @@
 //! FITS output (PSFs with POPPY's header keywords) and image input.
 
 use crate::IoError;
-use diffract_propagation::{PlaneImage, Psf};
+use diffract_propagation::{Normalization, PlaneImage, Psf};
 use fitsio::images::{ImageDescription, ImageType};
 use fitsio::FitsFile;
 use ndarray::Array2;
@@ -18,6 +18,8 @@ pub struct WriteOptions {
     pub name: Option<String>,
     /// The grid point this PSF is (header `GRIDHASH`, `GRIDIDX`, `OFFX`, `OFFY`).
     pub grid_point: Option<GridPoint>,
+    /// Where the field was normalised (header `NORMALIZ`; default "first").
+    pub normalization: Normalization,
 }
 
 impl WriteOptions {
@@ -37,6 +39,13 @@ impl WriteOptions {
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Where the field was normalised (header `NORMALIZ`).
+    #[must_use]
+    pub fn with_normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
         self
     }
 
@@ -592,7 +601,7 @@ fn write_keys(
         hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
         hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
     }
-    hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    hdu.write_key(f, "NORMALIZ", (opts.normalization.name(), "PSF normalization method"))?;
     hdu.write_key(
         f,
         "SOFTWARE",

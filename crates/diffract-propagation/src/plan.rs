@@ -6,9 +6,9 @@ use crate::field::{combine, pad_offset, tilt, PupilArrays};
 use crate::step::Recorded;
 use crate::steps::{
     lam_d_arcsec, Aligner, DetectorMft, FftToImage, FftToPupil, ImageOptics, InverseMft, MftToBox,
-    PupilOptics, RecordPlane, SemiAnalyticOcculter,
+    Normalize, PupilOptics, RecordPlane, SemiAnalyticOcculter,
 };
-use crate::system::{Coronagraph, Plane};
+use crate::system::{Coronagraph, Normalization, Plane};
 use crate::{
     Detector, Exec, OpticalSystem, PropagationError, Psf, Sampling, Scratch, Source, Step,
     Wavefront, ARCSEC_PER_RAD,
@@ -205,8 +205,10 @@ pub struct PsfPlan {
     detector: Detector,
     oversample: usize,
     steps: Vec<Box<dyn Step>>,
-    /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front.
+    /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front (1
+    /// for the other normalisations, which are steps).
     norm: f64,
+    normalization: Normalization,
     /// The combined arrays of the optics before the first image plane (shared with the
     /// first step when it holds exactly those optics).
     entrance: Arc<PupilArrays>,
@@ -322,6 +324,15 @@ impl PsfPlan {
             ));
         }
         let mode = Self::mode(system)?;
+        let normalization = system.normalization();
+        if matches!(mode, Mode::SemiAnalytic { .. })
+            && matches!(normalization, Normalization::ExitPupil | Normalization::None)
+        {
+            return Err(layout_error(format!(
+                "normalize = \"{}\" is not available with coronagraph method semi_analytic (POPPY's SemiAnalyticCoronagraph has \"first\" and \"last\" only)",
+                normalization.name()
+            )));
+        }
         Self::check_memory_before_sampling(
             planes.len(),
             n,
@@ -388,9 +399,10 @@ impl PsfPlan {
         let fft_shape = (image_planes > 0 && matches!(mode, Mode::Fft)).then_some((npad, npad));
         // FFT mode: from the first group after the last image plane on, the field is cut to
         // the central `npix` pixels (only they reach the detector), and those groups' arrays
-        // are stored cut likewise.
+        // are stored cut likewise. Not with "exit_pupil": it normalises over the whole
+        // padded array after the last pupil optic, as POPPY does.
         let final_from = match mode {
-            Mode::Fft if oversample > 1 => {
+            Mode::Fft if oversample > 1 && normalization != Normalization::ExitPupil => {
                 groups.iter().rposition(|g| matches!(g, Group::Image(..))).map(|i| i + 1)
             }
             _ => None,
@@ -430,6 +442,9 @@ impl PsfPlan {
         // MFT.
         let mut in_image: Option<bool> = None;
         let mut corner = false;
+        // "exit_pupil": the last group holds the last optic, a pupil-plane one.
+        let exit_pupil_group =
+            (normalization == Normalization::ExitPupil).then(|| groups.len() - 1);
         for (s, group) in groups.into_iter().enumerate() {
             if !matches!(group, Group::Image(..)) {
                 if let Some(step) = back_to_pupil(in_image.take(), final_from == Some(s)) {
@@ -492,6 +507,9 @@ impl PsfPlan {
                     (range, true)
                 }
             };
+            if exit_pupil_group == Some(s) {
+                steps.push(Box::new(Normalize));
+            }
             steps.push(Box::new(RecordPlane {
                 kind: kind_of(&planes_of),
                 planes: planes_of,
@@ -508,6 +526,7 @@ impl PsfPlan {
             fov_arcsec: detector.fov_arcsec(),
             output_npix,
             pixelscale: detector.pixelscale_arcsec() / oversample as f64,
+            normalize: normalization == Normalization::Last,
         }));
         // The combined entrance-pupil arrays, for pictures and users: the first step's
         // arrays when that step holds every leading pupil optic, else sampled once more.
@@ -519,7 +538,11 @@ impl PsfPlan {
             detector,
             oversample,
             steps,
-            norm: first_intensity.sqrt().recip(),
+            norm: match normalization {
+                Normalization::First => first_intensity.sqrt().recip(),
+                _ => 1.0,
+            },
+            normalization,
             entrance,
             entrance_separate,
             mfts: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
@@ -637,6 +660,11 @@ impl PsfPlan {
         &self.detector
     }
 
+    /// Where the field is normalised to unit total intensity (POPPY's `normalize`).
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
+    }
+
     /// The steps, in order.
     pub fn steps(&self) -> &[Box<dyn Step>] {
         &self.steps
@@ -727,7 +755,7 @@ impl PsfPlan {
     }
 
     /// The wavefront entering the system at `wavelength` metres from `source`: unit
-    /// amplitude scaled for "first" normalisation, with the source offset as a tilt, on the
+    /// amplitude, scaled for "first" normalisation (as is for the others), with the source offset as a tilt, on the
     /// entrance-pupil grid.
     ///
     /// # Errors
@@ -1019,7 +1047,7 @@ impl PsfPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diffract_optics::{CircularAperture, CircularOcculter};
+    use diffract_optics::{CircularAperture, CircularOcculter, PupilOptic};
 
     fn lyot() -> OpticalSystem {
         let mut system = OpticalSystem::new("lyot", 32, 2);
@@ -1028,6 +1056,42 @@ mod tests {
         system.add_pupil(CircularAperture::new(0.9).unwrap());
         system.set_detector(Detector::with_fov_pixels(0.05, 16).unwrap());
         system
+    }
+
+    /// "none" is "first" times the first optic's total intensity; "last" sums to 1 on the
+    /// detector; "exit_pupil" normalises after the last pupil optic (a step before its
+    /// record); the semi-analytic method refuses "exit_pupil" and "none".
+    #[test]
+    fn the_normalisations_scale_as_poppy_defines_them() {
+        let source = Source::monochromatic(1e-6).unwrap();
+        let opts = ComputeOptions::default().with_cores(1);
+        let psf_of = |n: Normalization| {
+            let mut system = lyot();
+            system.set_normalization(n);
+            let plan = system.plan().unwrap();
+            assert_eq!(plan.normalization(), n);
+            plan.compute(&source, &opts).unwrap().image
+        };
+        let first = psf_of(Normalization::First);
+        let none = psf_of(Normalization::None);
+        let t = CircularAperture::new(1.0).unwrap().transmission(&lyot().grid().unwrap());
+        let total: f64 = t.map_or(32.0 * 32.0, |t| t.iter().map(|v| v * v).sum());
+        let diff = (&none / total - &first).mapv(f64::abs).sum() / first.sum();
+        assert!(diff < 1e-12, "{diff}");
+        let last = psf_of(Normalization::Last);
+        assert!((last.sum() - 1.0).abs() < 1e-12);
+        let mut system = lyot();
+        system.set_normalization(Normalization::ExitPupil);
+        let plan = system.plan().unwrap();
+        let names: Vec<&str> = plan.steps().iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names[names.len() - 4..],
+            ["pupil optics", "normalize", "record plane", "mft to detector"]
+        );
+        system
+            .set_coronagraph(Coronagraph::SemiAnalytic { occulter_box_arcsec: 0.5, oversample: 8 });
+        let e = system.plan().unwrap_err().to_string();
+        assert!(e.contains("normalize = \"exit_pupil\" is not available"), "{e}");
     }
 
     /// Dims the light by a factor.

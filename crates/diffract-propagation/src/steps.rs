@@ -443,6 +443,8 @@ pub(crate) struct DetectorMft {
     pub(crate) output_npix: usize,
     /// Arcsec per oversampled pixel.
     pub(crate) pixelscale: f64,
+    /// Scale the detector field to unit total intensity (POPPY's `normalize="last"`).
+    pub(crate) normalize: bool,
 }
 
 impl Step for DetectorMft {
@@ -470,6 +472,9 @@ impl Step for DetectorMft {
         let c = (self.output_npix as f64 - 1.0) / 2.0;
         wf.sampling =
             Sampling::Image { arcsec_per_px: self.pixelscale, centre: (c, c), nlamd: Some(nlamd) };
+        if self.normalize {
+            normalize_field(&mut wf.field);
+        }
         Ok(())
     }
 
@@ -478,6 +483,38 @@ impl Step for DetectorMft {
         // The pupil, the MFT's matrices and intermediate product, the output and its
         // intensity.
         StepMemory::new(0, n * n * C + 3 * m * n * C + m * m * (C + 8))
+    }
+}
+
+/// Scales `field` to unit total intensity; a field without light (or with a non-finite
+/// total) is left as it is, as POPPY's `Wavefront.normalize` leaves it.
+pub(crate) fn normalize_field(field: &mut Array2<Complex64>) {
+    let total: f64 = field.iter().map(|z| z.norm_sqr()).sum();
+    let scale = total.sqrt();
+    if scale > 0.0 && scale.is_finite() {
+        let inv = scale.recip();
+        field.mapv_inplace(|z| z * inv);
+    }
+}
+
+/// Scales the field, in the plane it is in, to unit total intensity over the whole array
+/// (POPPY's `normalize="exit_pupil"` after the last pupil-plane optic).
+#[derive(Debug)]
+pub(crate) struct Normalize;
+
+impl Step for Normalize {
+    fn name(&self) -> &str {
+        "normalize"
+    }
+
+    fn apply(
+        &self,
+        wf: &mut Wavefront,
+        _: &Exec<'_>,
+        _: &mut Scratch,
+    ) -> Result<(), PropagationError> {
+        normalize_field(&mut wf.field);
+        Ok(())
     }
 }
 
@@ -738,6 +775,7 @@ mod tests {
             fov_arcsec: 1.0,
             output_npix: 40,
             pixelscale: 1.0 / 40.0,
+            normalize: false,
         };
         let mut small = disc(n, 8.0, d / n as f64, wl);
         let mut padded = small.clone();

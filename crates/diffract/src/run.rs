@@ -14,8 +14,8 @@ use crate::io::{
     atomic_write, write_plane, write_psf, AnyScene, GridPoint, IoError, Scene, WriteOptions,
 };
 use crate::propagation::{
-    ComputeOptions, FresnelPlan, FresnelSystem, OpticalSystem, PlaneImage, PropagationError, Psf,
-    PsfPlan, Source,
+    ComputeOptions, FresnelPlan, FresnelSystem, Normalization, OpticalSystem, PlaneImage,
+    PropagationError, Psf, PsfPlan, Source,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -260,7 +260,7 @@ pub fn run_fresnel(
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
-    write_outputs(psf, &planes, opts, start)
+    write_outputs(psf, &planes, opts, start, Normalization::First)
 }
 
 /// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
@@ -326,7 +326,7 @@ fn run_planned(
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
-    write_outputs(psf, &planes, opts, start)
+    write_outputs(psf, &planes, opts, start, plan.normalization())
 }
 
 /// Writes the planes, the PSF and the picture, and sums up the run.
@@ -335,6 +335,7 @@ fn write_outputs(
     planes: &[PlaneImage],
     opts: &RunOptions,
     start: Instant,
+    normalization: Normalization,
 ) -> Result<RunSummary, RunError> {
     let mut plane_files = Vec::with_capacity(planes.len());
     if let Some(dir) = &opts.planes_dir {
@@ -346,7 +347,8 @@ fn write_outputs(
             plane_files.push(path);
         }
     }
-    let mut write = WriteOptions::new().with_overwrite(opts.overwrite);
+    let mut write =
+        WriteOptions::new().with_overwrite(opts.overwrite).with_normalization(normalization);
     if let Some(name) = &opts.name {
         write = write.with_name(name);
     }

@@ -14,8 +14,8 @@ pub use kinds::{
 use crate::SceneError;
 use diffract_optics::OpticsError;
 use diffract_propagation::{
-    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, OpticalSystem, Plane,
-    PropagationError, Source,
+    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, Normalization, OpticalSystem,
+    Plane, PropagationError, Source,
 };
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -478,6 +478,15 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
             }
         }
         let oversample = top.usize_opt("oversample", 1, 64)?.unwrap_or(2);
+        let normalization = match top.str_opt("normalize")? {
+            None => Normalization::First,
+            Some(v) => v.parse::<Normalization>().map_err(|_| {
+                let hint = suggestion(v, Normalization::ALL.iter().map(|n| n.name()));
+                top.err(format!(
+                    "normalize = \"{v}\" is invalid{hint}; must be \"first\", \"last\", \"exit_pupil\" or \"none\""
+                ))
+            })?,
+        };
         let source_table =
             top.table("source")?.ok_or_else(|| top.err("missing required table [source]"))?;
         let optics = match top.get("optic") {
@@ -518,6 +527,7 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
             _ => 1024,
         });
         let mut system = OpticalSystem::new(name.clone(), npix, oversample);
+        system.set_normalization(normalization);
         if let Some(d) = pupil_diameter {
             system.set_pupil_diameter(d);
         }
@@ -566,6 +576,11 @@ fn parse_fresnel(
     }
     if top.table.contains_key("grid") {
         return Err(top.err("a Fresnel scene cannot have a [grid] table: grids of source offsets are for Fraunhofer scenes"));
+    }
+    if top.table.contains_key("normalize") {
+        return Err(top.err(
+            "a Fresnel scene has no normalize key: its field is normalised after the first optic (\"first\")",
+        ));
     }
     if top.table.contains_key("oversample") {
         return Err(top.err(
@@ -781,6 +796,25 @@ fov_arcsec = 2.0
         assert_eq!(s.system.oversample(), 2);
         assert_eq!(s.source.normalized_weights(), vec![0.25, 0.75]);
         assert_eq!(s.system.detector().unwrap().fov_pixels(), 40);
+    }
+
+    #[test]
+    fn normalize_is_read_and_checked() {
+        use diffract_propagation::Normalization;
+        let s = Scene::from_toml_str(GOOD, None).unwrap();
+        assert_eq!(s.system.normalization(), Normalization::First);
+        for n in Normalization::ALL {
+            let text =
+                GOOD.replace("npix = 64", &format!("npix = 64\nnormalize = \"{}\"", n.name()));
+            assert_eq!(Scene::from_toml_str(&text, None).unwrap().system.normalization(), *n);
+        }
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 64\nnormalize = \"exit_pupl\""));
+        assert_eq!(
+            e,
+            "s.toml: normalize = \"exit_pupl\" is invalid (did you mean 'exit_pupil'?); must be \"first\", \"last\", \"exit_pupil\" or \"none\""
+        );
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 64\nnormalize = 1"));
+        assert_eq!(e, "s.toml: normalize must be a string, got an integer");
     }
 
     #[test]
