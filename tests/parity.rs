@@ -100,3 +100,9 @@ parity! {
     normalize_exit_pupil_pupils => "more",
     normalize_none_field_stop => "more",
 }
+
+// Rectangular detectors: [ny, nx] pixels and [y, x] arcseconds, POPPY's (Y, X) order.
+parity! {
+    rect_detector_pixels => "more",
+    rect_detector_arcsec_lyot => "more",
+}

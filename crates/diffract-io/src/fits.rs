@@ -590,7 +590,17 @@ fn write_keys(
         (psf.oversample as i64, "Oversampling factor for MFT to detector plane"),
     )?;
     hdu.write_key(f, "PIXELSCL", (pixelscale, "Scale in arcsec/pix (after oversampling)"))?;
-    hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
+    let (ny, nx) = psf.image.dim();
+    if ny == nx {
+        hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
+    } else {
+        // A rectangular detector, as POPPY writes one: the field along each axis.
+        let per_px = psf.pixelscale_arcsec;
+        let (fy, fx) = (ny as f64 * per_px, nx as f64 * per_px);
+        hdu.write_key(f, "FOV_X", (fx, "Field of view in arcsec (full array), X direction"))?;
+        hdu.write_key(f, "FOV_Y", (fy, "Field of view in arcsec (full array), Y direction"))?;
+        hdu.write_key(f, "PIXUNIT", ("arcsecond", "Unit of PIXELSCL"))?;
+    }
     hdu.write_key(f, "PUPLDIAM", (psf.pupil_diameter, "Width of the pupil array in meters"))?;
     hdu.write_key(
         f,

@@ -338,7 +338,7 @@ impl PsfPlan {
             n,
             npad,
             image_planes > 0,
-            detector.fov_pixels() * oversample,
+            detector.fov_shape().0.max(detector.fov_shape().1) * oversample,
         )?;
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
@@ -519,12 +519,12 @@ impl PsfPlan {
         if let Some(step) = back_to_pupil(in_image, false) {
             steps.push(step);
         }
-        let output_npix = detector.fov_pixels() * oversample;
+        let (ny, nx) = detector.fov_shape();
         steps.push(Box::new(DetectorMft {
             npix: n,
             diameter,
-            fov_arcsec: detector.fov_arcsec(),
-            output_npix,
+            fov_arcsec: detector.fov_arcsec_yx(),
+            output: (ny * oversample, nx * oversample),
             pixelscale: detector.pixelscale_arcsec() / oversample as f64,
             normalize: normalization == Normalization::Last,
         }));
@@ -707,9 +707,15 @@ impl PsfPlan {
         self.entrance.opd.as_ref()
     }
 
-    /// Oversampled output pixels across.
+    /// Oversampled output pixels across (rows, for a rectangular detector).
     pub fn output_npix(&self) -> usize {
         self.detector.fov_pixels() * self.oversample
+    }
+
+    /// Oversampled output pixels (rows along Y, columns along X).
+    pub fn output_shape(&self) -> (usize, usize) {
+        let (ny, nx) = self.detector.fov_shape();
+        (ny * self.oversample, nx * self.oversample)
     }
 
     /// Memory one wavelength needs while it runs, in bytes: the detector transform's
@@ -905,10 +911,10 @@ impl PsfPlan {
     ) -> Result<Array2<f64>, PropagationError> {
         let mut wf = self.input_wavefront(wavelength, source)?;
         self.apply_steps(&mut wf, exec, scratch, |_, _, _| {})?;
-        let out = self.output_npix();
-        if wf.field.dim() != (out, out) {
+        let (ny, nx) = self.output_shape();
+        if wf.field.dim() != (ny, nx) {
             return Err(PropagationError::System(format!(
-                "the last step left a {:?} field; the detector needs {out} x {out}",
+                "the last step left a {:?} field; the detector needs {ny} x {nx}",
                 wf.field.dim()
             )));
         }
@@ -984,7 +990,7 @@ impl PsfPlan {
                 Ok::<_, PropagationError>((image?, records))
             })
             .map_err(|e| e.source)?;
-        let mut total = Array2::zeros((self.output_npix(), self.output_npix()));
+        let mut total = Array2::zeros(self.output_shape());
         let mut plane_images: Vec<PlaneImage> = Vec::new();
         let with_phase = wavelengths.len() == 1;
         for (w_index, ((img, records), w)) in results.into_iter().zip(&weights).enumerate() {

@@ -438,9 +438,10 @@ impl Step for SemiAnalyticOcculter {
 pub(crate) struct DetectorMft {
     pub(crate) npix: usize,
     pub(crate) diameter: f64,
-    pub(crate) fov_arcsec: f64,
-    /// Oversampled detector pixels across.
-    pub(crate) output_npix: usize,
+    /// The field along Y and X, arcsec.
+    pub(crate) fov_arcsec: (f64, f64),
+    /// Oversampled detector pixels (rows, columns).
+    pub(crate) output: (usize, usize),
     /// Arcsec per oversampled pixel.
     pub(crate) pixelscale: f64,
     /// Scale the detector field to unit total intensity (POPPY's `normalize="last"`).
@@ -465,13 +466,16 @@ impl Step for DetectorMft {
             scratch.give_back_field(std::mem::replace(&mut wf.field, cut));
         }
         let (cropped, m) = crop_to_support(&wf.field);
-        let nlamd =
-            self.fov_arcsec / lam_d_arcsec(wf.wavelength, self.diameter) * m as f64 / n as f64;
-        let geometry = MftGeometry::square(m, nlamd, self.output_npix, MftDirection::Forward);
+        let lam_d = lam_d_arcsec(wf.wavelength, self.diameter);
+        let nlamd_y = self.fov_arcsec.0 / lam_d * m as f64 / n as f64;
+        let nlamd_x = self.fov_arcsec.1 / lam_d * m as f64 / n as f64;
+        let mut geometry = MftGeometry::square(m, nlamd_y, self.output.0, MftDirection::Forward);
+        geometry.nlamd.1 = nlamd_x;
+        geometry.output.1 = self.output.1;
         wf.field = exec.mft(&geometry, cropped.view(), scratch)?;
-        let c = (self.output_npix as f64 - 1.0) / 2.0;
+        let c = ((self.output.0 as f64 - 1.0) / 2.0, (self.output.1 as f64 - 1.0) / 2.0);
         wf.sampling =
-            Sampling::Image { arcsec_per_px: self.pixelscale, centre: (c, c), nlamd: Some(nlamd) };
+            Sampling::Image { arcsec_per_px: self.pixelscale, centre: c, nlamd: Some(nlamd_y) };
         if self.normalize {
             normalize_field(&mut wf.field);
         }
@@ -479,10 +483,10 @@ impl Step for DetectorMft {
     }
 
     fn memory(&self) -> StepMemory {
-        let (n, m) = (self.npix as u64, self.output_npix as u64);
+        let (n, my, mx) = (self.npix as u64, self.output.0 as u64, self.output.1 as u64);
         // The pupil, the MFT's matrices and intermediate product, the output and its
         // intensity.
-        StepMemory::new(0, n * n * C + 3 * m * n * C + m * m * (C + 8))
+        StepMemory::new(0, n * n * C + (2 * my + mx) * n * C + my * mx * (C + 8))
     }
 }
 
@@ -772,8 +776,8 @@ mod tests {
         let step = DetectorMft {
             npix: n,
             diameter: d,
-            fov_arcsec: 1.0,
-            output_npix: 40,
+            fov_arcsec: (1.0, 1.0),
+            output: (40, 40),
             pixelscale: 1.0 / 40.0,
             normalize: false,
         };

@@ -736,6 +736,22 @@ fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
     source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
 }
 
+/// A field given as `[y, x]`: the Y field and the X one.
+fn fov_pair(
+    k: &Keys<'_>,
+    key: &str,
+    items: &[Value],
+    read: impl Fn(&Keys<'_>, &Value) -> Result<Fov, SceneError>,
+) -> Result<(Fov, Option<Fov>), SceneError> {
+    match items {
+        [y, x] => Ok((read(k, y)?, Some(read(k, x)?))),
+        _ => Err(k.err(format!(
+            "{key} must be one number or a list of two, [y, x]; got a list of {}",
+            items.len()
+        ))),
+    }
+}
+
 fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
     let mut k = Keys::new(t, "[detector]", file);
     let pixelscale = k.positive_f64_req("pixelscale_arcsec")?;
@@ -745,17 +761,34 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError
             return Err(k.err(format!("jitter_sigma_arcsec = {j} is invalid; must be >= 0")));
         }
     }
-    let fov_arcsec = k.f64_opt("fov_arcsec")?;
-    let fov_pixels = k.usize_opt("fov_pixels", 1, 32768)?;
-    let fov = match (fov_arcsec, fov_pixels) {
-        (Some(a), None) => Fov::Arcsec(a),
-        (None, Some(p)) => Fov::Pixels(p),
+    // Either key is one number (a square field) or [y, x] (POPPY's order).
+    let fov_arcsec = match k.get("fov_arcsec") {
+        None => None,
+        Some(Value::Array(items)) => Some(fov_pair(&k, "fov_arcsec", items, |k, v| {
+            k.number("fov_arcsec", v).map(Fov::Arcsec)
+        })?),
+        Some(v) => Some((Fov::Arcsec(k.number("fov_arcsec", v)?), None)),
+    };
+    let fov_pixels = match k.get("fov_pixels") {
+        None => None,
+        Some(Value::Array(items)) => Some(fov_pair(&k, "fov_pixels", items, |k, v| {
+            k.integer("fov_pixels", v, 1, 32768).map(Fov::Pixels)
+        })?),
+        Some(v) => Some((Fov::Pixels(k.integer("fov_pixels", v, 1, 32768)?), None)),
+    };
+    let (fov, fov_x) = match (fov_arcsec, fov_pixels) {
+        (Some(a), None) => a,
+        (None, Some(p)) => p,
         (Some(_), Some(_)) => return Err(k.err("give fov_arcsec or fov_pixels, not both")),
         (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
     };
     k.finish()?;
     let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
-    let detector = Detector::new(pixelscale, fov).map_err(wrap)?;
+    let detector = match fov_x {
+        None => Detector::new(pixelscale, fov),
+        Some(x) => Detector::rectangular(pixelscale, fov, x),
+    }
+    .map_err(wrap)?;
     match jitter {
         Some(j) => detector.with_jitter(j).map_err(wrap),
         None => Ok(detector),
@@ -796,6 +829,32 @@ fov_arcsec = 2.0
         assert_eq!(s.system.oversample(), 2);
         assert_eq!(s.source.normalized_weights(), vec![0.25, 0.75]);
         assert_eq!(s.system.detector().unwrap().fov_pixels(), 40);
+    }
+
+    #[test]
+    fn a_detector_field_is_one_number_or_y_and_x() {
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, 2.01]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.fov_shape(), (20, 40));
+        assert!(d.is_rectangular());
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 9]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.fov_shape(), (7, 9));
+        assert_eq!(d.fov_arcsec_yx(), (7.0 * 0.05, 9.0 * 0.05));
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 9, 3]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: fov_pixels must be one number or a list of two, [y, x]; got a list of 3"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 0]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: fov_pixels = 0 is invalid; must be an integer from 1 to 32768"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, -2.0]"));
+        assert!(e.starts_with("s.toml: [detector]: fov_arcsec = -2 is invalid"), "{e}");
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, \"2\"]"));
+        assert_eq!(e, "s.toml: [detector]: fov_arcsec must be a number, got a string");
     }
 
     #[test]
