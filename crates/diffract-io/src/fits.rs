@@ -20,6 +20,9 @@ pub struct WriteOptions {
     pub grid_point: Option<GridPoint>,
     /// Where the field was normalised (header `NORMALIZ`; default "first").
     pub normalization: Normalization,
+    /// The complex field on the oversampled detector (real part, imaginary part) of a
+    /// single wavelength, written as extensions `REAL` and `IMAG` after `DET_SAMP`.
+    pub complex_field: Option<(Array2<f64>, Array2<f64>)>,
 }
 
 impl WriteOptions {
@@ -39,6 +42,14 @@ impl WriteOptions {
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Also write the detector's complex field (real part, imaginary part), one
+    /// wavelength, as extensions `REAL` and `IMAG`.
+    #[must_use]
+    pub fn with_complex_field(mut self, real: Array2<f64>, imag: Array2<f64>) -> Self {
+        self.complex_field = Some((real, imag));
         self
     }
 
@@ -515,6 +526,30 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
         (psf.oversample as i64, "Oversampling factor of the calculation"),
     )
     .map_err(e)?;
+    if let Some((real, imag)) = &opts.complex_field {
+        for (extname, part, what) in [("REAL", real, "real"), ("IMAG", imag, "imaginary")] {
+            let part = part.as_standard_layout();
+            let desc = ImageDescription {
+                data_type: ImageType::Double,
+                dimensions: &[part.nrows(), part.ncols()],
+            };
+            let hdu = f.create_image(extname, &desc).map_err(e)?;
+            hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
+            let comment = format!("The {what} part of the detector field");
+            hdu.write_key(&mut f, "CONTENT", (comment.as_str(), "Field amplitude, oversampled"))
+                .map_err(e)?;
+            hdu.write_key(&mut f, "WAVELEN", (psf.wavelengths[0], "Wavelength in meters"))
+                .map_err(e)?;
+            hdu.write_key(
+                &mut f,
+                "PIXELSCL",
+                (psf.pixelscale_arcsec, "Scale in arcsec/pix (after oversampling)"),
+            )
+            .map_err(e)?;
+            hdu.write_key(&mut f, "NORMALIZ", (opts.normalization.name(), "Normalization"))
+                .map_err(e)?;
+        }
+    }
     Ok(())
 }
 
