@@ -134,3 +134,8 @@ fn complex_field_lyot_field() {
     println!("{:<40} complex field rel L2 {err:.3e}", scene.name);
     assert!(err <= TOLERANCE, "complex field: relative L2 {err:e} > {TOLERANCE:e}");
 }
+
+// POPPY's detector offset, on a rectangular detector.
+parity! {
+    detector_offset_rect => "more",
+}

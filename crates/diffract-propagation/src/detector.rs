@@ -23,6 +23,8 @@ pub struct Detector {
     /// The field along X (columns) when it differs from Y's.
     fov_x: Option<Fov>,
     jitter_sigma_arcsec: Option<f64>,
+    /// POPPY's detector `offset`, (y, x) output pixels.
+    offset_pixels: (f64, f64),
 }
 
 /// Detector pixels in a field given as `fov` (0 for a field below half a pixel).
@@ -80,7 +82,13 @@ impl Detector {
             ));
         }
         check_fov(fov, pixelscale_arcsec)?;
-        Ok(Detector { pixelscale_arcsec, fov, fov_x: None, jitter_sigma_arcsec: None })
+        Ok(Detector {
+            pixelscale_arcsec,
+            fov,
+            fov_x: None,
+            jitter_sigma_arcsec: None,
+            offset_pixels: (0.0, 0.0),
+        })
     }
 
     /// A detector with a rectangular field, `fov_y` rows by `fov_x` columns (POPPY's
@@ -140,6 +148,30 @@ impl Detector {
         }
         self.jitter_sigma_arcsec = (sigma_arcsec > 0.0).then_some(sigma_arcsec);
         Ok(self)
+    }
+
+    /// Shifts the detector by `(y, x)` pixels relative to the beam (POPPY's `Detector`
+    /// `offset`): the PSF moves the other way. As POPPY 1.1.2 applies it, the pixels are the
+    /// computed (oversampled) ones.
+    ///
+    /// # Errors
+    ///
+    /// [`PropagationError::Invalid`] for a non-finite offset.
+    pub fn with_offset_pixels(mut self, y: f64, x: f64) -> Result<Self, PropagationError> {
+        if !(y.is_finite() && x.is_finite()) {
+            return Err(PropagationError::invalid(
+                "offset_pixels",
+                format!("[{y}, {x}]"),
+                "must be two finite numbers",
+            ));
+        }
+        self.offset_pixels = (y, x);
+        Ok(self)
+    }
+
+    /// The detector's offset, (y, x) computed pixels.
+    pub fn offset_pixels(&self) -> (f64, f64) {
+        self.offset_pixels
     }
 
     /// The Gaussian jitter sigma per axis, arcsec, if any.

@@ -527,6 +527,7 @@ impl PsfPlan {
             output: (ny * oversample, nx * oversample),
             pixelscale: detector.pixelscale_arcsec() / oversample as f64,
             normalize: normalization == Normalization::Last,
+            offset: detector.offset_pixels(),
         }));
         // The combined entrance-pupil arrays, for pictures and users: the first step's
         // arrays when that step holds every leading pupil optic, else sampled once more.

@@ -446,6 +446,8 @@ pub(crate) struct DetectorMft {
     pub(crate) pixelscale: f64,
     /// Scale the detector field to unit total intensity (POPPY's `normalize="last"`).
     pub(crate) normalize: bool,
+    /// The detector's offset, (y, x) output pixels (the field moves the other way).
+    pub(crate) offset: (f64, f64),
 }
 
 impl Step for DetectorMft {
@@ -472,8 +474,13 @@ impl Step for DetectorMft {
         let mut geometry = MftGeometry::square(m, nlamd_y, self.output.0, MftDirection::Forward);
         geometry.nlamd.1 = nlamd_x;
         geometry.output.1 = self.output.1;
+        // POPPY passes the detector offset to the MFT with its sign flipped.
+        geometry.offset = (-self.offset.0, -self.offset.1);
         wf.field = exec.mft(&geometry, cropped.view(), scratch)?;
-        let c = ((self.output.0 as f64 - 1.0) / 2.0, (self.output.1 as f64 - 1.0) / 2.0);
+        let c = (
+            (self.output.0 as f64 - 1.0) / 2.0 - self.offset.0,
+            (self.output.1 as f64 - 1.0) / 2.0 - self.offset.1,
+        );
         wf.sampling =
             Sampling::Image { arcsec_per_px: self.pixelscale, centre: c, nlamd: Some(nlamd_y) };
         if self.normalize {
@@ -780,6 +787,7 @@ mod tests {
             output: (40, 40),
             pixelscale: 1.0 / 40.0,
             normalize: false,
+            offset: (0.0, 0.0),
         };
         let mut small = disc(n, 8.0, d / n as f64, wl);
         let mut padded = small.clone();

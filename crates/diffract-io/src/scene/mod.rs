@@ -782,13 +782,28 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError
         (Some(_), Some(_)) => return Err(k.err("give fov_arcsec or fov_pixels, not both")),
         (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
     };
+    let offset = k.f64_list_opt("offset_pixels")?;
     k.finish()?;
     let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
+    let offset = match offset.as_deref() {
+        None => None,
+        Some(&[y, x]) => Some((y, x)),
+        Some(other) => {
+            return Err(Keys::new(t, "[detector]", file).err(format!(
+                "offset_pixels must be a list of two numbers, [y, x]; got a list of {}",
+                other.len()
+            )))
+        }
+    };
     let detector = match fov_x {
         None => Detector::new(pixelscale, fov),
         Some(x) => Detector::rectangular(pixelscale, fov, x),
     }
     .map_err(wrap)?;
+    let detector = match offset {
+        Some((y, x)) => detector.with_offset_pixels(y, x).map_err(wrap)?,
+        None => detector,
+    };
     match jitter {
         Some(j) => detector.with_jitter(j).map_err(wrap),
         None => Ok(detector),
@@ -853,6 +868,14 @@ fov_arcsec = 2.0
         );
         let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, -2.0]"));
         assert!(e.starts_with("s.toml: [detector]: fov_arcsec = -2 is invalid"), "{e}");
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = 2.0\noffset_pixels = [1.5, -2]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.offset_pixels(), (1.5, -2.0));
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = 2.0\noffset_pixels = [1]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: offset_pixels must be a list of two numbers, [y, x]; got a list of 1"
+        );
         let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, \"2\"]"));
         assert_eq!(e, "s.toml: [detector]: fov_arcsec must be a number, got a string");
     }
