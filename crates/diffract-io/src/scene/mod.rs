@@ -724,16 +724,92 @@ fn parse_coronagraph(t: &Table, file: Option<&Path>) -> Result<Coronagraph, Scen
 
 fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
     let mut k = Keys::new(t, "[source]", file);
-    let wavelengths = k
-        .f64_list_opt("wavelengths_m")?
-        .ok_or_else(|| k.err("missing required key wavelengths_m"))?;
+    let wavelengths = k.f64_list_opt("wavelengths_m")?;
     let weights = k.f64_list_opt("weights")?;
+    let band = k.f64_list_opt("band_m")?;
+    let nlambda = k.usize_opt("nlambda", 1, 10000)?;
+    let throughput = k.str_opt("throughput")?;
+    let temperature = k.f64_opt("temperature_k")?;
     let r = k.f64_or("offset_r_arcsec", 0.0)?;
     let theta = k.f64_or("offset_theta_deg", 0.0)?;
     k.finish()?;
-    let source =
-        Source::new(wavelengths, weights).map_err(|e| Keys::new(t, "[source]", file).wrap(e))?;
-    source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
+    let k = Keys::new(t, "[source]", file);
+    let wrap = |e| Keys::new(t, "[source]", file).wrap(e);
+    let source = match (wavelengths, band) {
+        (Some(w), None) => {
+            for (key, given) in [
+                ("nlambda", nlambda.is_some()),
+                ("throughput", throughput.is_some()),
+                ("temperature_k", temperature.is_some()),
+            ] {
+                if given {
+                    return Err(k.err(format!("{key} goes with band_m, not wavelengths_m")));
+                }
+            }
+            Source::new(w, weights).map_err(wrap)?
+        }
+        (None, Some(band)) => {
+            if weights.is_some() {
+                return Err(k.err(
+                    "weights goes with wavelengths_m; with band_m the throughput and temperature_k weigh",
+                ));
+            }
+            let [lo, hi] = band[..] else {
+                return Err(k.err(format!(
+                    "band_m must be a list of two numbers, [lo, hi]; got a list of {}",
+                    band.len()
+                )));
+            };
+            let table = match throughput {
+                Some(p) => read_throughput(&k, p, file)?,
+                None => vec![(lo, 1.0), (hi, 1.0)],
+            };
+            Source::from_band((lo, hi), nlambda.unwrap_or(10), &table, temperature).map_err(wrap)?
+        }
+        (Some(_), Some(_)) => return Err(k.err("give wavelengths_m or band_m, not both")),
+        (None, None) => return Err(k.err("missing required key wavelengths_m (or band_m)")),
+    };
+    source.with_offset(r, theta).map_err(wrap)
+}
+
+/// Reads a throughput table: a CSV file of `wavelength_m, throughput` rows (blank lines,
+/// `#` comments and one header line of words allowed), relative to the scene's folder.
+fn read_throughput(
+    k: &Keys<'_>,
+    path: &str,
+    scene: Option<&Path>,
+) -> Result<Vec<(f64, f64)>, SceneError> {
+    let full = scene.and_then(Path::parent).map_or_else(|| PathBuf::from(path), |d| d.join(path));
+    let is_csv = full.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !is_csv {
+        return Err(k.err(format!(
+            "throughput = \"{path}\": the table must be a .csv file of wavelength_m, throughput rows"
+        )));
+    }
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        k.err(format!("throughput = \"{path}\": cannot read {}: {e}", full.display()))
+    })?;
+    let mut rows = Vec::new();
+    let mut header_seen = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cells: Vec<&str> = line.split([',', ';', '\t']).map(str::trim).collect();
+        let numbers: Option<Vec<f64>> = cells.iter().map(|c| c.parse::<f64>().ok()).collect();
+        match numbers.as_deref() {
+            Some(&[l, t]) => rows.push((l, t)),
+            None if rows.is_empty() && !header_seen => header_seen = true,
+            _ => {
+                return Err(k.err(format!(
+                    "throughput = \"{path}\": line {}: expected two numbers, wavelength_m and throughput; got \"{line}\"",
+                    i + 1
+                )))
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// A field given as `[y, x]`: the Y field and the X one.
@@ -878,6 +954,85 @@ fov_arcsec = 2.0
         );
         let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, \"2\"]"));
         assert_eq!(e, "s.toml: [detector]: fov_arcsec must be a number, got a string");
+    }
+
+    /// A folder under the system's temporary one, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            let p = std::env::temp_dir().join(format!("diffract-io-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A band through a CSV throughput table (a ramp, proportional to wavelength) times a
+    /// very hot blackbody (photons proportional to lambda^-3): bin weights 1/a - 1/b.
+    #[test]
+    fn a_band_source_reads_its_throughput_table() {
+        let dir = TempDir::new("band");
+        std::fs::write(
+            dir.path().join("ramp.csv"),
+            "# a ramp\nwavelength_m,throughput\n0.5e-6, 0.5\n\n3.0e-6, 3.0\n",
+        )
+        .unwrap();
+        let band = "[source]\nband_m = [1e-6, 2e-6]\nnlambda = 4\nthroughput = \"ramp.csv\"\ntemperature_k = 1e12";
+        let text = GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", band);
+        let scene_path = dir.path().join("band.toml");
+        let s = Scene::from_toml_str(&text, Some(&scene_path)).unwrap();
+        for (g, w) in s.source.wavelengths().iter().zip([1.125e-6, 1.375e-6, 1.625e-6, 1.875e-6]) {
+            assert!((g - w).abs() < 1e-18, "{g} vs {w}");
+        }
+        let edges = [1.0e-6, 1.25e-6, 1.5e-6, 1.75e-6, 2.0e-6];
+        let want: Vec<f64> = edges.windows(2).map(|e| 1.0 / e[0] - 1.0 / e[1]).collect();
+        let total: f64 = want.iter().sum();
+        for (g, w) in s.source.normalized_weights().iter().zip(&want) {
+            assert!((g - w / total).abs() < 1e-7 * w / total, "{g} vs {}", w / total);
+        }
+        let err = |t: &str| {
+            Scene::from_toml_str(
+                &GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", t),
+                Some(&scene_path),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let path = scene_path.display();
+        std::fs::write(dir.path().join("bad.csv"), "1e-6,0.5\n2e-6,x\n").unwrap();
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"bad.csv\"");
+        assert_eq!(e, format!("{path}: [source]: throughput = \"bad.csv\": line 2: expected two numbers, wavelength_m and throughput; got \"2e-6,x\""));
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"missing.csv\"");
+        assert!(
+            e.starts_with(&format!("{path}: [source]: throughput = \"missing.csv\": cannot read")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1);
+        let e = err("[source]\nband_m = [1e-6]");
+        assert_eq!(
+            e,
+            format!(
+                "{path}: [source]: band_m must be a list of two numbers, [lo, hi]; got a list of 1"
+            )
+        );
+        let e = err("[source]\nwavelengths_m = [1e-6]\ntemperature_k = 5000");
+        assert_eq!(
+            e,
+            format!("{path}: [source]: temperature_k goes with band_m, not wavelengths_m")
+        );
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nwavelengths_m = [1e-6]");
+        assert_eq!(e, format!("{path}: [source]: give wavelengths_m or band_m, not both"));
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\ntemperature_k = -1");
+        assert!(e.contains("[source]: temperature_k = -1 is invalid"), "{e}");
     }
 
     #[test]
