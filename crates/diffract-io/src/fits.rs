@@ -138,6 +138,66 @@ pub(crate) fn utf8(path: &Path) -> Result<&str, IoError> {
     path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
 }
 
+/// Most rows read from a throughput table.
+const MAX_TABLE_ROWS: usize = 1_000_000;
+
+/// Reads a throughput table: the first binary-table HDU with columns `WAVELENGTH` and
+/// `THROUGHPUT` (any case), as WebbPSF's filter files hold them. The wavelength unit is
+/// taken from `TUNITn` (`angstrom`, `nm`, `um` / `micron`, `m`; none means metres) and the
+/// rows are returned as `(wavelength_m, throughput)`.
+///
+/// # Errors
+///
+/// [`IoError`] for an unreadable file, no such table, an unknown unit or more than a
+/// million rows.
+pub fn read_throughput_table(path: &Path) -> Result<Vec<(f64, f64)>, IoError> {
+    utf8(path)?;
+    if !path.is_file() {
+        return Err(IoError::File {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let mut f = FitsFile::open(path)
+        .map_err(|e| fits_err(path, format!("not a readable FITS file ({e})")))?;
+    let n_hdus = f.iter().count();
+    for i in 1..n_hdus {
+        let hdu = f.hdu(i).map_err(|e| fits_err(path, format!("HDU {i}: {e}")))?;
+        let fitsio::hdu::HduInfo::TableInfo { column_descriptions, num_rows } = &hdu.info else {
+            continue;
+        };
+        let find =
+            |want: &str| column_descriptions.iter().position(|c| c.name.eq_ignore_ascii_case(want));
+        let (Some(wi), Some(ti)) = (find("WAVELENGTH"), find("THROUGHPUT")) else { continue };
+        if *num_rows > MAX_TABLE_ROWS {
+            return Err(fits_err(
+                path,
+                format!("HDU {i}: {num_rows} rows; at most 1000000 are read"),
+            ));
+        }
+        let (wname, tname) =
+            (column_descriptions[wi].name.clone(), column_descriptions[ti].name.clone());
+        let unit: String = hdu.read_key(&mut f, &format!("TUNIT{}", wi + 1)).unwrap_or_default();
+        let scale = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "m" | "meter" | "meters" => 1.0,
+            "angstrom" | "angstroms" | "a" => 1e-10,
+            "nm" | "nanometer" | "nanometers" => 1e-9,
+            "um" | "micron" | "microns" | "micrometer" => 1e-6,
+            other => {
+                return Err(fits_err(
+                    path,
+                    format!("HDU {i}: wavelength unit '{other}' is not one of angstrom, nm, um, m"),
+                ))
+            }
+        };
+        let e = |err: fitsio::errors::Error| fits_err(path, format!("HDU {i}: {err}"));
+        let w: Vec<f64> = hdu.read_col(&mut f, &wname).map_err(e)?;
+        let t: Vec<f64> = hdu.read_col(&mut f, &tname).map_err(e)?;
+        return Ok(w.into_iter().map(|l| l * scale).zip(t).collect());
+    }
+    Err(fits_err(path, "no binary table with WAVELENGTH and THROUGHPUT columns"))
+}
+
 /// Reads the 2-D image in HDU `hdu` (0 = primary).
 ///
 /// # Errors

@@ -780,11 +780,19 @@ fn read_throughput(
     scene: Option<&Path>,
 ) -> Result<Vec<(f64, f64)>, SceneError> {
     let full = scene.and_then(Path::parent).map_or_else(|| PathBuf::from(path), |d| d.join(path));
-    let is_csv = full.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !is_csv {
-        return Err(k.err(format!(
-            "throughput = \"{path}\": the table must be a .csv file of wavelength_m, throughput rows"
-        )));
+    let ext = full.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => {}
+        Some("fits" | "fit") => {
+            return crate::fits::read_throughput_table(&full).map_err(|e| {
+                k.err(format!("throughput = \"{path}\": {}", e.to_string().replace('\n', " ")))
+            });
+        }
+        _ => {
+            return Err(k.err(format!(
+                "throughput = \"{path}\": the table must be a .csv file of wavelength_m, throughput rows or a .fits file with WAVELENGTH and THROUGHPUT columns"
+            )))
+        }
     }
     let text = std::fs::read_to_string(&full).map_err(|e| {
         k.err(format!("throughput = \"{path}\": cannot read {}: {e}", full.display()))
@@ -1017,6 +1025,15 @@ fov_arcsec = 2.0
             "{e}"
         );
         assert_eq!(e.lines().count(), 1);
+        // The same ramp as a FITS table in Angstrom, as WebbPSF's filter files.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/throughput");
+        let fits_band = band.replace("ramp.csv", "ramp_angstrom.fits");
+        let text =
+            GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", &fits_band);
+        let s2 = Scene::from_toml_str(&text, Some(&data.join("band.toml"))).unwrap();
+        assert_eq!(s2.source.normalized_weights(), s.source.normalized_weights());
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"ramp.txt\"");
+        assert!(e.contains("the table must be a .csv file"), "{e}");
         let e = err("[source]\nband_m = [1e-6]");
         assert_eq!(
             e,
