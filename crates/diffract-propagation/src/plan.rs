@@ -762,8 +762,8 @@ impl PsfPlan {
     }
 
     /// The wavefront entering the system at `wavelength` metres from `source`: unit
-    /// amplitude, scaled for "first" normalisation (as is for the others), with the source offset as a tilt, on the
-    /// entrance-pupil grid.
+    /// amplitude (scaled for "first" normalisation), with the source offset as a tilt, on
+    /// the entrance-pupil grid.
     ///
     /// # Errors
     ///
