@@ -40,6 +40,36 @@ fn psf_writes_fits_with_oversampled_and_detector_hdus_and_a_summary() {
     assert!((over.data.sum() - det.data.sum()).abs() < 1e-12);
 }
 
+/// `--complex`: extensions REAL and IMAG whose squared modulus is the PSF; one line and no
+/// file for a source of several wavelengths.
+#[test]
+fn psf_complex_writes_the_detector_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let more = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/more/cases");
+    let out = dir.path().join("field.fits");
+    let scene = more.join("complex_field_lyot.toml");
+    let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).arg("--complex").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let psf = read_image(&out, 0).unwrap().data;
+    let (re, im) = (read_image(&out, 2).unwrap().data, read_image(&out, 3).unwrap().data);
+    assert_eq!(psf.dim(), (80, 68));
+    let worst = (&re * &re + &im * &im - &psf).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+    assert!(worst < 1e-15, "{worst}");
+    let poly = dir.path().join("poly.fits");
+    let o = bin()
+        .arg("psf")
+        .arg(more.join("rect_detector_pixels.toml"))
+        .arg("-o")
+        .arg(&poly)
+        .arg("--complex")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--complex needs a single wavelength"), "{}", stderr(&o));
+    assert!(!poly.exists());
+}
+
 #[test]
 fn an_existing_output_is_kept_without_overwrite() {
     let dir = tempfile::tempdir().unwrap();

@@ -97,3 +97,52 @@ parity! {
     fqpm_aligned => "more",
     two_image_planes => "more",
 }
+
+// Normalisation other than "first": on the detector per wavelength (also with the
+// semi-analytic method), at the exit pupil over the whole zero-padded array, and none.
+parity! {
+    normalize_last_offset => "more",
+    normalize_last_semi_analytic => "more",
+    normalize_exit_pupil_unstopped => "more",
+    normalize_exit_pupil_pupils => "more",
+    normalize_none_field_stop => "more",
+}
+
+// Rectangular detectors: [ny, nx] pixels and [y, x] arcseconds, POPPY's (Y, X) order.
+parity! {
+    rect_detector_pixels => "more",
+    rect_detector_arcsec_lyot => "more",
+}
+
+// The complex field on the detector (`diffract psf --complex`), one wavelength, against the
+// final wavefront of POPPY's calc_psf(return_final=True): real and imaginary parts.
+parity! {
+    complex_field_lyot => "more",
+}
+
+#[test]
+fn complex_field_lyot_field() {
+    let dir = data().join("more");
+    let scene = Scene::from_file(&dir.join("cases/complex_field_lyot.toml")).unwrap();
+    let expected = dir.join("expected/complex_field_lyot_final.fits");
+    let (re, im) = (read_image(&expected, 0).unwrap().data, read_image(&expected, 1).unwrap().data);
+    let plan = scene.system.plan().unwrap();
+    let wl = scene.source.wavelengths()[0];
+    let wf = plan.propagate(wl, &scene.source, &ComputeOptions::default(), |_, _, _| {}).unwrap();
+    assert_eq!(wf.field.dim(), re.dim());
+    let diff: f64 = wf
+        .field
+        .iter()
+        .zip(re.iter().zip(&im))
+        .map(|(z, (r, i))| (z.re - r).powi(2) + (z.im - i).powi(2))
+        .sum();
+    let norm: f64 = re.iter().zip(&im).map(|(r, i)| r * r + i * i).sum();
+    let err = (diff / norm).sqrt();
+    println!("{:<40} complex field rel L2 {err:.3e}", scene.name);
+    assert!(err <= TOLERANCE, "complex field: relative L2 {err:e} > {TOLERANCE:e}");
+}
+
+// POPPY's detector offset, on a rectangular detector.
+parity! {
+    detector_offset_rect => "more",
+}

@@ -220,6 +220,10 @@ struct PsfArgs {
     /// DIR/plane_NN_KIND.fits, weighted over wavelengths.
     #[arg(long, value_name = "DIR")]
     planes: Option<PathBuf>,
+    /// Also write the complex field on the detector as extensions REAL and IMAG (one
+    /// wavelength; before any jitter; POPPY's return_final).
+    #[arg(long)]
+    complex: bool,
     #[command(flatten)]
     run: RunArgs,
     /// Print nothing but errors (no progress bar, no summary).
@@ -314,7 +318,18 @@ fn run_psf(args: &PsfArgs) -> Result<(), Failure> {
         }
     };
     opts.planes_dir = args.planes.clone();
+    opts.complex = args.complex;
     let n_wl = source.wavelengths().len();
+    if args.complex && n_wl != 1 {
+        return Err(Failure::input(format!(
+            "{label}: [source] wavelengths_m: --complex needs a single wavelength; it has {n_wl}"
+        )));
+    }
+    if args.complex && system.is_err() {
+        return Err(Failure::input(format!(
+            "{label}: --complex is for Fraunhofer scenes; propagation = \"fresnel\" has no detector field option"
+        )));
+    }
     let bar = progress_bar(!args.quiet && !args.json, n_wl as u64, "wavelengths");
     if let Some(b) = &bar {
         let b = b.clone();

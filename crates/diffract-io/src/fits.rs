@@ -1,7 +1,7 @@
 //! FITS output (PSFs with POPPY's header keywords) and image input.
 
 use crate::IoError;
-use diffract_propagation::{PlaneImage, Psf};
+use diffract_propagation::{Normalization, PlaneImage, Psf};
 use fitsio::images::{ImageDescription, ImageType};
 use fitsio::FitsFile;
 use ndarray::Array2;
@@ -20,6 +20,11 @@ pub struct WriteOptions {
     pub grid_point: Option<GridPoint>,
     /// Seeds of the random optics, `(1-based optic number, seed)` (headers `SEEDn`).
     pub seeds: Vec<(usize, u64)>,
+    /// Where the field was normalised (header `NORMALIZ`; default "first").
+    pub normalization: Normalization,
+    /// The complex field on the oversampled detector (real part, imaginary part) of a
+    /// single wavelength, written as extensions `REAL` and `IMAG` after `DET_SAMP`.
+    pub complex_field: Option<(Array2<f64>, Array2<f64>)>,
 }
 
 impl WriteOptions {
@@ -39,6 +44,21 @@ impl WriteOptions {
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Also write the detector's complex field (real part, imaginary part), one
+    /// wavelength, as extensions `REAL` and `IMAG`.
+    #[must_use]
+    pub fn with_complex_field(mut self, real: Array2<f64>, imag: Array2<f64>) -> Self {
+        self.complex_field = Some((real, imag));
+        self
+    }
+
+    /// Where the field was normalised (header `NORMALIZ`).
+    #[must_use]
+    pub fn with_normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
         self
     }
 
@@ -126,6 +146,66 @@ pub(crate) fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
 
 pub(crate) fn utf8(path: &Path) -> Result<&str, IoError> {
     path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
+}
+
+/// Most rows read from a throughput table.
+const MAX_TABLE_ROWS: usize = 1_000_000;
+
+/// Reads a throughput table: the first binary-table HDU with columns `WAVELENGTH` and
+/// `THROUGHPUT` (any case), as WebbPSF's filter files hold them. The wavelength unit is
+/// taken from `TUNITn` (`angstrom`, `nm`, `um` / `micron`, `m`; none means metres) and the
+/// rows are returned as `(wavelength_m, throughput)`.
+///
+/// # Errors
+///
+/// [`IoError`] for an unreadable file, no such table, an unknown unit or more than a
+/// million rows.
+pub fn read_throughput_table(path: &Path) -> Result<Vec<(f64, f64)>, IoError> {
+    utf8(path)?;
+    if !path.is_file() {
+        return Err(IoError::File {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let mut f = FitsFile::open(path)
+        .map_err(|e| fits_err(path, format!("not a readable FITS file ({e})")))?;
+    let n_hdus = f.iter().count();
+    for i in 1..n_hdus {
+        let hdu = f.hdu(i).map_err(|e| fits_err(path, format!("HDU {i}: {e}")))?;
+        let fitsio::hdu::HduInfo::TableInfo { column_descriptions, num_rows } = &hdu.info else {
+            continue;
+        };
+        let find =
+            |want: &str| column_descriptions.iter().position(|c| c.name.eq_ignore_ascii_case(want));
+        let (Some(wi), Some(ti)) = (find("WAVELENGTH"), find("THROUGHPUT")) else { continue };
+        if *num_rows > MAX_TABLE_ROWS {
+            return Err(fits_err(
+                path,
+                format!("HDU {i}: {num_rows} rows; at most 1000000 are read"),
+            ));
+        }
+        let (wname, tname) =
+            (column_descriptions[wi].name.clone(), column_descriptions[ti].name.clone());
+        let unit: String = hdu.read_key(&mut f, &format!("TUNIT{}", wi + 1)).unwrap_or_default();
+        let scale = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "m" | "meter" | "meters" => 1.0,
+            "angstrom" | "angstroms" | "a" => 1e-10,
+            "nm" | "nanometer" | "nanometers" => 1e-9,
+            "um" | "micron" | "microns" | "micrometer" => 1e-6,
+            other => {
+                return Err(fits_err(
+                    path,
+                    format!("HDU {i}: wavelength unit '{other}' is not one of angstrom, nm, um, m"),
+                ))
+            }
+        };
+        let e = |err: fitsio::errors::Error| fits_err(path, format!("HDU {i}: {err}"));
+        let w: Vec<f64> = hdu.read_col(&mut f, &wname).map_err(e)?;
+        let t: Vec<f64> = hdu.read_col(&mut f, &tname).map_err(e)?;
+        return Ok(w.into_iter().map(|l| l * scale).zip(t).collect());
+    }
+    Err(fits_err(path, "no binary table with WAVELENGTH and THROUGHPUT columns"))
 }
 
 /// Reads the 2-D image in HDU `hdu` (0 = primary).
@@ -516,6 +596,30 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
         (psf.oversample as i64, "Oversampling factor of the calculation"),
     )
     .map_err(e)?;
+    if let Some((real, imag)) = &opts.complex_field {
+        for (extname, part, what) in [("REAL", real, "real"), ("IMAG", imag, "imaginary")] {
+            let part = part.as_standard_layout();
+            let desc = ImageDescription {
+                data_type: ImageType::Double,
+                dimensions: &[part.nrows(), part.ncols()],
+            };
+            let hdu = f.create_image(extname, &desc).map_err(e)?;
+            hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
+            let comment = format!("The {what} part of the detector field");
+            hdu.write_key(&mut f, "CONTENT", (comment.as_str(), "Field amplitude, oversampled"))
+                .map_err(e)?;
+            hdu.write_key(&mut f, "WAVELEN", (psf.wavelengths[0], "Wavelength in meters"))
+                .map_err(e)?;
+            hdu.write_key(
+                &mut f,
+                "PIXELSCL",
+                (psf.pixelscale_arcsec, "Scale in arcsec/pix (after oversampling)"),
+            )
+            .map_err(e)?;
+            hdu.write_key(&mut f, "NORMALIZ", (opts.normalization.name(), "Normalization"))
+                .map_err(e)?;
+        }
+    }
     Ok(())
 }
 
@@ -607,7 +711,17 @@ fn write_keys(
         (psf.oversample as i64, "Oversampling factor for MFT to detector plane"),
     )?;
     hdu.write_key(f, "PIXELSCL", (pixelscale, "Scale in arcsec/pix (after oversampling)"))?;
-    hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
+    let (ny, nx) = psf.image.dim();
+    if ny == nx {
+        hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
+    } else {
+        // A rectangular detector, as POPPY writes one: the field along each axis.
+        let per_px = psf.pixelscale_arcsec;
+        let (fy, fx) = (ny as f64 * per_px, nx as f64 * per_px);
+        hdu.write_key(f, "FOV_X", (fx, "Field of view in arcsec (full array), X direction"))?;
+        hdu.write_key(f, "FOV_Y", (fy, "Field of view in arcsec (full array), Y direction"))?;
+        hdu.write_key(f, "PIXUNIT", ("arcsecond", "Unit of PIXELSCL"))?;
+    }
     hdu.write_key(f, "PUPLDIAM", (psf.pupil_diameter, "Width of the pupil array in meters"))?;
     hdu.write_key(
         f,
@@ -618,7 +732,7 @@ fn write_keys(
         hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
         hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
     }
-    hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
+    hdu.write_key(f, "NORMALIZ", (opts.normalization.name(), "PSF normalization method"))?;
     write_seeds(f, hdu, opts)?;
     hdu.write_key(
         f,

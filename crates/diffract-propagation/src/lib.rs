@@ -3,9 +3,9 @@
 //! An [`OpticalSystem`] is an ordered list of pupil-plane optics and a [`Detector`]. A
 //! [`PsfPlan`] samples the optics once (their transmission and OPD do not depend on
 //! wavelength), then computes monochromatic PSFs by matrix Fourier transform and sums them
-//! with normalised weights into a polychromatic [`Psf`]. Normalisation is POPPY's "first":
-//! the field after the first optic carries unit total intensity, so the PSF sums to the
-//! fraction of light that reaches the detector field.
+//! with normalised weights into a polychromatic [`Psf`]. Normalisation is POPPY's "first" by
+//! default: the field after the first optic carries unit total intensity, so the PSF sums to
+//! the fraction of light that reaches the detector field ([`Normalization`] for the others).
 //!
 //! ```
 //! use diffract_optics::CircularAperture;
@@ -41,7 +41,7 @@ pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan};
 pub use psf::{bin_by, FresnelOutput, Psf};
 pub use source::Source;
 pub use step::{Exec, Scratch, Step, StepMemory};
-pub use system::{AlignerDirection, Coronagraph, OpticalSystem, Plane};
+pub use system::{AlignerDirection, Coronagraph, Normalization, OpticalSystem, Plane};
 pub use wavefront::{GaussianBeam, Sampling, Wavefront};
 
 /// Arcseconds per radian (astropy's conversion).

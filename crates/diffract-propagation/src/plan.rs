@@ -6,9 +6,9 @@ use crate::field::{combine, pad_offset, tilt, PupilArrays};
 use crate::step::Recorded;
 use crate::steps::{
     lam_d_arcsec, Aligner, DetectorMft, FftToImage, FftToPupil, ImageOptics, InverseMft, MftToBox,
-    PupilOptics, RecordPlane, SemiAnalyticOcculter,
+    Normalize, PupilOptics, RecordPlane, SemiAnalyticOcculter,
 };
-use crate::system::{Coronagraph, Plane};
+use crate::system::{Coronagraph, Normalization, Plane};
 use crate::{
     Detector, Exec, OpticalSystem, PropagationError, Psf, Sampling, Scratch, Source, Step,
     Wavefront, ARCSEC_PER_RAD,
@@ -205,8 +205,10 @@ pub struct PsfPlan {
     detector: Detector,
     oversample: usize,
     steps: Vec<Box<dyn Step>>,
-    /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front.
+    /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front (1
+    /// for the other normalisations, which are steps).
     norm: f64,
+    normalization: Normalization,
     /// The combined arrays of the optics before the first image plane (shared with the
     /// first step when it holds exactly those optics).
     entrance: Arc<PupilArrays>,
@@ -428,12 +430,21 @@ impl PsfPlan {
             ));
         }
         let mode = Self::mode(system)?;
+        let normalization = system.normalization();
+        if matches!(mode, Mode::SemiAnalytic { .. })
+            && matches!(normalization, Normalization::ExitPupil | Normalization::None)
+        {
+            return Err(layout_error(format!(
+                "normalize = \"{}\" is not available with coronagraph method semi_analytic (POPPY's SemiAnalyticCoronagraph has \"first\" and \"last\" only)",
+                normalization.name()
+            )));
+        }
         Self::check_memory_before_sampling(
             planes.len(),
             n,
             npad,
             image_planes > 0,
-            detector.fov_pixels() * oversample,
+            detector.fov_shape().0.max(detector.fov_shape().1) * oversample,
         )?;
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
@@ -496,9 +507,10 @@ impl PsfPlan {
         let fft_shape = (image_planes > 0 && matches!(mode, Mode::Fft)).then_some((npad, npad));
         // FFT mode: from the first group after the last image plane on, the field is cut to
         // the central `npix` pixels (only they reach the detector), and those groups' arrays
-        // are stored cut likewise.
+        // are stored cut likewise. Not with "exit_pupil": it normalises over the whole
+        // padded array after the last pupil optic, as POPPY does.
         let final_from = match mode {
-            Mode::Fft if oversample > 1 => {
+            Mode::Fft if oversample > 1 && normalization != Normalization::ExitPupil => {
                 groups.iter().rposition(|g| matches!(g, Group::Image(..))).map(|i| i + 1)
             }
             _ => None,
@@ -541,6 +553,9 @@ impl PsfPlan {
         // MFT.
         let mut in_image: Option<bool> = None;
         let mut corner = false;
+        // "exit_pupil": the last group holds the last optic, a pupil-plane one.
+        let exit_pupil_group =
+            (normalization == Normalization::ExitPupil).then(|| groups.len() - 1);
         for (s, group) in groups.into_iter().enumerate() {
             if !matches!(group, Group::Image(..)) {
                 if let Some(step) = back_to_pupil(in_image.take(), final_from == Some(s)) {
@@ -603,6 +618,9 @@ impl PsfPlan {
                     (range, true)
                 }
             };
+            if exit_pupil_group == Some(s) {
+                steps.push(Box::new(Normalize));
+            }
             steps.push(Box::new(RecordPlane {
                 kind: kind_of(&planes_of),
                 planes: planes_of,
@@ -612,13 +630,15 @@ impl PsfPlan {
         if let Some(step) = back_to_pupil(in_image, false) {
             steps.push(step);
         }
-        let output_npix = detector.fov_pixels() * oversample;
+        let (ny, nx) = detector.fov_shape();
         steps.push(Box::new(DetectorMft {
             npix: n,
             diameter,
-            fov_arcsec: detector.fov_arcsec(),
-            output_npix,
+            fov_arcsec: detector.fov_arcsec_yx(),
+            output: (ny * oversample, nx * oversample),
             pixelscale: detector.pixelscale_arcsec() / oversample as f64,
+            normalize: normalization == Normalization::Last,
+            offset: detector.offset_pixels(),
         }));
         // The combined entrance-pupil arrays, for pictures and users: the first step's
         // arrays when that step holds every leading pupil optic, else sampled once more.
@@ -630,7 +650,11 @@ impl PsfPlan {
             detector,
             oversample,
             steps,
-            norm: first_intensity.sqrt().recip(),
+            norm: match normalization {
+                Normalization::First => first_intensity.sqrt().recip(),
+                _ => 1.0,
+            },
+            normalization,
             entrance,
             entrance_separate,
             mfts: MftCache::with_capacity_bytes(MFT_CACHE_BYTES),
@@ -750,6 +774,11 @@ impl PsfPlan {
     /// The detector.
     pub fn detector(&self) -> &Detector {
         &self.detector
+    }
+
+    /// Where the field is normalised to unit total intensity (POPPY's `normalize`).
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
     }
 
     /// The steps, in order.
@@ -1018,9 +1047,15 @@ impl PsfPlan {
         self.entrance.opd.as_ref()
     }
 
-    /// Oversampled output pixels across.
+    /// Oversampled output pixels across (rows, for a rectangular detector).
     pub fn output_npix(&self) -> usize {
         self.detector.fov_pixels() * self.oversample
+    }
+
+    /// Oversampled output pixels (rows along Y, columns along X).
+    pub fn output_shape(&self) -> (usize, usize) {
+        let (ny, nx) = self.detector.fov_shape();
+        (ny * self.oversample, nx * self.oversample)
     }
 
     /// Memory one wavelength needs while it runs, in bytes: the detector transform's
@@ -1066,8 +1101,8 @@ impl PsfPlan {
     }
 
     /// The wavefront entering the system at `wavelength` metres from `source`: unit
-    /// amplitude scaled for "first" normalisation, with the source offset as a tilt, on the
-    /// entrance-pupil grid.
+    /// amplitude (scaled for "first" normalisation), with the source offset as a tilt, on
+    /// the entrance-pupil grid.
     ///
     /// # Errors
     ///
@@ -1228,10 +1263,10 @@ impl PsfPlan {
     ) -> Result<Array2<f64>, PropagationError> {
         let mut wf = self.entrance_wavefront(wavelength, source, scratch)?;
         self.apply_steps(&mut wf, exec, scratch, |_, _, _| {})?;
-        let out = self.output_npix();
-        if wf.field.dim() != (out, out) {
+        let (ny, nx) = self.output_shape();
+        if wf.field.dim() != (ny, nx) {
             return Err(PropagationError::System(format!(
-                "the last step left a {:?} field; the detector needs {out} x {out}",
+                "the last step left a {:?} field; the detector needs {ny} x {nx}",
                 wf.field.dim()
             )));
         }
@@ -1328,8 +1363,7 @@ impl PsfPlan {
                 }
             }
         }
-        let total =
-            total.unwrap_or_else(|| Array2::zeros((self.output_npix(), self.output_npix())));
+        let total = total.unwrap_or_else(|| Array2::zeros(self.output_shape()));
         let mut psf = Psf {
             image: total,
             pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,
@@ -1379,7 +1413,7 @@ impl PsfPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diffract_optics::{CircularAperture, CircularOcculter};
+    use diffract_optics::{CircularAperture, CircularOcculter, PupilOptic};
 
     fn lyot() -> OpticalSystem {
         let mut system = OpticalSystem::new("lyot", 32, 2);
@@ -1388,6 +1422,42 @@ mod tests {
         system.add_pupil(CircularAperture::new(0.9).unwrap());
         system.set_detector(Detector::with_fov_pixels(0.05, 16).unwrap());
         system
+    }
+
+    /// "none" is "first" times the first optic's total intensity; "last" sums to 1 on the
+    /// detector; "exit_pupil" normalises after the last pupil optic (a step before its
+    /// record); the semi-analytic method refuses "exit_pupil" and "none".
+    #[test]
+    fn the_normalisations_scale_as_poppy_defines_them() {
+        let source = Source::monochromatic(1e-6).unwrap();
+        let opts = ComputeOptions::default().with_cores(1);
+        let psf_of = |n: Normalization| {
+            let mut system = lyot();
+            system.set_normalization(n);
+            let plan = system.plan().unwrap();
+            assert_eq!(plan.normalization(), n);
+            plan.compute(&source, &opts).unwrap().image
+        };
+        let first = psf_of(Normalization::First);
+        let none = psf_of(Normalization::None);
+        let t = CircularAperture::new(1.0).unwrap().transmission(&lyot().grid().unwrap());
+        let total: f64 = t.map_or(32.0 * 32.0, |t| t.iter().map(|v| v * v).sum());
+        let diff = (&none / total - &first).mapv(f64::abs).sum() / first.sum();
+        assert!(diff < 1e-12, "{diff}");
+        let last = psf_of(Normalization::Last);
+        assert!((last.sum() - 1.0).abs() < 1e-12);
+        let mut system = lyot();
+        system.set_normalization(Normalization::ExitPupil);
+        let plan = system.plan().unwrap();
+        let names: Vec<&str> = plan.steps().iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names[names.len() - 4..],
+            ["pupil optics", "normalize", "record plane", "mft to detector"]
+        );
+        system
+            .set_coronagraph(Coronagraph::SemiAnalytic { occulter_box_arcsec: 0.5, oversample: 8 });
+        let e = system.plan().unwrap_err().to_string();
+        assert!(e.contains("normalize = \"exit_pupil\" is not available"), "{e}");
     }
 
     /// Dims the light by a factor.

@@ -441,11 +441,16 @@ impl Step for SemiAnalyticOcculter {
 pub(crate) struct DetectorMft {
     pub(crate) npix: usize,
     pub(crate) diameter: f64,
-    pub(crate) fov_arcsec: f64,
-    /// Oversampled detector pixels across.
-    pub(crate) output_npix: usize,
+    /// The field along Y and X, arcsec.
+    pub(crate) fov_arcsec: (f64, f64),
+    /// Oversampled detector pixels (rows, columns).
+    pub(crate) output: (usize, usize),
     /// Arcsec per oversampled pixel.
     pub(crate) pixelscale: f64,
+    /// Scale the detector field to unit total intensity (POPPY's `normalize="last"`).
+    pub(crate) normalize: bool,
+    /// The detector's offset, (y, x) output pixels (the field moves the other way).
+    pub(crate) offset: (f64, f64),
 }
 
 impl Step for DetectorMft {
@@ -469,22 +474,65 @@ impl Step for DetectorMft {
         let m = support_size(&wf.field);
         let o = (wf.field.nrows() - m) / 2;
         let cropped = wf.field.slice(s![o..o + m, o..o + m]);
-        let nlamd =
-            self.fov_arcsec / lam_d_arcsec(wf.wavelength, self.diameter) * m as f64 / n as f64;
-        let geometry = MftGeometry::square(m, nlamd, self.output_npix, MftDirection::Forward);
+        let lam_d = lam_d_arcsec(wf.wavelength, self.diameter);
+        let nlamd_y = self.fov_arcsec.0 / lam_d * m as f64 / n as f64;
+        let nlamd_x = self.fov_arcsec.1 / lam_d * m as f64 / n as f64;
+        let mut geometry = MftGeometry::square(m, nlamd_y, self.output.0, MftDirection::Forward);
+        geometry.nlamd.1 = nlamd_x;
+        geometry.output.1 = self.output.1;
+        // POPPY passes the detector offset to the MFT with its sign flipped.
+        geometry.offset = (-self.offset.0, -self.offset.1);
         let image = exec.mft(&geometry, cropped, scratch)?;
         scratch.give_back_field(std::mem::replace(&mut wf.field, image));
-        let c = (self.output_npix as f64 - 1.0) / 2.0;
+        let c = (
+            (self.output.0 as f64 - 1.0) / 2.0 - self.offset.0,
+            (self.output.1 as f64 - 1.0) / 2.0 - self.offset.1,
+        );
         wf.sampling =
-            Sampling::Image { arcsec_per_px: self.pixelscale, centre: (c, c), nlamd: Some(nlamd) };
+            Sampling::Image { arcsec_per_px: self.pixelscale, centre: c, nlamd: Some(nlamd_y) };
+        if self.normalize {
+            normalize_field(&mut wf.field);
+        }
         Ok(())
     }
 
     fn memory(&self) -> StepMemory {
-        let (n, m) = (self.npix as u64, self.output_npix as u64);
+        let (n, my, mx) = (self.npix as u64, self.output.0 as u64, self.output.1 as u64);
         // The pupil, the MFT's matrices and intermediate product, the output and its
         // intensity.
-        StepMemory::new(0, n * n * C + 3 * m * n * C + m * m * (C + 8))
+        StepMemory::new(0, n * n * C + (2 * my + mx) * n * C + my * mx * (C + 8))
+    }
+}
+
+/// Scales `field` to unit total intensity; a field without light (or with a non-finite
+/// total) is left as it is, as POPPY's `Wavefront.normalize` leaves it.
+pub(crate) fn normalize_field(field: &mut Array2<Complex64>) {
+    let total: f64 = field.iter().map(|z| z.norm_sqr()).sum();
+    let scale = total.sqrt();
+    if scale > 0.0 && scale.is_finite() {
+        let inv = scale.recip();
+        field.mapv_inplace(|z| z * inv);
+    }
+}
+
+/// Scales the field, in the plane it is in, to unit total intensity over the whole array
+/// (POPPY's `normalize="exit_pupil"` after the last pupil-plane optic).
+#[derive(Debug)]
+pub(crate) struct Normalize;
+
+impl Step for Normalize {
+    fn name(&self) -> &str {
+        "normalize"
+    }
+
+    fn apply(
+        &self,
+        wf: &mut Wavefront,
+        _: &Exec<'_>,
+        _: &mut Scratch,
+    ) -> Result<(), PropagationError> {
+        normalize_field(&mut wf.field);
+        Ok(())
     }
 }
 
@@ -788,9 +836,11 @@ mod tests {
         let step = DetectorMft {
             npix: n,
             diameter: d,
-            fov_arcsec: 1.0,
-            output_npix: 40,
+            fov_arcsec: (1.0, 1.0),
+            output: (40, 40),
             pixelscale: 1.0 / 40.0,
+            normalize: false,
+            offset: (0.0, 0.0),
         };
         let mut small = disc(n, 8.0, d / n as f64, wl);
         let mut padded = small.clone();

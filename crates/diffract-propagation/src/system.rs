@@ -63,6 +63,50 @@ pub enum Coronagraph {
     },
 }
 
+/// Where the field is scaled to unit total intensity (POPPY's `calc_psf(normalize=...)`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Normalization {
+    /// After the first optic (the default): the PSF sums to the fraction of the entering
+    /// light that reaches the detector field.
+    #[default]
+    First,
+    /// On the detector, per wavelength: every monochromatic PSF sums to 1.
+    Last,
+    /// After the last pupil-plane optic (the exit pupil), over the whole array there.
+    ExitPupil,
+    /// Never: the input field has unit amplitude per pupil pixel.
+    None,
+}
+
+impl Normalization {
+    /// Every choice.
+    pub const ALL: &'static [Normalization] =
+        &[Normalization::First, Normalization::Last, Normalization::ExitPupil, Normalization::None];
+
+    /// The scene and POPPY spelling: `"first"`, `"last"`, `"exit_pupil"` or `"none"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalization::First => "first",
+            Normalization::Last => "last",
+            Normalization::ExitPupil => "exit_pupil",
+            Normalization::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for Normalization {
+    type Err = PropagationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Normalization::ALL.iter().copied().find(|n| n.name() == s).ok_or_else(|| {
+            PropagationError::invalid(
+                "normalize",
+                format!("\"{s}\""),
+                "must be \"first\", \"last\", \"exit_pupil\" or \"none\"",
+            )
+        })
+    }
+}
+
 /// An ordered list of planes followed by a detector. POPPY's `OpticalSystem` with
 /// `add_pupil`, `add_image` and `add_detector`.
 #[derive(Clone, Debug)]
@@ -74,6 +118,7 @@ pub struct OpticalSystem {
     planes: Vec<Plane>,
     detector: Option<Detector>,
     coronagraph: Option<Coronagraph>,
+    normalization: Normalization,
 }
 
 impl OpticalSystem {
@@ -88,6 +133,7 @@ impl OpticalSystem {
             planes: Vec::new(),
             detector: None,
             coronagraph: None,
+            normalization: Normalization::First,
         }
     }
 
@@ -126,6 +172,17 @@ impl OpticalSystem {
     pub fn set_coronagraph(&mut self, method: Coronagraph) -> &mut Self {
         self.coronagraph = Some(method);
         self
+    }
+
+    /// Where the field is normalised to unit total intensity (POPPY's `normalize`).
+    pub fn set_normalization(&mut self, normalization: Normalization) -> &mut Self {
+        self.normalization = normalization;
+        self
+    }
+
+    /// Where the field is normalised to unit total intensity.
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
     }
 
     /// The system's name.

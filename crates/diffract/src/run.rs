@@ -14,9 +14,10 @@ use crate::io::{
     atomic_write, write_plane, write_psf, AnyScene, GridPoint, IoError, Scene, WriteOptions,
 };
 use crate::propagation::{
-    ComputeOptions, FresnelPlan, FresnelSystem, OpticalSystem, Plane, PlaneImage, PropagationError,
-    Psf, PsfPlan, Source,
+    ComputeOptions, FresnelPlan, FresnelSystem, Normalization, OpticalSystem, Plane, PlaneImage,
+    PropagationError, Psf, PsfPlan, Source,
 };
+use ndarray::Array2;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,6 +43,9 @@ pub struct RunOptions {
     pub grid_point: Option<GridPoint>,
     /// Backends, precision, workers, cores and progress callback.
     pub compute: ComputeOptions,
+    /// Also write the complex field on the detector (extensions `REAL` and `IMAG`; one
+    /// wavelength only, before any jitter; POPPY's `calc_psf(return_final=True)`).
+    pub complex: bool,
 }
 
 impl RunOptions {
@@ -55,6 +59,7 @@ impl RunOptions {
             planes_dir: None,
             grid_point: None,
             compute: ComputeOptions::default(),
+            complex: false,
         }
     }
 
@@ -90,6 +95,13 @@ impl RunOptions {
     #[must_use]
     pub fn with_grid_point(mut self, point: GridPoint) -> Self {
         self.grid_point = Some(point);
+        self
+    }
+
+    /// Also write the detector's complex field (one wavelength).
+    #[must_use]
+    pub fn with_complex(mut self, complex: bool) -> Self {
+        self.complex = complex;
         self
     }
 
@@ -248,6 +260,11 @@ pub fn run_fresnel(
 ) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     check_outputs(opts)?;
+    if opts.complex {
+        return Err(RunError::Output(
+            "the complex field (--complex) is for Fraunhofer scenes; this one is Fresnel".into(),
+        ));
+    }
     let plan = if opts.planes_dir.is_some() {
         FresnelPlan::new_plane_by_plane(system)
     } else {
@@ -266,7 +283,7 @@ pub fn run_fresnel(
         .enumerate()
         .filter_map(|(i, e)| e.optic.seed().map(|s| (i + 1, s)))
         .collect();
-    write_outputs(psf, &planes, opts, start, seeds)
+    write_outputs(psf, &planes, None, opts, start, Normalization::First, seeds)
 }
 
 /// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
@@ -342,20 +359,37 @@ fn run_planned(
 ) -> Result<RunSummary, RunError> {
     // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
     plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
+    let wavelengths = source.wavelengths();
+    if opts.complex && wavelengths.len() != 1 {
+        return Err(RunError::Output(format!(
+            "the complex field (--complex) needs a single wavelength; the source has {}",
+            wavelengths.len()
+        )));
+    }
     let (psf, planes) = if opts.planes_dir.is_some() {
         plan.compute_with_planes(source, &opts.compute).map_err(RunError::Compute)?
     } else {
         (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
     };
-    write_outputs(psf, &planes, opts, start, seeds)
+    let field = if opts.complex {
+        let wf = plan
+            .propagate(wavelengths[0], source, &opts.compute, |_, _, _| {})
+            .map_err(RunError::Compute)?;
+        Some((wf.field.mapv(|z| z.re), wf.field.mapv(|z| z.im)))
+    } else {
+        None
+    };
+    write_outputs(psf, &planes, field, opts, start, plan.normalization(), seeds)
 }
 
 /// Writes the planes, the PSF and the picture, and sums up the run.
 fn write_outputs(
     psf: Psf,
     planes: &[PlaneImage],
+    field: Option<(Array2<f64>, Array2<f64>)>,
     opts: &RunOptions,
     start: Instant,
+    normalization: Normalization,
     seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
     let mut plane_files = Vec::with_capacity(planes.len());
@@ -368,7 +402,11 @@ fn write_outputs(
             plane_files.push(path);
         }
     }
-    let mut write = WriteOptions::new().with_overwrite(opts.overwrite);
+    let mut write =
+        WriteOptions::new().with_overwrite(opts.overwrite).with_normalization(normalization);
+    if let Some((real, imag)) = field {
+        write = write.with_complex_field(real, imag);
+    }
     if let Some(name) = &opts.name {
         write = write.with_name(name);
     }

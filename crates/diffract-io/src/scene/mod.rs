@@ -14,8 +14,8 @@ pub use kinds::{
 use crate::SceneError;
 use diffract_optics::OpticsError;
 use diffract_propagation::{
-    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, OpticalSystem, Plane,
-    PropagationError, Source,
+    Coronagraph, Detector, Fov, FresnelDetector, FresnelSystem, Normalization, OpticalSystem,
+    Plane, PropagationError, Source,
 };
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -478,6 +478,15 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
             }
         }
         let oversample = top.usize_opt("oversample", 1, 64)?.unwrap_or(2);
+        let normalization = match top.str_opt("normalize")? {
+            None => Normalization::First,
+            Some(v) => v.parse::<Normalization>().map_err(|_| {
+                let hint = suggestion(v, Normalization::ALL.iter().map(|n| n.name()));
+                top.err(format!(
+                    "normalize = \"{v}\" is invalid{hint}; must be \"first\", \"last\", \"exit_pupil\" or \"none\""
+                ))
+            })?,
+        };
         let source_table =
             top.table("source")?.ok_or_else(|| top.err("missing required table [source]"))?;
         let optics = match top.get("optic") {
@@ -518,6 +527,7 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
             _ => 1024,
         });
         let mut system = OpticalSystem::new(name.clone(), npix, oversample);
+        system.set_normalization(normalization);
         if let Some(d) = pupil_diameter {
             system.set_pupil_diameter(d);
         }
@@ -566,6 +576,11 @@ fn parse_fresnel(
     }
     if top.table.contains_key("grid") {
         return Err(top.err("a Fresnel scene cannot have a [grid] table: grids of source offsets are for Fraunhofer scenes"));
+    }
+    if top.table.contains_key("normalize") {
+        return Err(top.err(
+            "a Fresnel scene has no normalize key: its field is normalised after the first optic (\"first\")",
+        ));
     }
     if top.table.contains_key("oversample") {
         return Err(top.err(
@@ -709,16 +724,116 @@ fn parse_coronagraph(t: &Table, file: Option<&Path>) -> Result<Coronagraph, Scen
 
 fn parse_source(t: &Table, file: Option<&Path>) -> Result<Source, SceneError> {
     let mut k = Keys::new(t, "[source]", file);
-    let wavelengths = k
-        .f64_list_opt("wavelengths_m")?
-        .ok_or_else(|| k.err("missing required key wavelengths_m"))?;
+    let wavelengths = k.f64_list_opt("wavelengths_m")?;
     let weights = k.f64_list_opt("weights")?;
+    let band = k.f64_list_opt("band_m")?;
+    let nlambda = k.usize_opt("nlambda", 1, 10000)?;
+    let throughput = k.str_opt("throughput")?;
+    let temperature = k.f64_opt("temperature_k")?;
     let r = k.f64_or("offset_r_arcsec", 0.0)?;
     let theta = k.f64_or("offset_theta_deg", 0.0)?;
     k.finish()?;
-    let source =
-        Source::new(wavelengths, weights).map_err(|e| Keys::new(t, "[source]", file).wrap(e))?;
-    source.with_offset(r, theta).map_err(|e| Keys::new(t, "[source]", file).wrap(e))
+    let k = Keys::new(t, "[source]", file);
+    let wrap = |e| Keys::new(t, "[source]", file).wrap(e);
+    let source = match (wavelengths, band) {
+        (Some(w), None) => {
+            for (key, given) in [
+                ("nlambda", nlambda.is_some()),
+                ("throughput", throughput.is_some()),
+                ("temperature_k", temperature.is_some()),
+            ] {
+                if given {
+                    return Err(k.err(format!("{key} goes with band_m, not wavelengths_m")));
+                }
+            }
+            Source::new(w, weights).map_err(wrap)?
+        }
+        (None, Some(band)) => {
+            if weights.is_some() {
+                return Err(k.err(
+                    "weights goes with wavelengths_m; with band_m the throughput and temperature_k weigh",
+                ));
+            }
+            let [lo, hi] = band[..] else {
+                return Err(k.err(format!(
+                    "band_m must be a list of two numbers, [lo, hi]; got a list of {}",
+                    band.len()
+                )));
+            };
+            let table = match throughput {
+                Some(p) => read_throughput(&k, p, file)?,
+                None => vec![(lo, 1.0), (hi, 1.0)],
+            };
+            Source::from_band((lo, hi), nlambda.unwrap_or(10), &table, temperature).map_err(wrap)?
+        }
+        (Some(_), Some(_)) => return Err(k.err("give wavelengths_m or band_m, not both")),
+        (None, None) => return Err(k.err("missing required key wavelengths_m (or band_m)")),
+    };
+    source.with_offset(r, theta).map_err(wrap)
+}
+
+/// Reads a throughput table: a CSV file of `wavelength_m, throughput` rows (blank lines,
+/// `#` comments and one header line of words allowed), relative to the scene's folder.
+fn read_throughput(
+    k: &Keys<'_>,
+    path: &str,
+    scene: Option<&Path>,
+) -> Result<Vec<(f64, f64)>, SceneError> {
+    let full = scene.and_then(Path::parent).map_or_else(|| PathBuf::from(path), |d| d.join(path));
+    let ext = full.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => {}
+        Some("fits" | "fit") => {
+            return crate::fits::read_throughput_table(&full).map_err(|e| {
+                k.err(format!("throughput = \"{path}\": {}", e.to_string().replace('\n', " ")))
+            });
+        }
+        _ => {
+            return Err(k.err(format!(
+                "throughput = \"{path}\": the table must be a .csv file of wavelength_m, throughput rows or a .fits file with WAVELENGTH and THROUGHPUT columns"
+            )))
+        }
+    }
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        k.err(format!("throughput = \"{path}\": cannot read {}: {e}", full.display()))
+    })?;
+    let mut rows = Vec::new();
+    let mut header_seen = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cells: Vec<&str> = line.split([',', ';', '\t']).map(str::trim).collect();
+        let numbers: Option<Vec<f64>> = cells.iter().map(|c| c.parse::<f64>().ok()).collect();
+        match numbers.as_deref() {
+            Some(&[l, t]) => rows.push((l, t)),
+            None if rows.is_empty() && !header_seen => header_seen = true,
+            _ => {
+                return Err(k.err(format!(
+                    "throughput = \"{path}\": line {}: expected two numbers, wavelength_m and throughput; got \"{line}\"",
+                    i + 1
+                )))
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A field given as `[y, x]`: the Y field and the X one.
+fn fov_pair(
+    k: &Keys<'_>,
+    key: &str,
+    items: &[Value],
+    read: impl Fn(&Keys<'_>, &Value) -> Result<Fov, SceneError>,
+) -> Result<(Fov, Option<Fov>), SceneError> {
+    match items {
+        [y, x] => Ok((read(k, y)?, Some(read(k, x)?))),
+        _ => Err(k.err(format!(
+            "{key} must be one number or a list of two, [y, x]; got a list of {}",
+            items.len()
+        ))),
+    }
 }
 
 fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
@@ -730,17 +845,49 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError
             return Err(k.err(format!("jitter_sigma_arcsec = {j} is invalid; must be >= 0")));
         }
     }
-    let fov_arcsec = k.f64_opt("fov_arcsec")?;
-    let fov_pixels = k.usize_opt("fov_pixels", 1, 32768)?;
-    let fov = match (fov_arcsec, fov_pixels) {
-        (Some(a), None) => Fov::Arcsec(a),
-        (None, Some(p)) => Fov::Pixels(p),
+    // Either key is one number (a square field) or [y, x] (POPPY's order).
+    let fov_arcsec = match k.get("fov_arcsec") {
+        None => None,
+        Some(Value::Array(items)) => Some(fov_pair(&k, "fov_arcsec", items, |k, v| {
+            k.number("fov_arcsec", v).map(Fov::Arcsec)
+        })?),
+        Some(v) => Some((Fov::Arcsec(k.number("fov_arcsec", v)?), None)),
+    };
+    let fov_pixels = match k.get("fov_pixels") {
+        None => None,
+        Some(Value::Array(items)) => Some(fov_pair(&k, "fov_pixels", items, |k, v| {
+            k.integer("fov_pixels", v, 1, 32768).map(Fov::Pixels)
+        })?),
+        Some(v) => Some((Fov::Pixels(k.integer("fov_pixels", v, 1, 32768)?), None)),
+    };
+    let (fov, fov_x) = match (fov_arcsec, fov_pixels) {
+        (Some(a), None) => a,
+        (None, Some(p)) => p,
         (Some(_), Some(_)) => return Err(k.err("give fov_arcsec or fov_pixels, not both")),
         (None, None) => return Err(k.err("missing required key fov_arcsec (or fov_pixels)")),
     };
+    let offset = k.f64_list_opt("offset_pixels")?;
     k.finish()?;
     let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
-    let detector = Detector::new(pixelscale, fov).map_err(wrap)?;
+    let offset = match offset.as_deref() {
+        None => None,
+        Some(&[y, x]) => Some((y, x)),
+        Some(other) => {
+            return Err(Keys::new(t, "[detector]", file).err(format!(
+                "offset_pixels must be a list of two numbers, [y, x]; got a list of {}",
+                other.len()
+            )))
+        }
+    };
+    let detector = match fov_x {
+        None => Detector::new(pixelscale, fov),
+        Some(x) => Detector::rectangular(pixelscale, fov, x),
+    }
+    .map_err(wrap)?;
+    let detector = match offset {
+        Some((y, x)) => detector.with_offset_pixels(y, x).map_err(wrap)?,
+        None => detector,
+    };
     match jitter {
         Some(j) => detector.with_jitter(j).map_err(wrap),
         None => Ok(detector),
@@ -781,6 +928,147 @@ fov_arcsec = 2.0
         assert_eq!(s.system.oversample(), 2);
         assert_eq!(s.source.normalized_weights(), vec![0.25, 0.75]);
         assert_eq!(s.system.detector().unwrap().fov_pixels(), 40);
+    }
+
+    #[test]
+    fn a_detector_field_is_one_number_or_y_and_x() {
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, 2.01]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.fov_shape(), (20, 40));
+        assert!(d.is_rectangular());
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 9]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.fov_shape(), (7, 9));
+        assert_eq!(d.fov_arcsec_yx(), (7.0 * 0.05, 9.0 * 0.05));
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 9, 3]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: fov_pixels must be one number or a list of two, [y, x]; got a list of 3"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_pixels = [7, 0]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: fov_pixels = 0 is invalid; must be an integer from 1 to 32768"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, -2.0]"));
+        assert!(e.starts_with("s.toml: [detector]: fov_arcsec = -2 is invalid"), "{e}");
+        let text = GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = 2.0\noffset_pixels = [1.5, -2]");
+        let d = *Scene::from_toml_str(&text, None).unwrap().system.detector().unwrap();
+        assert_eq!(d.offset_pixels(), (1.5, -2.0));
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = 2.0\noffset_pixels = [1]"));
+        assert_eq!(
+            e,
+            "s.toml: [detector]: offset_pixels must be a list of two numbers, [y, x]; got a list of 1"
+        );
+        let e = err_of(&GOOD.replace("fov_arcsec = 2.0", "fov_arcsec = [1.0, \"2\"]"));
+        assert_eq!(e, "s.toml: [detector]: fov_arcsec must be a number, got a string");
+    }
+
+    /// A folder under the system's temporary one, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            let p = std::env::temp_dir().join(format!("diffract-io-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A band through a CSV throughput table (a ramp, proportional to wavelength) times a
+    /// very hot blackbody (photons proportional to lambda^-3): bin weights 1/a - 1/b.
+    #[test]
+    fn a_band_source_reads_its_throughput_table() {
+        let dir = TempDir::new("band");
+        std::fs::write(
+            dir.path().join("ramp.csv"),
+            "# a ramp\nwavelength_m,throughput\n0.5e-6, 0.5\n\n3.0e-6, 3.0\n",
+        )
+        .unwrap();
+        let band = "[source]\nband_m = [1e-6, 2e-6]\nnlambda = 4\nthroughput = \"ramp.csv\"\ntemperature_k = 1e12";
+        let text = GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", band);
+        let scene_path = dir.path().join("band.toml");
+        let s = Scene::from_toml_str(&text, Some(&scene_path)).unwrap();
+        for (g, w) in s.source.wavelengths().iter().zip([1.125e-6, 1.375e-6, 1.625e-6, 1.875e-6]) {
+            assert!((g - w).abs() < 1e-18, "{g} vs {w}");
+        }
+        let edges = [1.0e-6, 1.25e-6, 1.5e-6, 1.75e-6, 2.0e-6];
+        let want: Vec<f64> = edges.windows(2).map(|e| 1.0 / e[0] - 1.0 / e[1]).collect();
+        let total: f64 = want.iter().sum();
+        for (g, w) in s.source.normalized_weights().iter().zip(&want) {
+            assert!((g - w / total).abs() < 1e-7 * w / total, "{g} vs {}", w / total);
+        }
+        let err = |t: &str| {
+            Scene::from_toml_str(
+                &GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", t),
+                Some(&scene_path),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let path = scene_path.display();
+        std::fs::write(dir.path().join("bad.csv"), "1e-6,0.5\n2e-6,x\n").unwrap();
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"bad.csv\"");
+        assert_eq!(e, format!("{path}: [source]: throughput = \"bad.csv\": line 2: expected two numbers, wavelength_m and throughput; got \"2e-6,x\""));
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"missing.csv\"");
+        assert!(
+            e.starts_with(&format!("{path}: [source]: throughput = \"missing.csv\": cannot read")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1);
+        // The same ramp as a FITS table in Angstrom, as WebbPSF's filter files.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/throughput");
+        let fits_band = band.replace("ramp.csv", "ramp_angstrom.fits");
+        let text =
+            GOOD.replace("[source]\nwavelengths_m = [1e-6, 2e-6]\nweights = [1, 3]", &fits_band);
+        let s2 = Scene::from_toml_str(&text, Some(&data.join("band.toml"))).unwrap();
+        assert_eq!(s2.source.normalized_weights(), s.source.normalized_weights());
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nthroughput = \"ramp.txt\"");
+        assert!(e.contains("the table must be a .csv file"), "{e}");
+        let e = err("[source]\nband_m = [1e-6]");
+        assert_eq!(
+            e,
+            format!(
+                "{path}: [source]: band_m must be a list of two numbers, [lo, hi]; got a list of 1"
+            )
+        );
+        let e = err("[source]\nwavelengths_m = [1e-6]\ntemperature_k = 5000");
+        assert_eq!(
+            e,
+            format!("{path}: [source]: temperature_k goes with band_m, not wavelengths_m")
+        );
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\nwavelengths_m = [1e-6]");
+        assert_eq!(e, format!("{path}: [source]: give wavelengths_m or band_m, not both"));
+        let e = err("[source]\nband_m = [1e-6, 2e-6]\ntemperature_k = -1");
+        assert!(e.contains("[source]: temperature_k = -1 is invalid"), "{e}");
+    }
+
+    #[test]
+    fn normalize_is_read_and_checked() {
+        use diffract_propagation::Normalization;
+        let s = Scene::from_toml_str(GOOD, None).unwrap();
+        assert_eq!(s.system.normalization(), Normalization::First);
+        for n in Normalization::ALL {
+            let text =
+                GOOD.replace("npix = 64", &format!("npix = 64\nnormalize = \"{}\"", n.name()));
+            assert_eq!(Scene::from_toml_str(&text, None).unwrap().system.normalization(), *n);
+        }
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 64\nnormalize = \"exit_pupl\""));
+        assert_eq!(
+            e,
+            "s.toml: normalize = \"exit_pupl\" is invalid (did you mean 'exit_pupil'?); must be \"first\", \"last\", \"exit_pupil\" or \"none\""
+        );
+        let e = err_of(&GOOD.replace("npix = 64", "npix = 64\nnormalize = 1"));
+        assert_eq!(e, "s.toml: normalize must be a string, got an integer");
     }
 
     #[test]
