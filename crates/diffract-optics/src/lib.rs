@@ -29,6 +29,7 @@ pub mod geometry;
 mod grid;
 mod image;
 mod optic;
+mod placement;
 mod segmented;
 pub mod special;
 mod wfe;
@@ -50,5 +51,6 @@ pub use image::{
     IdealFqpm, ImageGrid, ImageOptic, RectangularFieldStop,
 };
 pub use optic::PupilOptic;
+pub use placement::{Frame, Inverse, Placed};
 pub use segmented::{MultiCircularAperture, MultiHexagonAperture, SegmentLayout};
 pub use wfe::{QuadraticLens, ThinLens, ZernikeWfe};
