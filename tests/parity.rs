@@ -89,4 +89,9 @@ parity! {
     matrix_ft_annular => "more",
     fqpm_aligned => "more",
     two_image_planes => "more",
+    placed_pupil => "more",
+    placed_segments => "more",
+    placed_hex_inverse => "more",
+    placed_image => "more",
+    inverse_image => "more",
 }

@@ -19,7 +19,7 @@
 //! [`OpticSpec`] still refuses unknown keys itself (`deny_unknown_fields`) when deserialised
 //! directly, from TOML or any other serde format.
 
-use super::{dms, suggestion, Keys, WrappedError};
+use super::{dms, placement, suggestion, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
@@ -658,6 +658,8 @@ pub(super) fn read_optic_in(
         k.err(e.message().split_whitespace().collect::<Vec<_>>().join(" "))
     })?;
     let optic = spec.build(plane, OpticContext { file, index })?;
+    let own_rotation = info.keys(plane).contains(&"rotation_deg");
+    let optic = placement::read_and_wrap(&mut k, kind, plane, own_rotation, optic)?;
     k.finish()?;
     Ok((optic, distance))
 }
@@ -1546,7 +1548,7 @@ mod tests {
             (format!("plane = \"pupil\"\n{fits}pixelscale_arcsec = 0.1"), "optic 2 (fits_optic): pixelscale_arcsec does not apply in a pupil plane; use pixelscale_m"),
             (format!("plane = \"image\"\n{fits}pixelscale_m = 0.1"), "optic 2 (fits_optic): pixelscale_m does not apply in an image plane; use pixelscale_arcsec"),
             ("plane = \"image\"\nkind = \"fits_optic\"\nflip_x = true".into(), "optic 2 (fits_optic): give transmission_path, opd_path or both"),
-            ("plane = \"pupil\"\nkind = \"multi_hexagon_aperture\"\nrings = 1\nflattoflat_m = 0.5\ngap_ = 1".into(), "optic 2 (multi_hexagon_aperture): unknown key 'gap_' (did you mean 'gap_m'?); allowed keys: kind, plane, rings, flattoflat_m, gap_m, center, segments"),
+            ("plane = \"pupil\"\nkind = \"multi_hexagon_aperture\"\nrings = 1\nflattoflat_m = 0.5\ngap_ = 1".into(), "optic 2 (multi_hexagon_aperture): unknown key 'gap_' (did you mean 'gap_m'?); allowed keys: kind, plane, rings, flattoflat_m, gap_m, center, segments, shift_x_m, shift_y_m, rotation_deg, inverse"),
             // A missing required key is named before a later key's wrong type, as the keys
             // are read in order; a constructor's complaint before an unknown key.
             ("plane = \"pupil\"\nkind = \"secondary_obscuration\"\nn_supports = \"str\"".into(), "optic 2 (secondary_obscuration): missing required key secondary_radius_m"),

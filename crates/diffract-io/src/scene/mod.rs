@@ -6,6 +6,7 @@
 
 mod dms;
 mod kinds;
+mod placement;
 
 pub use kinds::{
     kind_info, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, KINDS, OPTIC_KINDS,
