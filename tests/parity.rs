@@ -94,4 +94,6 @@ parity! {
     placed_hex_inverse => "more",
     placed_image => "more",
     inverse_image => "more",
+    compound_or_pupil => "more",
+    compound_image => "more",
 }

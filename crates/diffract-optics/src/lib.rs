@@ -23,6 +23,7 @@
 
 mod apertures;
 mod array;
+mod compound;
 mod dms;
 mod error;
 pub mod geometry;
@@ -40,6 +41,7 @@ pub use apertures::{
     SecondaryObscuration, SquareAperture,
 };
 pub use array::{bilinear, ArrayOptic, OpdKind, Orientation};
+pub use compound::{Compound, Merge};
 pub use dms::{
     ContinuousDeformableMirror, DmSampling, InfluenceFunction, SegmentSampling,
     SegmentedDeformableMirror, MAX_ACTUATORS,

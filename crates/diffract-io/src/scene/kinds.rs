@@ -23,7 +23,7 @@ use super::{dms, placement, suggestion, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
-    CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
+    CircularAperture, CircularOcculter, Compound, HexagonAperture, IdealFqpm, ImageOptic, Merge,
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
     PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
     SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
@@ -97,6 +97,8 @@ enum Ty {
     Integers(i64),
     /// A list of equally long lists of finite numbers (a map, row by row).
     NumberRows,
+    /// A non-empty list of tables (the optics of a `compound_optic`).
+    Tables,
 }
 
 /// One key of a kind.
@@ -317,6 +319,15 @@ pub const KINDS: &[KindInfo] = &[
         summary: "the half-pixel tilt that centres an FFT image on an FQPM's crosshair",
         example: "",
         checks: &[opt("direction", Ty::Choice(&["forward", "backward"]))],
+    },
+    // Issue 15's optics.
+    KindInfo {
+        name: "compound_optic",
+        planes: PlaneRule::Either,
+        poppy: "CompoundAnalyticOptic",
+        summary: "several analytic optics in one plane, merged by product (and) or union (or)",
+        example: "optics = [{ kind = \"scalar_transmission\", transmission = 0.5 }]",
+        checks: &[req("optics", Ty::Tables), opt("merge", Ty::Choice(&["and", "or"]))],
     },
     KindInfo {
         name: "circular_occulter",
@@ -582,6 +593,19 @@ fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
         Ty::NumberRows => {
             let _ = k.f64_rows_opt(name)?;
         }
+        Ty::Tables => match k.get(name) {
+            None => {}
+            Some(Value::Array(a)) if a.is_empty() => {
+                return Err(k.err(format!("{name} is empty; give at least one optic")));
+            }
+            Some(Value::Array(a)) if a.iter().all(Value::is_table) => {}
+            Some(other) => {
+                return Err(k.err(format!(
+                    "{name} must be a list of tables (optics), got {}",
+                    super::type_name(other)
+                )));
+            }
+        },
     }
     if key.required && !present {
         return Err(k.err(match key.ty {
@@ -690,6 +714,9 @@ fn default_fqpm_wavelength_m() -> f64 {
 }
 fn default_direction() -> String {
     "forward".into()
+}
+fn default_merge() -> String {
+    "and".into()
 }
 fn default_dm_shape() -> Vec<usize> {
     vec![10, 10]
@@ -831,6 +858,14 @@ pub enum OpticSpec {
         /// `"forward"` (before the mask, the default) or `"backward"` (after it).
         #[serde(default = "default_direction")]
         direction: String,
+    },
+    /// POPPY's `CompoundAnalyticOptic` (either plane).
+    CompoundOptic {
+        /// The optics, each an `[[optic]]` table without `plane` (they sit in this one).
+        optics: Vec<Table>,
+        /// `"and"` (product of the transmissions, the default) or `"or"` (union).
+        #[serde(default = "default_merge")]
+        merge: String,
     },
     /// POPPY's `CircularOcculter`.
     CircularOcculter {
@@ -1025,6 +1060,7 @@ impl OpticSpec {
             OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
             OpticSpec::QuadraticLens { .. } => "quadratic_lens",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
+            OpticSpec::CompoundOptic { .. } => "compound_optic",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
             OpticSpec::SquareFieldStop { .. } => "square_field_stop",
@@ -1139,6 +1175,11 @@ impl OpticSpec {
                 } else {
                     AlignerDirection::Backward
                 })
+            }
+            OpticSpec::CompoundOptic { optics, merge } => {
+                choice("merge", merge, &["and", "or"]).map_err(err)?;
+                let merge = if merge == "and" { Merge::And } else { Merge::Or };
+                compound(optics, merge, plane, ctx)?
             }
             OpticSpec::CircularOcculter { radius_arcsec } => {
                 image(CircularOcculter::new(*radius_arcsec).map_err(wrap)?)
@@ -1292,6 +1333,67 @@ impl OpticSpec {
     }
 }
 
+/// Kinds a `compound_optic` cannot hold: POPPY's `CompoundAnalyticOptic` takes analytic
+/// optics only (and the aligner and the Gaussian-beam lens are not sampled optics).
+const NOT_IN_COMPOUND: &[&str] = &[
+    "fits_optic",
+    "continuous_deformable_mirror",
+    "hex_segmented_deformable_mirror",
+    "circular_segmented_deformable_mirror",
+    "fqpm_fft_aligner",
+    "quadratic_lens",
+    "compound_optic",
+];
+
+/// A `compound_optic`: each table read as an `[[optic]]` in `plane`, its messages naming
+/// `optic N (compound_optic): optics J (kind)`.
+fn compound(
+    tables: &[Table],
+    merge: Merge,
+    plane: OpticPlane,
+    ctx: OpticContext<'_>,
+) -> Result<Plane, SceneError> {
+    let parent = format!("optic {}", ctx.index + 1);
+    let (mut pupils, mut images) = (Vec::new(), Vec::new());
+    for (j, t) in tables.iter().enumerate() {
+        let here = format!("{parent} (compound_optic): optics {}", j + 1);
+        let err = |message: String| SceneError {
+            file: ctx.file.map(Path::to_path_buf),
+            context: here.clone(),
+            message,
+        };
+        if t.contains_key("plane") {
+            return Err(
+                err("remove plane: the optics of a compound_optic sit in its plane".into()),
+            );
+        }
+        if let Some(Value::String(kind)) = t.get("kind") {
+            if NOT_IN_COMPOUND.contains(&kind.as_str()) {
+                return Err(err(format!(
+                    "{kind} cannot be part of a compound_optic (analytic optics only)"
+                )));
+            }
+        }
+        let mut t = t.clone();
+        let word = if plane == OpticPlane::Pupil { "pupil" } else { "image" };
+        t.insert("plane".into(), Value::String(word.into()));
+        let optic = read_optic_in(&t, ctx.index, ctx.file, false).map_err(|mut e| {
+            let rest = e.context.strip_prefix(&parent).unwrap_or("").to_string();
+            e.context = format!("{here}{rest}");
+            e
+        })?;
+        match optic.0 {
+            Plane::Pupil(o) => pupils.push(o),
+            Plane::Image(o) => images.push(o),
+            _ => return Err(err("not an optic".into())),
+        }
+    }
+    Ok(match plane {
+        OpticPlane::Pupil => Plane::Pupil(Arc::new(Compound::new(pupils, merge))),
+        OpticPlane::Image => Plane::Image(Arc::new(Compound::new(images, merge))),
+    })
+}
+
 fn pupil(optic: impl PupilOptic + 'static) -> Plane {
     Plane::Pupil(Arc::new(optic))
 }
@@ -1433,6 +1535,7 @@ mod tests {
                     Ty::Numbers => "[1.5, 2]".into(),
                     Ty::Integers(max) => format!("[0, {max}]"),
                     Ty::NumberRows => "[[1.5, 2], [0, 1]]".into(),
+                    Ty::Tables => "[{ kind = \"scalar_transmission\", transmission = 1.0 }]".into(),
                 };
                 let mut t = table(info.example);
                 t.insert("kind".into(), Value::String(info.name.into()));
@@ -1555,6 +1658,14 @@ mod tests {
             ("plane = \"pupil\"\nkind = \"square_aperture\"\nsize_m = -1\nsiz_m = 1".into(), "optic 2 (square_aperture): size_m = -1 is invalid; must be a finite number > 0"),
             ("plane = \"pupil\"\nkind = \"circular_occulter\"\nradius_arcsec = 0.1".into(), "optic 2 (circular_occulter): circular_occulter belongs in an image plane, not a pupil plane"),
             ("plane = \"foo\"\nkind = \"scalar_transmission\"\ntransmission = 0.5".into(), "optic 2 (scalar_transmission): plane = \"foo\" is invalid; must be \"pupil\" or \"image\""),
+            // A compound's optics are named with it.
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = []".into(), "optic 2 (compound_optic): optics is empty; give at least one optic"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = 1".into(), "optic 2 (compound_optic): optics must be a list of tables (optics), got an integer"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\nmerge = \"xor\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }]".into(), "optic 2 (compound_optic): merge = \"xor\" is invalid; must be \"and\" or \"or\""),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = -1.0 }]".into(), "optic 2 (compound_optic): optics 1 (circular_aperture): radius_m = -1 is invalid; must be a finite number > 0"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }, { kind = \"fits_optic\", transmission_path = \"t.fits\" }]".into(), "optic 2 (compound_optic): optics 2: fits_optic cannot be part of a compound_optic (analytic optics only)"),
+            ("plane = \"image\"\nkind = \"compound_optic\"\noptics = [{ plane = \"image\", kind = \"circular_occulter\", radius_arcsec = 1.0 }]".into(), "optic 2 (compound_optic): optics 1: remove plane: the optics of a compound_optic sit in its plane"),
+            ("plane = \"image\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }]".into(), "optic 2 (compound_optic): optics 1 (circular_aperture): circular_aperture belongs in a pupil plane, not an image plane"),
         ];
         for (optic, message) in cases {
             assert_eq!(err(&optic), format!("s.toml: {message}"), "{optic}");
