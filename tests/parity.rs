@@ -96,4 +96,6 @@ parity! {
     inverse_image => "more",
     compound_or_pupil => "more",
     compound_image => "more",
+    new_kinds_pupil => "more",
+    new_kinds_image => "more",
 }

@@ -21,6 +21,7 @@
 //! assert!((area_m2 - std::f64::consts::PI).abs() < 1e-12);
 //! ```
 
+mod analytic;
 mod apertures;
 mod array;
 mod compound;
@@ -36,6 +37,10 @@ pub mod special;
 mod wfe;
 pub mod zernike;
 
+pub use analytic::{
+    AsymmetricSecondaryObscuration, CircularPhaseMask, GaussianAperture, KnifeEdge,
+    ScalarOpticalPathDifference,
+};
 pub use apertures::{
     CircularAperture, HexagonAperture, NgonAperture, RectangleAperture, ScalarTransmission,
     SecondaryObscuration, SquareAperture,

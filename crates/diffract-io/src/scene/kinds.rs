@@ -22,11 +22,13 @@
 use super::{dms, placement, suggestion, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::{
-    AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
-    CircularAperture, CircularOcculter, Compound, HexagonAperture, IdealFqpm, ImageOptic, Merge,
+    AnnularFieldStop, ArrayOptic, AsymmetricSecondaryObscuration, BandLimitedCoronagraph,
+    BandLimitedProfile, BarOcculter, CircularAperture, CircularOcculter, CircularPhaseMask,
+    Compound, GaussianAperture, HexagonAperture, IdealFqpm, ImageOptic, KnifeEdge, Merge,
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
-    PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
-    SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
+    PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop,
+    ScalarOpticalPathDifference, ScalarTransmission, SecondaryObscuration,
+    SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -330,6 +332,60 @@ pub const KINDS: &[KindInfo] = &[
         checks: &[req("optics", Ty::Tables), opt("merge", Ty::Choice(&["and", "or"]))],
     },
     KindInfo {
+        name: "gaussian_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "GaussianAperture",
+        summary: "a Gaussian amplitude apodizer",
+        example: "fwhm_m = 1.0",
+        checks: &[
+            opt("fwhm_m", Ty::Positive),
+            opt("w_m", Ty::Positive),
+            Check::Rule(gaussian_rule),
+        ],
+    },
+    KindInfo {
+        name: "knife_edge",
+        planes: PlaneRule::Either,
+        poppy: "KnifeEdge",
+        summary: "a half-infinite opaque plane with its edge through the origin",
+        example: "",
+        checks: &[opt("rotation_deg", Ty::Number)],
+    },
+    KindInfo {
+        name: "scalar_optical_path_difference",
+        planes: PlaneRule::Either,
+        poppy: "ScalarOpticalPathDifference",
+        summary: "a uniform optical path difference",
+        example: "opd_m = 1e-7",
+        checks: &[opt("opd_m", Ty::Number)],
+    },
+    KindInfo {
+        name: "circular_phase_mask",
+        planes: PlaneRule::Image,
+        poppy: "CircularPhaseMask",
+        summary: "a disc delaying by a fraction of a wave at a design wavelength",
+        example: "radius_arcsec = 0.1",
+        checks: &[
+            opt("radius_arcsec", Ty::Number),
+            opt("wavelength_m", Ty::Positive),
+            opt("retardance", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "asymmetric_secondary_obscuration",
+        planes: PlaneRule::Pupil,
+        poppy: "AsymmetricSecondaryObscuration",
+        summary: "a central obscuration with spiders at any angles, widths and starting points",
+        example: "secondary_radius_m = 0.2",
+        checks: &[
+            req("secondary_radius_m", Ty::Number),
+            opt("support_angle_deg", Ty::Numbers),
+            opt("support_width_m", Ty::Numbers),
+            opt("support_offset_x_m", Ty::Numbers),
+            opt("support_offset_y_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
         name: "circular_occulter",
         planes: PlaneRule::Image,
         poppy: "CircularOcculter",
@@ -514,6 +570,18 @@ fn fits_paths_given(transmission: bool, opd: bool) -> Result<(), String> {
 
 fn fits_rule_paths(t: &Table, _: OpticPlane) -> Result<(), String> {
     fits_paths_given(t.contains_key("transmission_path"), t.contains_key("opd_path"))
+}
+
+fn gaussian_widths(fwhm: bool, w: bool) -> Result<(), String> {
+    match (fwhm, w) {
+        (true, true) => Err("give fwhm_m or w_m, not both".into()),
+        (false, false) => Err("missing required key fwhm_m (or w_m)".into()),
+        _ => Ok(()),
+    }
+}
+
+fn gaussian_rule(t: &Table, _: OpticPlane) -> Result<(), String> {
+    gaussian_widths(t.contains_key("fwhm_m"), t.contains_key("w_m"))
 }
 
 fn dm_rule_one_surface(t: &Table, _: OpticPlane) -> Result<(), String> {
@@ -718,6 +786,24 @@ fn default_direction() -> String {
 fn default_merge() -> String {
     "and".into()
 }
+fn default_scalar_opd_m() -> f64 {
+    1e-6
+}
+fn default_phase_mask_wavelength_m() -> f64 {
+    1e-6
+}
+fn default_retardance() -> f64 {
+    0.5
+}
+fn default_support_angles_deg() -> Vec<f64> {
+    vec![0.0, 90.0, 240.0]
+}
+fn default_support_width_m() -> Vec<f64> {
+    vec![0.01]
+}
+fn default_zero_list() -> Vec<f64> {
+    vec![0.0]
+}
 fn default_dm_shape() -> Vec<usize> {
     vec![10, 10]
 }
@@ -866,6 +952,56 @@ pub enum OpticSpec {
         /// `"and"` (product of the transmissions, the default) or `"or"` (union).
         #[serde(default = "default_merge")]
         merge: String,
+    },
+    /// POPPY's `GaussianAperture`.
+    GaussianAperture {
+        /// Full width at half maximum of the amplitude, metres (or `w_m`).
+        #[serde(default)]
+        fwhm_m: Option<f64>,
+        /// Beam width parameter w, metres: t = exp(-(r / w)^2) (or `fwhm_m`).
+        #[serde(default)]
+        w_m: Option<f64>,
+    },
+    /// POPPY's `KnifeEdge` (either plane).
+    KnifeEdge {
+        /// Counter-clockwise rotation, degrees (default 0: edge along +Y, x >= 0 opaque).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `ScalarOpticalPathDifference` (either plane).
+    ScalarOpticalPathDifference {
+        /// The OPD, metres (default 1e-6, as POPPY).
+        #[serde(default = "default_scalar_opd_m")]
+        opd_m: f64,
+    },
+    /// POPPY's `CircularPhaseMask`.
+    CircularPhaseMask {
+        /// Radius, arcsec (default 1).
+        #[serde(default = "default_one")]
+        radius_arcsec: f64,
+        /// Design wavelength, metres (default 1e-6).
+        #[serde(default = "default_phase_mask_wavelength_m")]
+        wavelength_m: f64,
+        /// Delay in waves at the design wavelength (default 0.5).
+        #[serde(default = "default_retardance")]
+        retardance: f64,
+    },
+    /// POPPY's `AsymmetricSecondaryObscuration`.
+    AsymmetricSecondaryObscuration {
+        /// Radius of the obscuration, metres.
+        secondary_radius_m: f64,
+        /// Angle of each spider, degrees counter-clockwise from +Y (default [0, 90, 240]).
+        #[serde(default = "default_support_angles_deg")]
+        support_angle_deg: Vec<f64>,
+        /// Spider widths, metres: one for all or one per spider (default [0.01]).
+        #[serde(default = "default_support_width_m")]
+        support_width_m: Vec<f64>,
+        /// X of each spider's start, metres: one for all or one per spider (default [0]).
+        #[serde(default = "default_zero_list")]
+        support_offset_x_m: Vec<f64>,
+        /// Y of each spider's start, metres: one for all or one per spider (default [0]).
+        #[serde(default = "default_zero_list")]
+        support_offset_y_m: Vec<f64>,
     },
     /// POPPY's `CircularOcculter`.
     CircularOcculter {
@@ -1061,6 +1197,11 @@ impl OpticSpec {
             OpticSpec::QuadraticLens { .. } => "quadratic_lens",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
             OpticSpec::CompoundOptic { .. } => "compound_optic",
+            OpticSpec::GaussianAperture { .. } => "gaussian_aperture",
+            OpticSpec::KnifeEdge { .. } => "knife_edge",
+            OpticSpec::ScalarOpticalPathDifference { .. } => "scalar_optical_path_difference",
+            OpticSpec::CircularPhaseMask { .. } => "circular_phase_mask",
+            OpticSpec::AsymmetricSecondaryObscuration { .. } => "asymmetric_secondary_obscuration",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
             OpticSpec::SquareFieldStop { .. } => "square_field_stop",
@@ -1181,6 +1322,50 @@ impl OpticSpec {
                 let merge = if merge == "and" { Merge::And } else { Merge::Or };
                 compound(optics, merge, plane, ctx)?
             }
+            OpticSpec::GaussianAperture { fwhm_m, w_m } => {
+                gaussian_widths(fwhm_m.is_some(), w_m.is_some()).map_err(err)?;
+                pupil(
+                    match (fwhm_m, w_m) {
+                        (Some(f), _) => GaussianAperture::from_fwhm(*f),
+                        (None, Some(w)) => GaussianAperture::from_w(*w),
+                        (None, None) => unreachable!("checked above"),
+                    }
+                    .map_err(wrap)?,
+                )
+            }
+            OpticSpec::KnifeEdge { rotation_deg } => {
+                let o = KnifeEdge::new(*rotation_deg).map_err(wrap)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(o),
+                    OpticPlane::Image => image(o),
+                }
+            }
+            OpticSpec::ScalarOpticalPathDifference { opd_m } => {
+                let o = ScalarOpticalPathDifference::new(*opd_m).map_err(wrap)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(o),
+                    OpticPlane::Image => image(o),
+                }
+            }
+            OpticSpec::CircularPhaseMask { radius_arcsec, wavelength_m, retardance } => image(
+                CircularPhaseMask::new(*radius_arcsec, *wavelength_m, *retardance).map_err(wrap)?,
+            ),
+            OpticSpec::AsymmetricSecondaryObscuration {
+                secondary_radius_m,
+                support_angle_deg,
+                support_width_m,
+                support_offset_x_m,
+                support_offset_y_m,
+            } => pupil(
+                AsymmetricSecondaryObscuration::new(
+                    *secondary_radius_m,
+                    support_angle_deg,
+                    support_width_m,
+                    support_offset_x_m,
+                    support_offset_y_m,
+                )
+                .map_err(wrap)?,
+            ),
             OpticSpec::CircularOcculter { radius_arcsec } => {
                 image(CircularOcculter::new(*radius_arcsec).map_err(wrap)?)
             }
@@ -1658,6 +1843,9 @@ mod tests {
             ("plane = \"pupil\"\nkind = \"square_aperture\"\nsize_m = -1\nsiz_m = 1".into(), "optic 2 (square_aperture): size_m = -1 is invalid; must be a finite number > 0"),
             ("plane = \"pupil\"\nkind = \"circular_occulter\"\nradius_arcsec = 0.1".into(), "optic 2 (circular_occulter): circular_occulter belongs in an image plane, not a pupil plane"),
             ("plane = \"foo\"\nkind = \"scalar_transmission\"\ntransmission = 0.5".into(), "optic 2 (scalar_transmission): plane = \"foo\" is invalid; must be \"pupil\" or \"image\""),
+            ("plane = \"pupil\"\nkind = \"gaussian_aperture\"\nfwhm_m = 1.0\nw_m = 1.0".into(), "optic 2 (gaussian_aperture): give fwhm_m or w_m, not both"),
+            ("plane = \"pupil\"\nkind = \"gaussian_aperture\"".into(), "optic 2 (gaussian_aperture): missing required key fwhm_m (or w_m)"),
+            ("plane = \"pupil\"\nkind = \"asymmetric_secondary_obscuration\"\nsecondary_radius_m = 0.1\nsupport_width_m = [0.01, 0.02]".into(), "optic 2 (asymmetric_secondary_obscuration): support_width_m = 2 values for 3 supports is invalid; must give one value, or one per support_angle_deg"),
             // A compound's optics are named with it.
             ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = []".into(), "optic 2 (compound_optic): optics is empty; give at least one optic"),
             ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = 1".into(), "optic 2 (compound_optic): optics must be a list of tables (optics), got an integer"),

@@ -30,6 +30,11 @@ pub(super) const PLACEABLE: &[&str] = &[
     "bar_occulter",
     "band_limited_coronagraph",
     "ideal_fqpm",
+    "gaussian_aperture",
+    "knife_edge",
+    "scalar_optical_path_difference",
+    "circular_phase_mask",
+    "asymmetric_secondary_obscuration",
 ];
 
 /// The kinds that cannot be inverted: the FQPM aligner (a tilt, not an optic) and the
