@@ -98,4 +98,5 @@ parity! {
     compound_image => "more",
     new_kinds_pupil => "more",
     new_kinds_image => "more",
+    tip_tilt_stage => "more",
 }

@@ -21,6 +21,7 @@
 //! assert!((area_m2 - std::f64::consts::PI).abs() < 1e-12);
 //! ```
 
+mod active;
 mod analytic;
 mod apertures;
 mod array;
@@ -37,6 +38,7 @@ pub mod special;
 mod wfe;
 pub mod zernike;
 
+pub use active::TipTiltStage;
 pub use analytic::{
     AsymmetricSecondaryObscuration, CircularPhaseMask, GaussianAperture, KnifeEdge,
     ScalarOpticalPathDifference,

@@ -28,7 +28,7 @@ use diffract_optics::{
     MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
     PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop,
     ScalarOpticalPathDifference, ScalarTransmission, SecondaryObscuration,
-    SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
+    SegmentedDeformableMirror, SquareAperture, ThinLens, TipTiltStage, ZernikeWfe,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -101,6 +101,8 @@ enum Ty {
     NumberRows,
     /// A non-empty list of tables (the optics of a `compound_optic`).
     Tables,
+    /// A table (the optic on a `tip_tilt_stage`).
+    Table,
 }
 
 /// One key of a kind.
@@ -383,6 +385,20 @@ pub const KINDS: &[KindInfo] = &[
             opt("support_width_m", Ty::Numbers),
             opt("support_offset_x_m", Ty::Numbers),
             opt("support_offset_y_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
+        name: "tip_tilt_stage",
+        planes: PlaneRule::Pupil,
+        poppy: "TipTiltStage",
+        summary: "an optic on a stage tipped and tilted by angles",
+        example: "optic = { kind = \"circular_aperture\", radius_m = 1.0 }",
+        checks: &[
+            req("optic", Ty::Table),
+            opt("radius_m", Ty::Positive),
+            opt("tip_arcsec", Ty::Number),
+            opt("tilt_arcsec", Ty::Number),
+            opt("include_factor_of_two", Ty::Bool),
         ],
     },
     KindInfo {
@@ -670,6 +686,15 @@ fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
             Some(other) => {
                 return Err(k.err(format!(
                     "{name} must be a list of tables (optics), got {}",
+                    super::type_name(other)
+                )));
+            }
+        },
+        Ty::Table => match k.get(name) {
+            None | Some(Value::Table(_)) => {}
+            Some(other) => {
+                return Err(k.err(format!(
+                    "{name} must be a table (an optic), got {}",
                     super::type_name(other)
                 )));
             }
@@ -1003,6 +1028,23 @@ pub enum OpticSpec {
         #[serde(default = "default_zero_list")]
         support_offset_y_m: Vec<f64>,
     },
+    /// POPPY's `TipTiltStage`.
+    TipTiltStage {
+        /// The optic on the stage, an `[[optic]]` table without `plane`.
+        optic: Table,
+        /// Radius of the circle the tilt is defined over, metres (default 1).
+        #[serde(default = "default_one")]
+        radius_m: f64,
+        /// Tip, arcsec (moves the PSF along +X; default 0).
+        #[serde(default)]
+        tip_arcsec: f64,
+        /// Tilt, arcsec (moves the PSF along +Y; default 0).
+        #[serde(default)]
+        tilt_arcsec: f64,
+        /// Double the OPD, for a reflection (default false).
+        #[serde(default)]
+        include_factor_of_two: bool,
+    },
     /// POPPY's `CircularOcculter`.
     CircularOcculter {
         /// Radius, arcsec.
@@ -1202,6 +1244,7 @@ impl OpticSpec {
             OpticSpec::ScalarOpticalPathDifference { .. } => "scalar_optical_path_difference",
             OpticSpec::CircularPhaseMask { .. } => "circular_phase_mask",
             OpticSpec::AsymmetricSecondaryObscuration { .. } => "asymmetric_secondary_obscuration",
+            OpticSpec::TipTiltStage { .. } => "tip_tilt_stage",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
             OpticSpec::SquareFieldStop { .. } => "square_field_stop",
@@ -1366,6 +1409,30 @@ impl OpticSpec {
                 )
                 .map_err(wrap)?,
             ),
+            OpticSpec::TipTiltStage {
+                optic,
+                radius_m,
+                tip_arcsec,
+                tilt_arcsec,
+                include_factor_of_two,
+            } => {
+                let here = format!("optic {} (tip_tilt_stage): optic", ctx.index + 1);
+                let Plane::Pupil(inner) = read_inner(optic, plane, ctx, &here, "tip_tilt_stage")?
+                else {
+                    return Err(err("optic is not a pupil optic".into()));
+                };
+                let arcsec = std::f64::consts::PI / 648_000.0;
+                pupil(
+                    TipTiltStage::new(
+                        inner,
+                        *radius_m,
+                        tip_arcsec * arcsec,
+                        tilt_arcsec * arcsec,
+                        *include_factor_of_two,
+                    )
+                    .map_err(wrap)?,
+                )
+            }
             OpticSpec::CircularOcculter { radius_arcsec } => {
                 image(CircularOcculter::new(*radius_arcsec).map_err(wrap)?)
             }
@@ -1530,6 +1597,41 @@ const NOT_IN_COMPOUND: &[&str] = &[
     "compound_optic",
 ];
 
+/// One optic held by another (`outer`: a compound or a stage), read as an `[[optic]]` in
+/// `plane`, its messages in the context `here` (`optic N (outer): ...`).
+fn read_inner(
+    t: &Table,
+    plane: OpticPlane,
+    ctx: OpticContext<'_>,
+    here: &str,
+    outer: &str,
+) -> Result<Plane, SceneError> {
+    let err = |message: String| SceneError {
+        file: ctx.file.map(Path::to_path_buf),
+        context: here.to_string(),
+        message,
+    };
+    if t.contains_key("plane") {
+        return Err(err(format!("remove plane: the optics of a {outer} sit in its plane")));
+    }
+    if let Some(Value::String(kind)) = t.get("kind") {
+        // A stage may hold a compound, a compound no compound or stage: nesting stops there.
+        let nests = kind == "tip_tilt_stage" || (kind == "compound_optic" && outer == kind);
+        if nests || (NOT_IN_COMPOUND.contains(&kind.as_str()) && kind != "compound_optic") {
+            return Err(err(format!("{kind} cannot be part of a {outer} (analytic optics only)")));
+        }
+    }
+    let mut t = t.clone();
+    let word = if plane == OpticPlane::Pupil { "pupil" } else { "image" };
+    t.insert("plane".into(), Value::String(word.into()));
+    let parent = format!("optic {}", ctx.index + 1);
+    read_optic_in(&t, ctx.index, ctx.file, false).map(|(p, _)| p).map_err(|mut e| {
+        let rest = e.context.strip_prefix(&parent).unwrap_or("").to_string();
+        e.context = format!("{here}{rest}");
+        e
+    })
+}
+
 /// A `compound_optic`: each table read as an `[[optic]]` in `plane`, its messages naming
 /// `optic N (compound_optic): optics J (kind)`.
 fn compound(
@@ -1542,35 +1644,16 @@ fn compound(
     let (mut pupils, mut images) = (Vec::new(), Vec::new());
     for (j, t) in tables.iter().enumerate() {
         let here = format!("{parent} (compound_optic): optics {}", j + 1);
-        let err = |message: String| SceneError {
-            file: ctx.file.map(Path::to_path_buf),
-            context: here.clone(),
-            message,
-        };
-        if t.contains_key("plane") {
-            return Err(
-                err("remove plane: the optics of a compound_optic sit in its plane".into()),
-            );
-        }
-        if let Some(Value::String(kind)) = t.get("kind") {
-            if NOT_IN_COMPOUND.contains(&kind.as_str()) {
-                return Err(err(format!(
-                    "{kind} cannot be part of a compound_optic (analytic optics only)"
-                )));
-            }
-        }
-        let mut t = t.clone();
-        let word = if plane == OpticPlane::Pupil { "pupil" } else { "image" };
-        t.insert("plane".into(), Value::String(word.into()));
-        let optic = read_optic_in(&t, ctx.index, ctx.file, false).map_err(|mut e| {
-            let rest = e.context.strip_prefix(&parent).unwrap_or("").to_string();
-            e.context = format!("{here}{rest}");
-            e
-        })?;
-        match optic.0 {
+        match read_inner(t, plane, ctx, &here, "compound_optic")? {
             Plane::Pupil(o) => pupils.push(o),
             Plane::Image(o) => images.push(o),
-            _ => return Err(err("not an optic".into())),
+            _ => {
+                return Err(SceneError {
+                    file: ctx.file.map(Path::to_path_buf),
+                    context: here,
+                    message: "not an optic".into(),
+                })
+            }
         }
     }
     Ok(match plane {
@@ -1721,6 +1804,7 @@ mod tests {
                     Ty::Integers(max) => format!("[0, {max}]"),
                     Ty::NumberRows => "[[1.5, 2], [0, 1]]".into(),
                     Ty::Tables => "[{ kind = \"scalar_transmission\", transmission = 1.0 }]".into(),
+                    Ty::Table => "{ kind = \"scalar_transmission\", transmission = 1.0 }".into(),
                 };
                 let mut t = table(info.example);
                 t.insert("kind".into(), Value::String(info.name.into()));
@@ -1847,6 +1931,10 @@ mod tests {
             ("plane = \"pupil\"\nkind = \"gaussian_aperture\"".into(), "optic 2 (gaussian_aperture): missing required key fwhm_m (or w_m)"),
             ("plane = \"pupil\"\nkind = \"asymmetric_secondary_obscuration\"\nsecondary_radius_m = 0.1\nsupport_width_m = [0.01, 0.02]".into(), "optic 2 (asymmetric_secondary_obscuration): support_width_m = 2 values for 3 supports is invalid; must give one value, or one per support_angle_deg"),
             // A compound's optics are named with it.
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = { kind = \"tip_tilt_stage\", optic = { kind = \"circular_aperture\", radius_m = 1.0 } }".into(), "optic 2 (tip_tilt_stage): optic: tip_tilt_stage cannot be part of a tip_tilt_stage (analytic optics only)"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"compound_optic\", optics = [{ kind = \"circular_aperture\", radius_m = 1.0 }] }]".into(), "optic 2 (compound_optic): optics 1: compound_optic cannot be part of a compound_optic (analytic optics only)"),
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = { kind = \"circular_aperture\", radius = 1.0 }".into(), "optic 2 (tip_tilt_stage): optic (circular_aperture): missing required key radius_m"),
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = 3".into(), "optic 2 (tip_tilt_stage): optic must be a table (an optic), got an integer"),
             ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = []".into(), "optic 2 (compound_optic): optics is empty; give at least one optic"),
             ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = 1".into(), "optic 2 (compound_optic): optics must be a list of tables (optics), got an integer"),
             ("plane = \"pupil\"\nkind = \"compound_optic\"\nmerge = \"xor\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }]".into(), "optic 2 (compound_optic): merge = \"xor\" is invalid; must be \"and\" or \"or\""),
