@@ -99,4 +99,5 @@ parity! {
     new_kinds_pupil => "more",
     new_kinds_image => "more",
     tip_tilt_stage => "more",
+    keystone_segments => "more",
 }

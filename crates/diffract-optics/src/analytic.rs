@@ -293,3 +293,139 @@ impl PupilOptic for AsymmetricSecondaryObscuration {
         }))
     }
 }
+
+/// One ring of a keystone aperture: inner and outer radius, the (cos, sin) of its radial
+/// gaps.
+type Ring = (f64, f64, Vec<(f64, f64)>);
+
+/// A circular aperture cut into rings of keystone (pie-wedge) segments by radial and
+/// circular gaps. POPPY's `KeystoneSegmentedCircularAperture` (hard edges, its default): the
+/// circle `r <= radius`, less the circular gaps `|r - gap_radius| < gap / 2` between rings
+/// and, in each ring of more than one section, the radial gaps of width `gap` at angles
+/// `2 pi k / n` from +X counter-clockwise; a first ring of 0 sections leaves the centre
+/// open (`r < gap_radii[0]` dark).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeystoneSegmentedCircularAperture {
+    radius: f64,
+    nsections: Vec<usize>,
+    gap_radii: Vec<f64>,
+    gap: f64,
+}
+
+impl KeystoneSegmentedCircularAperture {
+    /// `rings` rings within `radius_m`; `nsections` holds one count for all rings or one
+    /// per ring; `gap_radii_m` the radii between rings (`None`: `radius (k + 1) / rings`).
+    ///
+    /// # Errors
+    ///
+    /// [`OpticsError::Invalid`] for a non-positive radius, no rings, lists of the wrong
+    /// length, or negative or non-finite sizes.
+    pub fn new(
+        radius_m: f64,
+        rings: usize,
+        nsections: &[usize],
+        gap_radii_m: Option<&[f64]>,
+        gap_m: f64,
+    ) -> Result<Self, OpticsError> {
+        const K: &str = "keystone_segmented_circular_aperture";
+        let radius = positive(K, "radius_m", radius_m)?;
+        if rings == 0 {
+            return Err(OpticsError::invalid(K, "rings", rings, "must be an integer >= 1"));
+        }
+        let nsections = match nsections.len() {
+            1 => vec![nsections[0]; rings],
+            n if n == rings => nsections.to_vec(),
+            n => {
+                return Err(OpticsError::invalid(
+                    K,
+                    "nsections",
+                    format!("{n} values for {rings} rings"),
+                    "must give one value, or one per ring",
+                ))
+            }
+        };
+        let gap_radii = match gap_radii_m {
+            None => (0..rings).map(|k| (k + 1) as f64 / rings as f64 * radius).collect(),
+            Some(g) if g.len() >= rings => {
+                for &v in g {
+                    non_negative(K, "gap_radii_m", v)?;
+                }
+                g.to_vec()
+            }
+            Some(g) => {
+                return Err(OpticsError::invalid(
+                    K,
+                    "gap_radii_m",
+                    format!("{} values for {rings} rings", g.len()),
+                    "must give one radius per ring",
+                ))
+            }
+        };
+        Ok(KeystoneSegmentedCircularAperture {
+            radius,
+            nsections,
+            gap_radii,
+            gap: non_negative(K, "gap_m", gap_m)?,
+        })
+    }
+}
+
+impl PupilOptic for KeystoneSegmentedCircularAperture {
+    fn kind(&self) -> &'static str {
+        "keystone_segmented_circular_aperture"
+    }
+    fn describe(&self) -> String {
+        format!("Circle of wedge sections, radius={} m", self.radius)
+    }
+    fn natural_diameter(&self) -> Option<f64> {
+        Some(2.0 * self.radius)
+    }
+    fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        let rings = self.nsections.len();
+        let half = self.gap / 2.0;
+        // Per ring: inner and outer radius, and the (cos, sin) of its radial gaps.
+        let ring_data: Vec<Ring> = (0..rings)
+            .map(|k| {
+                let inner = if k == 0 { 0.0 } else { self.gap_radii[k - 1] };
+                let outer = if k == rings - 1 { self.radius } else { self.gap_radii[k] };
+                let n = self.nsections[k];
+                let gaps = if n > 1 {
+                    (0..n)
+                        .map(|g| {
+                            let a = g as f64 / n as f64 * 2.0 * std::f64::consts::PI;
+                            (a.cos(), a.sin())
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                (inner, outer, gaps)
+            })
+            .collect();
+        let open_centre = self.nsections[0] == 0;
+        let (radius, centre_radius) = (self.radius, self.gap_radii[0]);
+        Some(grid.map(|y, x| {
+            let r = (x * x + y * y).sqrt();
+            if r > radius {
+                return 0.0;
+            }
+            for (k, (inner, outer, gaps)) in ring_data.iter().enumerate() {
+                if k > 0 && (r - inner).abs() < half {
+                    return 0.0;
+                }
+                if *inner < r && r < *outer {
+                    for &(c, s) in gaps {
+                        let (xp, yp) = rotate_into(x, y, c, s);
+                        if 0.0 < xp && yp.abs() < half {
+                            return 0.0;
+                        }
+                    }
+                }
+            }
+            if open_centre && r < centre_radius {
+                return 0.0;
+            }
+            1.0
+        }))
+    }
+}

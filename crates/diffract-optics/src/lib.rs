@@ -40,8 +40,8 @@ pub mod zernike;
 
 pub use active::TipTiltStage;
 pub use analytic::{
-    AsymmetricSecondaryObscuration, CircularPhaseMask, GaussianAperture, KnifeEdge,
-    ScalarOpticalPathDifference,
+    AsymmetricSecondaryObscuration, CircularPhaseMask, GaussianAperture,
+    KeystoneSegmentedCircularAperture, KnifeEdge, ScalarOpticalPathDifference,
 };
 pub use apertures::{
     CircularAperture, HexagonAperture, NgonAperture, RectangleAperture, ScalarTransmission,

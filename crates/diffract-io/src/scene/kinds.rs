@@ -24,11 +24,12 @@ use crate::SceneError;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, AsymmetricSecondaryObscuration, BandLimitedCoronagraph,
     BandLimitedProfile, BarOcculter, CircularAperture, CircularOcculter, CircularPhaseMask,
-    Compound, GaussianAperture, HexagonAperture, IdealFqpm, ImageOptic, KnifeEdge, Merge,
-    MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
-    PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop,
-    ScalarOpticalPathDifference, ScalarTransmission, SecondaryObscuration,
-    SegmentedDeformableMirror, SquareAperture, ThinLens, TipTiltStage, ZernikeWfe,
+    Compound, GaussianAperture, HexagonAperture, IdealFqpm, ImageOptic,
+    KeystoneSegmentedCircularAperture, KnifeEdge, Merge, MultiCircularAperture,
+    MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation, PupilOptic,
+    QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarOpticalPathDifference,
+    ScalarTransmission, SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens,
+    TipTiltStage, ZernikeWfe,
 };
 use diffract_propagation::{AlignerDirection, Plane};
 use serde::Deserialize;
@@ -385,6 +386,20 @@ pub const KINDS: &[KindInfo] = &[
             opt("support_width_m", Ty::Numbers),
             opt("support_offset_x_m", Ty::Numbers),
             opt("support_offset_y_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
+        name: "keystone_segmented_circular_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "KeystoneSegmentedCircularAperture",
+        summary: "a circle cut into rings of keystone segments",
+        example: "radius_m = 1.0",
+        checks: &[
+            opt("radius_m", Ty::Number),
+            opt("rings", Ty::Integer(1, 99)),
+            opt("nsections", Ty::Integers(10_000)),
+            opt("gap_radii_m", Ty::Numbers),
+            opt("gap_m", Ty::Number),
         ],
     },
     KindInfo {
@@ -826,6 +841,12 @@ fn default_support_angles_deg() -> Vec<f64> {
 fn default_support_width_m() -> Vec<f64> {
     vec![0.01]
 }
+fn default_keystone_rings() -> usize {
+    2
+}
+fn default_keystone_sections() -> Vec<usize> {
+    vec![4]
+}
 fn default_zero_list() -> Vec<f64> {
     vec![0.0]
 }
@@ -1027,6 +1048,24 @@ pub enum OpticSpec {
         /// Y of each spider's start, metres: one for all or one per spider (default [0]).
         #[serde(default = "default_zero_list")]
         support_offset_y_m: Vec<f64>,
+    },
+    /// POPPY's `KeystoneSegmentedCircularAperture`.
+    KeystoneSegmentedCircularAperture {
+        /// Radius, metres (default 1).
+        #[serde(default = "default_one")]
+        radius_m: f64,
+        /// Rings of segments (1 to 99; default 2).
+        #[serde(default = "default_keystone_rings")]
+        rings: usize,
+        /// Sections per ring: one for all rings or one per ring (default [4]).
+        #[serde(default = "default_keystone_sections")]
+        nsections: Vec<usize>,
+        /// Radii of the gaps between rings, metres (default radius (k + 1) / rings).
+        #[serde(default)]
+        gap_radii_m: Option<Vec<f64>>,
+        /// Width of the gaps, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
     },
     /// POPPY's `TipTiltStage`.
     TipTiltStage {
@@ -1244,6 +1283,9 @@ impl OpticSpec {
             OpticSpec::ScalarOpticalPathDifference { .. } => "scalar_optical_path_difference",
             OpticSpec::CircularPhaseMask { .. } => "circular_phase_mask",
             OpticSpec::AsymmetricSecondaryObscuration { .. } => "asymmetric_secondary_obscuration",
+            OpticSpec::KeystoneSegmentedCircularAperture { .. } => {
+                "keystone_segmented_circular_aperture"
+            }
             OpticSpec::TipTiltStage { .. } => "tip_tilt_stage",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
@@ -1406,6 +1448,22 @@ impl OpticSpec {
                     support_width_m,
                     support_offset_x_m,
                     support_offset_y_m,
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::KeystoneSegmentedCircularAperture {
+                radius_m,
+                rings,
+                nsections,
+                gap_radii_m,
+                gap_m,
+            } => pupil(
+                KeystoneSegmentedCircularAperture::new(
+                    *radius_m,
+                    *rings,
+                    nsections,
+                    gap_radii_m.as_deref(),
+                    *gap_m,
                 )
                 .map_err(wrap)?,
             ),

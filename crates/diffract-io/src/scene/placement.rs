@@ -35,6 +35,7 @@ pub(super) const PLACEABLE: &[&str] = &[
     "scalar_optical_path_difference",
     "circular_phase_mask",
     "asymmetric_secondary_obscuration",
+    "keystone_segmented_circular_aperture",
 ];
 
 /// The kinds that cannot be inverted: the FQPM aligner (a tilt, not an optic) and the
