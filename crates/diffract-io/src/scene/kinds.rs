@@ -19,7 +19,7 @@
 //! [`OpticSpec`] still refuses unknown keys itself (`deny_unknown_fields`) when deserialised
 //! directly, from TOML or any other serde format.
 
-use super::{dms, placement, suggestion, Keys, WrappedError};
+use super::{dms, placement, suggestion, units, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::{
     AnnularFieldStop, ArrayOptic, AsymmetricSecondaryObscuration, BandLimitedCoronagraph,
@@ -776,6 +776,13 @@ pub(super) fn read_optic_in(
         }
     };
     info.check_plane(plane).map_err(|m| k.err(m))?;
+    // Other spellings of lengths and angles (`radius_mm`, `shift_x_mas`, ...) become the
+    // kind's own keys, converted.
+    let mut own = info.keys(plane);
+    own.extend(["shift_x_m", "shift_y_m", "shift_x_arcsec", "shift_y_arcsec", "rotation_deg"]);
+    let converted = units::normalise(t, &own).map_err(|m| k.err(m))?;
+    let t = converted.as_ref().unwrap_or(t);
+    let mut k = Keys { table: t, used: k.used.clone(), ctx: k.ctx.clone(), file: k.file.clone() };
     for check in info.checks {
         match check {
             Check::Key(key) if key.only_in.is_none_or(|p| p == plane) => check_key(&mut k, key)?,

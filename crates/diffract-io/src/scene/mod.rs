@@ -7,6 +7,7 @@
 mod dms;
 mod kinds;
 mod placement;
+mod units;
 
 pub use kinds::{
     kind_info, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, KINDS, OPTIC_KINDS,
