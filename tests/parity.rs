@@ -96,6 +96,17 @@ parity! {
     matrix_ft_annular => "more",
     fqpm_aligned => "more",
     two_image_planes => "more",
+    placed_pupil => "more",
+    placed_segments => "more",
+    placed_hex_inverse => "more",
+    placed_image => "more",
+    inverse_image => "more",
+    compound_or_pupil => "more",
+    compound_image => "more",
+    new_kinds_pupil => "more",
+    new_kinds_image => "more",
+    tip_tilt_stage => "more",
+    keystone_segments => "more",
 }
 
 // Normalisation other than "first": on the detector per wavelength (also with the

@@ -65,6 +65,7 @@ pub fn run(out: &Path) -> Result<(), String> {
                     shape: (256, 256),
                     pixelscale: 4.0 / 256.0,
                     center: (127.5, 127.5),
+                    frame: None,
                 };
                 let t = o.transmission(&grid).unwrap_or_else(|| ndarray::Array2::ones((256, 256)));
                 let opd = ImageOptic::opd(o.as_ref(), &grid).map(|a| a.mapv(|v| v * 1e9));

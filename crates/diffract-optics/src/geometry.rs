@@ -79,11 +79,18 @@ pub fn gray_disc(grid: &PupilGrid, cx: f64, cy: f64, radius: f64) -> Array2<f64>
 
 /// Adds a gray-edged disc (as [`gray_disc`]) into `out`, visiting only the rows and columns
 /// the disc can reach.
+///
+/// On a [placed](PupilGrid::placed) grid the disc's centre `(cx, cy)` is in the optic's
+/// coordinates, and a rotated frame gets POPPY's gray border of `|cos a|` pixels with its
+/// values divided by `cos^2 a` ([`Frame`](crate::Frame)).
 pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: f64) {
     let s = grid.pixelscale();
     let r = radius / s;
     let c = grid.coords();
     let n = grid.npix();
+    let frame = grid.frame();
+    // The disc's centre on the plane.
+    let (wy, wx) = frame.map_or((cy, cx), |f| f.unapply(cy, cx));
     // Index range covering [centre - r - 1, centre + r + 1] in pixel units.
     let span = |centre: f64| {
         let first = (((centre - radius) / s) + grid.centre() - 1.5).floor().max(0.0) as usize;
@@ -94,22 +101,34 @@ pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, 
             (first, last as usize)
         }
     };
-    let (i0, i1) = span(cy);
-    let (j0, j1) = span(cx);
+    let (i0, i1) = span(wy);
+    let (j0, j1) = span(wx);
+    let k = frame.map_or(1.0, |f| f.gray_pixel_size());
     for i in i0..=i1.min(n - 1) {
-        let py = (c[i] - cy) / s;
         for j in j0..=j1.min(n - 1) {
-            let px = (c[j] - cx) / s;
-            let d = (px * px + py * py).sqrt();
-            let v = if (d - r).abs() < 1.0 {
-                pixel_fraction_in_disc(r, px, py)
-            } else if d < r {
-                1.0
-            } else {
-                0.0
+            let (py, px) = match frame {
+                None => ((c[i] - cy) / s, (c[j] - cx) / s),
+                Some(f) => {
+                    let (y, x) = f.apply(c[i], c[j]);
+                    ((y - cy) / s, (x - cx) / s)
+                }
             };
-            out[[i, j]] += v;
+            out[[i, j]] += gray_value(r, px, py, k);
         }
+    }
+}
+
+/// The gray value of the pixel at `(px, py)` (pixel units from the centre) for a disc of
+/// radius `r` pixels, with POPPY's border of `k` pixels (1 unless the optic is rotated).
+#[inline]
+pub(crate) fn gray_value(r: f64, px: f64, py: f64, k: f64) -> f64 {
+    let d = (px * px + py * py).sqrt();
+    if (d - r).abs() < k {
+        (pixel_fraction_in_disc(r, px, py) / (k * k)).min(1.0)
+    } else if d < r {
+        1.0
+    } else {
+        0.0
     }
 }
 

@@ -1,7 +1,7 @@
 //! The sampling of the entrance pupil.
 
 use crate::error::positive;
-use crate::OpticsError;
+use crate::{Frame, OpticsError};
 use ndarray::Array2;
 
 /// A square pupil sampling: `npix` samples across a width of `diameter` metres.
@@ -17,6 +17,7 @@ pub struct PupilGrid {
     diameter: f64,
     pixelscale: f64,
     centre: f64,
+    frame: Option<Frame>,
 }
 
 /// Largest pupil array accepted: 16384 pixels across (a 4 GiB complex field).
@@ -44,6 +45,7 @@ impl PupilGrid {
             diameter,
             pixelscale: diameter / npix as f64,
             centre: (npix as f64 - 1.0) / 2.0,
+            frame: None,
         })
     }
 
@@ -68,6 +70,7 @@ impl PupilGrid {
             diameter: pixelscale * npix as f64,
             pixelscale,
             centre: (npix as f64 - 1.0) / 2.0,
+            frame: None,
         })
     }
 
@@ -116,9 +119,29 @@ impl PupilGrid {
         (0..self.npix).map(|i| self.coord(i)).collect()
     }
 
-    /// An array of this grid's shape with `f(y, x)` at every sample (metres).
+    /// An array of this grid's shape with `f(y, x)` at every sample (metres), in the optic's
+    /// coordinates when the grid is [placed](PupilGrid::placed).
     pub fn map(&self, f: impl Fn(f64, f64) -> f64) -> Array2<f64> {
         let c = self.coords();
-        Array2::from_shape_fn((self.npix, self.npix), |(i, j)| f(c[i], c[j]))
+        match self.frame {
+            None => Array2::from_shape_fn((self.npix, self.npix), |(i, j)| f(c[i], c[j])),
+            Some(frame) => Array2::from_shape_fn((self.npix, self.npix), |(i, j)| {
+                let (y, x) = frame.apply(c[i], c[j]);
+                f(y, x)
+            }),
+        }
+    }
+
+    /// The same grid seen from an optic placed by `frame` (shifted, then rotated: POPPY's
+    /// `get_coordinates`): [`PupilGrid::map`] and the gray discs of
+    /// [`geometry`](crate::geometry) then work in the optic's coordinates. [`PupilGrid::coords`]
+    /// stay the plane's. A grid placed again takes the new frame in place of the old.
+    pub fn placed(&self, frame: Frame) -> PupilGrid {
+        PupilGrid { frame: Some(frame), ..*self }
+    }
+
+    /// The frame of a [placed](PupilGrid::placed) grid.
+    pub fn frame(&self) -> Option<Frame> {
+        self.frame
     }
 }

@@ -2,9 +2,9 @@
 //! grid in arcseconds (which depends on wavelength, so they are sampled per wavelength).
 
 use crate::error::{finite, non_negative, positive};
-use crate::geometry::{pixel_fraction_in_disc, rotate_into};
+use crate::geometry::{gray_value, pixel_fraction_in_disc, rotate_into};
 use crate::special::bessel_j1;
-use crate::{OpticsError, ScalarTransmission};
+use crate::{Frame, OpticsError, ScalarTransmission};
 use ndarray::Array2;
 use std::fmt::Debug;
 
@@ -18,6 +18,9 @@ pub struct ImageGrid {
     pub pixelscale: f64,
     /// The (row, column) position of the origin, in pixels.
     pub center: (f64, f64),
+    /// The frame of an optic placed on this grid ([`ImageGrid::placed`]); `None` for the
+    /// plane itself.
+    pub frame: Option<Frame>,
 }
 
 impl ImageGrid {
@@ -33,27 +36,49 @@ impl ImageGrid {
         self.pixelscale * (j as f64 - self.center.1)
     }
 
-    /// An array of this grid's shape with `f(y, x)` (arcsec) at every pixel.
+    /// An array of this grid's shape with `f(y, x)` (arcsec) at every pixel, in the optic's
+    /// coordinates when the grid is [placed](ImageGrid::placed).
     pub fn map(&self, f: impl Fn(f64, f64) -> f64) -> Array2<f64> {
         let xs: Vec<f64> = (0..self.shape.1).map(|j| self.x(j)).collect();
-        Array2::from_shape_fn(self.shape, |(i, j)| f(self.y(i), xs[j]))
+        match self.frame {
+            None => Array2::from_shape_fn(self.shape, |(i, j)| f(self.y(i), xs[j])),
+            Some(frame) => Array2::from_shape_fn(self.shape, |(i, j)| {
+                let (y, x) = frame.apply(self.y(i), xs[j]);
+                f(y, x)
+            }),
+        }
     }
 
-    /// A gray-edged disc of `radius` arcsec about the origin: each pixel holds the fraction
-    /// of its area inside.
+    /// The same grid seen from an optic placed by `frame` (shifted, then rotated, in
+    /// arcsec): [`ImageGrid::map`] and [`ImageGrid::gray_disc`] then work in the optic's
+    /// coordinates. A grid placed again takes the new frame in place of the old.
+    pub fn placed(&self, frame: Frame) -> ImageGrid {
+        ImageGrid { frame: Some(frame), ..*self }
+    }
+
+    /// A gray-edged disc of `radius` arcsec about the origin (the optic's, on a placed grid):
+    /// each pixel holds the fraction of its area inside (with POPPY's border for a rotated
+    /// frame, [`Frame`]).
     pub fn gray_disc(&self, radius: f64) -> Array2<f64> {
         let r = radius / self.pixelscale;
+        let Some(frame) = self.frame else {
+            return Array2::from_shape_fn(self.shape, |(i, j)| {
+                let py = i as f64 - self.center.0;
+                let px = j as f64 - self.center.1;
+                let d = px.hypot(py);
+                if (d - r).abs() < 1.0 {
+                    pixel_fraction_in_disc(r, px, py)
+                } else if d < r {
+                    1.0
+                } else {
+                    0.0
+                }
+            });
+        };
+        let k = frame.gray_pixel_size();
         Array2::from_shape_fn(self.shape, |(i, j)| {
-            let py = i as f64 - self.center.0;
-            let px = j as f64 - self.center.1;
-            let d = px.hypot(py);
-            if (d - r).abs() < 1.0 {
-                pixel_fraction_in_disc(r, px, py)
-            } else if d < r {
-                1.0
-            } else {
-                0.0
-            }
+            let (y, x) = frame.apply(self.y(i), self.x(j));
+            gray_value(r, x / self.pixelscale, y / self.pixelscale, k)
         })
     }
 }
@@ -429,6 +454,7 @@ mod tests {
             shape: (n, n),
             pixelscale: scale,
             center: ((n as f64 - 1.0) / 2.0, (n as f64 - 1.0) / 2.0),
+            frame: None,
         }
     }
 

@@ -21,15 +21,19 @@
 //! assert!((area_m2 - std::f64::consts::PI).abs() < 1e-12);
 //! ```
 
+mod active;
+mod analytic;
 mod apertures;
 mod array;
 pub mod basis;
+mod compound;
 mod dms;
 mod error;
 pub mod geometry;
 mod grid;
 mod image;
 mod optic;
+mod placement;
 pub mod rng;
 mod screens;
 mod segmented;
@@ -37,11 +41,17 @@ pub mod special;
 mod wfe;
 pub mod zernike;
 
+pub use active::TipTiltStage;
+pub use analytic::{
+    AsymmetricSecondaryObscuration, CircularPhaseMask, GaussianAperture,
+    KeystoneSegmentedCircularAperture, KnifeEdge, ScalarOpticalPathDifference,
+};
 pub use apertures::{
     CircularAperture, HexagonAperture, NgonAperture, RectangleAperture, ScalarTransmission,
     SecondaryObscuration, SquareAperture,
 };
 pub use array::{bilinear, ArrayOptic, OpdKind, Orientation};
+pub use compound::{Compound, Merge};
 pub use dms::{
     ContinuousDeformableMirror, DmSampling, InfluenceFunction, SegmentSampling,
     SegmentedDeformableMirror, MAX_ACTUATORS,
@@ -53,6 +63,7 @@ pub use image::{
     IdealFqpm, ImageGrid, ImageOptic, RectangularFieldStop,
 };
 pub use optic::PupilOptic;
+pub use placement::{Frame, Inverse, Placed};
 pub use screens::{
     KolmogorovWfe, PowerSpectrumWfe, PsdTerm, StatisticalPsdWfe, TurbulenceSpectrum,
     TurbulenceStrength, MAX_PSD_SCREEN,

@@ -182,6 +182,16 @@ impl PupilOptic for MultiHexagonAperture {
         Some(self.layout.spacing * (2 * self.layout.rings + 1) as f64)
     }
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
+        if grid.frame().is_some() {
+            // A placed grid: every sample in the optic's coordinates.
+            let centres: Vec<(f64, f64)> =
+                self.layout.segments.iter().map(|&seg| self.layout.center(seg)).collect();
+            return Some(grid.map(|y, x| {
+                let inside =
+                    centres.iter().any(|&(cx, cy)| inside_hexagon(x - cx, y - cy, self.side));
+                f64::from(u8::from(inside))
+            }));
+        }
         let c = grid.coords();
         let n = grid.npix();
         let mut t = Array2::zeros((n, n));

@@ -125,6 +125,7 @@ pub(crate) fn apply_image(
                 shape: (rows.len(), cols.len()),
                 pixelscale: grid.pixelscale,
                 center: (grid.center.0 - rows.start as f64, grid.center.1 - cols.start as f64),
+                frame: grid.frame,
             };
             let arrays = PupilArrays {
                 transmission: optic.transmission(&sub),

@@ -276,7 +276,12 @@ fn mft_to_box(
     let c = (npix as f64 - 1.0) / 2.0;
     Ok((
         image,
-        ImageGrid { shape: (npix, npix), pixelscale: fov / npix as f64, center: (c, c) },
+        ImageGrid {
+            shape: (npix, npix),
+            pixelscale: fov / npix as f64,
+            center: (c, c),
+            frame: None,
+        },
         nlamd,
     ))
 }

@@ -179,6 +179,7 @@ impl Wavefront {
                 shape: self.field.dim(),
                 pixelscale: arcsec_per_px,
                 center: centre,
+                frame: None,
             }),
             _ => None,
         }

@@ -19,15 +19,18 @@
 //! [`OpticSpec`] still refuses unknown keys itself (`deny_unknown_fields`) when deserialised
 //! directly, from TOML or any other serde format.
 
-use super::{dms, suggestion, Keys, WrappedError};
+use super::{dms, placement, suggestion, units, Keys, WrappedError};
 use crate::SceneError;
 use diffract_optics::rng::draw_seed;
 use diffract_optics::{
-    AnnularFieldStop, ArrayOptic, BandLimitedCoronagraph, BandLimitedProfile, BarOcculter,
-    CircularAperture, CircularOcculter, HexagonAperture, IdealFqpm, ImageOptic,
-    MultiCircularAperture, MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation,
-    PupilOptic, QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarTransmission,
-    SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens, ZernikeWfe,
+    AnnularFieldStop, ArrayOptic, AsymmetricSecondaryObscuration, BandLimitedCoronagraph,
+    BandLimitedProfile, BarOcculter, CircularAperture, CircularOcculter, CircularPhaseMask,
+    Compound, GaussianAperture, HexagonAperture, IdealFqpm, ImageOptic,
+    KeystoneSegmentedCircularAperture, KnifeEdge, Merge, MultiCircularAperture,
+    MultiHexagonAperture, NgonAperture, OpdKind, OpticsError, Orientation, PupilOptic,
+    QuadraticLens, RectangleAperture, RectangularFieldStop, ScalarOpticalPathDifference,
+    ScalarTransmission, SecondaryObscuration, SegmentedDeformableMirror, SquareAperture, ThinLens,
+    TipTiltStage, ZernikeWfe,
 };
 use diffract_optics::{
     KolmogorovWfe, ParameterizedWfe, PowerSpectrumWfe, PsdTerm, SineWaveWfe, StatisticalPsdWfe,
@@ -104,6 +107,10 @@ enum Ty {
     NumberRows,
     /// A list of lists of `.0` finite numbers each.
     FixedRows(usize),
+    /// A non-empty list of tables (the optics of a `compound_optic`).
+    Tables,
+    /// A table (the optic on a `tip_tilt_stage`).
+    Table,
 }
 
 /// One key of a kind.
@@ -399,6 +406,97 @@ pub const KINDS: &[KindInfo] = &[
         example: "",
         checks: &[opt("direction", Ty::Choice(&["forward", "backward"]))],
     },
+    // Issue 15's optics.
+    KindInfo {
+        name: "compound_optic",
+        planes: PlaneRule::Either,
+        poppy: "CompoundAnalyticOptic",
+        summary: "several analytic optics in one plane, merged by product (and) or union (or)",
+        example: "optics = [{ kind = \"scalar_transmission\", transmission = 0.5 }]",
+        checks: &[req("optics", Ty::Tables), opt("merge", Ty::Choice(&["and", "or"]))],
+    },
+    KindInfo {
+        name: "gaussian_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "GaussianAperture",
+        summary: "a Gaussian amplitude apodizer",
+        example: "fwhm_m = 1.0",
+        checks: &[
+            opt("fwhm_m", Ty::Positive),
+            opt("w_m", Ty::Positive),
+            Check::Rule(gaussian_rule),
+        ],
+    },
+    KindInfo {
+        name: "knife_edge",
+        planes: PlaneRule::Either,
+        poppy: "KnifeEdge",
+        summary: "a half-infinite opaque plane with its edge through the origin",
+        example: "",
+        checks: &[opt("rotation_deg", Ty::Number)],
+    },
+    KindInfo {
+        name: "scalar_optical_path_difference",
+        planes: PlaneRule::Either,
+        poppy: "ScalarOpticalPathDifference",
+        summary: "a uniform optical path difference",
+        example: "opd_m = 1e-7",
+        checks: &[opt("opd_m", Ty::Number)],
+    },
+    KindInfo {
+        name: "circular_phase_mask",
+        planes: PlaneRule::Image,
+        poppy: "CircularPhaseMask",
+        summary: "a disc delaying by a fraction of a wave at a design wavelength",
+        example: "radius_arcsec = 0.1",
+        checks: &[
+            opt("radius_arcsec", Ty::Number),
+            opt("wavelength_m", Ty::Positive),
+            opt("retardance", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "asymmetric_secondary_obscuration",
+        planes: PlaneRule::Pupil,
+        poppy: "AsymmetricSecondaryObscuration",
+        summary: "a central obscuration with spiders at any angles, widths and starting points",
+        example: "secondary_radius_m = 0.2",
+        checks: &[
+            req("secondary_radius_m", Ty::Number),
+            opt("support_angle_deg", Ty::Numbers),
+            opt("support_width_m", Ty::Numbers),
+            opt("support_offset_x_m", Ty::Numbers),
+            opt("support_offset_y_m", Ty::Numbers),
+        ],
+    },
+    KindInfo {
+        name: "keystone_segmented_circular_aperture",
+        planes: PlaneRule::Pupil,
+        poppy: "KeystoneSegmentedCircularAperture",
+        summary: "a circle cut into rings of keystone segments",
+        example: "radius_m = 1.0",
+        checks: &[
+            opt("radius_m", Ty::Number),
+            opt("rings", Ty::Integer(1, 99)),
+            opt("nsections", Ty::Integers(10_000)),
+            opt("gap_radii_m", Ty::Numbers),
+            opt("gap_m", Ty::Number),
+        ],
+    },
+    KindInfo {
+        name: "tip_tilt_stage",
+        planes: PlaneRule::Pupil,
+        poppy: "TipTiltStage",
+        summary: "an optic on a stage tipped and tilted by angles",
+        example: "optic = { kind = \"circular_aperture\", radius_m = 1.0 }",
+        checks: &[
+            req("optic", Ty::Table),
+            opt("radius_m", Ty::Positive),
+            opt("tip_arcsec", Ty::Number),
+            opt("tilt_arcsec", Ty::Number),
+            opt("include_factor_of_two", Ty::Bool),
+        ],
+    },
     KindInfo {
         name: "circular_occulter",
         planes: PlaneRule::Image,
@@ -586,6 +684,18 @@ fn fits_rule_paths(t: &Table, _: OpticPlane) -> Result<(), String> {
     fits_paths_given(t.contains_key("transmission_path"), t.contains_key("opd_path"))
 }
 
+fn gaussian_widths(fwhm: bool, w: bool) -> Result<(), String> {
+    match (fwhm, w) {
+        (true, true) => Err("give fwhm_m or w_m, not both".into()),
+        (false, false) => Err("missing required key fwhm_m (or w_m)".into()),
+        _ => Ok(()),
+    }
+}
+
+fn gaussian_rule(t: &Table, _: OpticPlane) -> Result<(), String> {
+    gaussian_widths(t.contains_key("fwhm_m"), t.contains_key("w_m"))
+}
+
 fn dm_rule_one_surface(t: &Table, _: OpticPlane) -> Result<(), String> {
     dms::one_surface(t.contains_key("surface_m"), t.contains_key("surface_path"))
 }
@@ -681,6 +791,28 @@ fn check_key(k: &mut Keys<'_>, key: &Key) -> Result<(), SceneError> {
                 }
             }
         }
+        Ty::Tables => match k.get(name) {
+            None => {}
+            Some(Value::Array(a)) if a.is_empty() => {
+                return Err(k.err(format!("{name} is empty; give at least one optic")));
+            }
+            Some(Value::Array(a)) if a.iter().all(Value::is_table) => {}
+            Some(other) => {
+                return Err(k.err(format!(
+                    "{name} must be a list of tables (optics), got {}",
+                    super::type_name(other)
+                )));
+            }
+        },
+        Ty::Table => match k.get(name) {
+            None | Some(Value::Table(_)) => {}
+            Some(other) => {
+                return Err(k.err(format!(
+                    "{name} must be a table (an optic), got {}",
+                    super::type_name(other)
+                )));
+            }
+        },
     }
     if key.required && !present {
         return Err(k.err(match key.ty {
@@ -743,6 +875,13 @@ pub(super) fn read_optic_in(
         }
     };
     info.check_plane(plane).map_err(|m| k.err(m))?;
+    // Other spellings of lengths and angles (`radius_mm`, `shift_x_mas`, ...) become the
+    // kind's own keys, converted.
+    let mut own = info.keys(plane);
+    own.extend(["shift_x_m", "shift_y_m", "shift_x_arcsec", "shift_y_arcsec", "rotation_deg"]);
+    let converted = units::normalise(t, &own).map_err(|m| k.err(m))?;
+    let t = converted.as_ref().unwrap_or(t);
+    let mut k = Keys { table: t, used: k.used.clone(), ctx: k.ctx.clone(), file: k.file.clone() };
     for check in info.checks {
         match check {
             Check::Key(key) if key.only_in.is_none_or(|p| p == plane) => check_key(&mut k, key)?,
@@ -757,6 +896,8 @@ pub(super) fn read_optic_in(
         k.err(e.message().split_whitespace().collect::<Vec<_>>().join(" "))
     })?;
     let optic = spec.build(plane, OpticContext { file, index })?;
+    let own_rotation = info.keys(plane).contains(&"rotation_deg");
+    let optic = placement::read_and_wrap(&mut k, kind, plane, own_rotation, optic)?;
     k.finish()?;
     Ok((optic, distance))
 }
@@ -796,6 +937,33 @@ fn default_spectrum() -> String {
 }
 fn default_direction() -> String {
     "forward".into()
+}
+fn default_merge() -> String {
+    "and".into()
+}
+fn default_scalar_opd_m() -> f64 {
+    1e-6
+}
+fn default_phase_mask_wavelength_m() -> f64 {
+    1e-6
+}
+fn default_retardance() -> f64 {
+    0.5
+}
+fn default_support_angles_deg() -> Vec<f64> {
+    vec![0.0, 90.0, 240.0]
+}
+fn default_support_width_m() -> Vec<f64> {
+    vec![0.01]
+}
+fn default_keystone_rings() -> usize {
+    2
+}
+fn default_keystone_sections() -> Vec<usize> {
+    vec![4]
+}
+fn default_zero_list() -> Vec<f64> {
+    vec![0.0]
 }
 fn default_dm_shape() -> Vec<usize> {
     vec![10, 10]
@@ -1026,6 +1194,99 @@ pub enum OpticSpec {
         #[serde(default = "default_direction")]
         direction: String,
     },
+    /// POPPY's `CompoundAnalyticOptic` (either plane).
+    CompoundOptic {
+        /// The optics, each an `[[optic]]` table without `plane` (they sit in this one).
+        optics: Vec<Table>,
+        /// `"and"` (product of the transmissions, the default) or `"or"` (union).
+        #[serde(default = "default_merge")]
+        merge: String,
+    },
+    /// POPPY's `GaussianAperture`.
+    GaussianAperture {
+        /// Full width at half maximum of the amplitude, metres (or `w_m`).
+        #[serde(default)]
+        fwhm_m: Option<f64>,
+        /// Beam width parameter w, metres: t = exp(-(r / w)^2) (or `fwhm_m`).
+        #[serde(default)]
+        w_m: Option<f64>,
+    },
+    /// POPPY's `KnifeEdge` (either plane).
+    KnifeEdge {
+        /// Counter-clockwise rotation, degrees (default 0: edge along +Y, x >= 0 opaque).
+        #[serde(default)]
+        rotation_deg: f64,
+    },
+    /// POPPY's `ScalarOpticalPathDifference` (either plane).
+    ScalarOpticalPathDifference {
+        /// The OPD, metres (default 1e-6, as POPPY).
+        #[serde(default = "default_scalar_opd_m")]
+        opd_m: f64,
+    },
+    /// POPPY's `CircularPhaseMask`.
+    CircularPhaseMask {
+        /// Radius, arcsec (default 1).
+        #[serde(default = "default_one")]
+        radius_arcsec: f64,
+        /// Design wavelength, metres (default 1e-6).
+        #[serde(default = "default_phase_mask_wavelength_m")]
+        wavelength_m: f64,
+        /// Delay in waves at the design wavelength (default 0.5).
+        #[serde(default = "default_retardance")]
+        retardance: f64,
+    },
+    /// POPPY's `AsymmetricSecondaryObscuration`.
+    AsymmetricSecondaryObscuration {
+        /// Radius of the obscuration, metres.
+        secondary_radius_m: f64,
+        /// Angle of each spider, degrees counter-clockwise from +Y (default [0, 90, 240]).
+        #[serde(default = "default_support_angles_deg")]
+        support_angle_deg: Vec<f64>,
+        /// Spider widths, metres: one for all or one per spider (default [0.01]).
+        #[serde(default = "default_support_width_m")]
+        support_width_m: Vec<f64>,
+        /// X of each spider's start, metres: one for all or one per spider (default [0]).
+        #[serde(default = "default_zero_list")]
+        support_offset_x_m: Vec<f64>,
+        /// Y of each spider's start, metres: one for all or one per spider (default [0]).
+        #[serde(default = "default_zero_list")]
+        support_offset_y_m: Vec<f64>,
+    },
+    /// POPPY's `KeystoneSegmentedCircularAperture`.
+    KeystoneSegmentedCircularAperture {
+        /// Radius, metres (default 1).
+        #[serde(default = "default_one")]
+        radius_m: f64,
+        /// Rings of segments (1 to 99; default 2).
+        #[serde(default = "default_keystone_rings")]
+        rings: usize,
+        /// Sections per ring: one for all rings or one per ring (default [4]).
+        #[serde(default = "default_keystone_sections")]
+        nsections: Vec<usize>,
+        /// Radii of the gaps between rings, metres (default radius (k + 1) / rings).
+        #[serde(default)]
+        gap_radii_m: Option<Vec<f64>>,
+        /// Width of the gaps, metres (default 0.01).
+        #[serde(default = "default_gap_m")]
+        gap_m: f64,
+    },
+    /// POPPY's `TipTiltStage`.
+    TipTiltStage {
+        /// The optic on the stage, an `[[optic]]` table without `plane`.
+        optic: Table,
+        /// Radius of the circle the tilt is defined over, metres (default 1).
+        #[serde(default = "default_one")]
+        radius_m: f64,
+        /// Tip, arcsec (moves the PSF along +X; default 0).
+        #[serde(default)]
+        tip_arcsec: f64,
+        /// Tilt, arcsec (moves the PSF along +Y; default 0).
+        #[serde(default)]
+        tilt_arcsec: f64,
+        /// Double the OPD, for a reflection (default false).
+        #[serde(default)]
+        include_factor_of_two: bool,
+    },
     /// POPPY's `CircularOcculter`.
     CircularOcculter {
         /// Radius, arcsec.
@@ -1224,6 +1485,16 @@ impl OpticSpec {
             OpticSpec::ScalarTransmission { .. } => "scalar_transmission",
             OpticSpec::QuadraticLens { .. } => "quadratic_lens",
             OpticSpec::FqpmFftAligner { .. } => "fqpm_fft_aligner",
+            OpticSpec::CompoundOptic { .. } => "compound_optic",
+            OpticSpec::GaussianAperture { .. } => "gaussian_aperture",
+            OpticSpec::KnifeEdge { .. } => "knife_edge",
+            OpticSpec::ScalarOpticalPathDifference { .. } => "scalar_optical_path_difference",
+            OpticSpec::CircularPhaseMask { .. } => "circular_phase_mask",
+            OpticSpec::AsymmetricSecondaryObscuration { .. } => "asymmetric_secondary_obscuration",
+            OpticSpec::KeystoneSegmentedCircularAperture { .. } => {
+                "keystone_segmented_circular_aperture"
+            }
+            OpticSpec::TipTiltStage { .. } => "tip_tilt_stage",
             OpticSpec::CircularOcculter { .. } => "circular_occulter",
             OpticSpec::AnnularFieldStop { .. } => "annular_field_stop",
             OpticSpec::SquareFieldStop { .. } => "square_field_stop",
@@ -1432,6 +1703,95 @@ impl OpticSpec {
                     AlignerDirection::Backward
                 })
             }
+            OpticSpec::CompoundOptic { optics, merge } => {
+                choice("merge", merge, &["and", "or"]).map_err(err)?;
+                let merge = if merge == "and" { Merge::And } else { Merge::Or };
+                compound(optics, merge, plane, ctx)?
+            }
+            OpticSpec::GaussianAperture { fwhm_m, w_m } => {
+                gaussian_widths(fwhm_m.is_some(), w_m.is_some()).map_err(err)?;
+                pupil(
+                    match (fwhm_m, w_m) {
+                        (Some(f), _) => GaussianAperture::from_fwhm(*f),
+                        (None, Some(w)) => GaussianAperture::from_w(*w),
+                        (None, None) => unreachable!("checked above"),
+                    }
+                    .map_err(wrap)?,
+                )
+            }
+            OpticSpec::KnifeEdge { rotation_deg } => {
+                let o = KnifeEdge::new(*rotation_deg).map_err(wrap)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(o),
+                    OpticPlane::Image => image(o),
+                }
+            }
+            OpticSpec::ScalarOpticalPathDifference { opd_m } => {
+                let o = ScalarOpticalPathDifference::new(*opd_m).map_err(wrap)?;
+                match plane {
+                    OpticPlane::Pupil => pupil(o),
+                    OpticPlane::Image => image(o),
+                }
+            }
+            OpticSpec::CircularPhaseMask { radius_arcsec, wavelength_m, retardance } => image(
+                CircularPhaseMask::new(*radius_arcsec, *wavelength_m, *retardance).map_err(wrap)?,
+            ),
+            OpticSpec::AsymmetricSecondaryObscuration {
+                secondary_radius_m,
+                support_angle_deg,
+                support_width_m,
+                support_offset_x_m,
+                support_offset_y_m,
+            } => pupil(
+                AsymmetricSecondaryObscuration::new(
+                    *secondary_radius_m,
+                    support_angle_deg,
+                    support_width_m,
+                    support_offset_x_m,
+                    support_offset_y_m,
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::KeystoneSegmentedCircularAperture {
+                radius_m,
+                rings,
+                nsections,
+                gap_radii_m,
+                gap_m,
+            } => pupil(
+                KeystoneSegmentedCircularAperture::new(
+                    *radius_m,
+                    *rings,
+                    nsections,
+                    gap_radii_m.as_deref(),
+                    *gap_m,
+                )
+                .map_err(wrap)?,
+            ),
+            OpticSpec::TipTiltStage {
+                optic,
+                radius_m,
+                tip_arcsec,
+                tilt_arcsec,
+                include_factor_of_two,
+            } => {
+                let here = format!("optic {} (tip_tilt_stage): optic", ctx.index + 1);
+                let Plane::Pupil(inner) = read_inner(optic, plane, ctx, &here, "tip_tilt_stage")?
+                else {
+                    return Err(err("optic is not a pupil optic".into()));
+                };
+                let arcsec = std::f64::consts::PI / 648_000.0;
+                pupil(
+                    TipTiltStage::new(
+                        inner,
+                        *radius_m,
+                        tip_arcsec * arcsec,
+                        tilt_arcsec * arcsec,
+                        *include_factor_of_two,
+                    )
+                    .map_err(wrap)?,
+                )
+            }
             OpticSpec::CircularOcculter { radius_arcsec } => {
                 image(CircularOcculter::new(*radius_arcsec).map_err(wrap)?)
             }
@@ -1584,6 +1944,83 @@ impl OpticSpec {
     }
 }
 
+/// Kinds a `compound_optic` cannot hold: POPPY's `CompoundAnalyticOptic` takes analytic
+/// optics only (and the aligner and the Gaussian-beam lens are not sampled optics).
+const NOT_IN_COMPOUND: &[&str] = &[
+    "fits_optic",
+    "continuous_deformable_mirror",
+    "hex_segmented_deformable_mirror",
+    "circular_segmented_deformable_mirror",
+    "fqpm_fft_aligner",
+    "quadratic_lens",
+    "compound_optic",
+];
+
+/// One optic held by another (`outer`: a compound or a stage), read as an `[[optic]]` in
+/// `plane`, its messages in the context `here` (`optic N (outer): ...`).
+fn read_inner(
+    t: &Table,
+    plane: OpticPlane,
+    ctx: OpticContext<'_>,
+    here: &str,
+    outer: &str,
+) -> Result<Plane, SceneError> {
+    let err = |message: String| SceneError {
+        file: ctx.file.map(Path::to_path_buf),
+        context: here.to_string(),
+        message,
+    };
+    if t.contains_key("plane") {
+        return Err(err(format!("remove plane: the optics of a {outer} sit in its plane")));
+    }
+    if let Some(Value::String(kind)) = t.get("kind") {
+        // A stage may hold a compound, a compound no compound or stage: nesting stops there.
+        let nests = kind == "tip_tilt_stage" || (kind == "compound_optic" && outer == kind);
+        if nests || (NOT_IN_COMPOUND.contains(&kind.as_str()) && kind != "compound_optic") {
+            return Err(err(format!("{kind} cannot be part of a {outer} (analytic optics only)")));
+        }
+    }
+    let mut t = t.clone();
+    let word = if plane == OpticPlane::Pupil { "pupil" } else { "image" };
+    t.insert("plane".into(), Value::String(word.into()));
+    let parent = format!("optic {}", ctx.index + 1);
+    read_optic_in(&t, ctx.index, ctx.file, false).map(|(p, _)| p).map_err(|mut e| {
+        let rest = e.context.strip_prefix(&parent).unwrap_or("").to_string();
+        e.context = format!("{here}{rest}");
+        e
+    })
+}
+
+/// A `compound_optic`: each table read as an `[[optic]]` in `plane`, its messages naming
+/// `optic N (compound_optic): optics J (kind)`.
+fn compound(
+    tables: &[Table],
+    merge: Merge,
+    plane: OpticPlane,
+    ctx: OpticContext<'_>,
+) -> Result<Plane, SceneError> {
+    let parent = format!("optic {}", ctx.index + 1);
+    let (mut pupils, mut images) = (Vec::new(), Vec::new());
+    for (j, t) in tables.iter().enumerate() {
+        let here = format!("{parent} (compound_optic): optics {}", j + 1);
+        match read_inner(t, plane, ctx, &here, "compound_optic")? {
+            Plane::Pupil(o) => pupils.push(o),
+            Plane::Image(o) => images.push(o),
+            _ => {
+                return Err(SceneError {
+                    file: ctx.file.map(Path::to_path_buf),
+                    context: here,
+                    message: "not an optic".into(),
+                })
+            }
+        }
+    }
+    Ok(match plane {
+        OpticPlane::Pupil => Plane::Pupil(Arc::new(Compound::new(pupils, merge))),
+        OpticPlane::Image => Plane::Image(Arc::new(Compound::new(images, merge))),
+    })
+}
+
 fn pupil(optic: impl PupilOptic + 'static) -> Plane {
     Plane::Pupil(Arc::new(optic))
 }
@@ -1726,6 +2163,8 @@ mod tests {
                     Ty::Integers(max) => format!("[0, {max}]"),
                     Ty::NumberRows => "[[1.5, 2], [0, 1]]".into(),
                     Ty::FixedRows(len) => format!("[[{}]]", vec!["1.5"; len].join(", ")),
+                    Ty::Tables => "[{ kind = \"scalar_transmission\", transmission = 1.0 }]".into(),
+                    Ty::Table => "{ kind = \"scalar_transmission\", transmission = 1.0 }".into(),
                 };
                 let mut t = table(info.example);
                 t.insert("kind".into(), Value::String(info.name.into()));
@@ -1841,13 +2280,28 @@ mod tests {
             (format!("plane = \"pupil\"\n{fits}pixelscale_arcsec = 0.1"), "optic 2 (fits_optic): pixelscale_arcsec does not apply in a pupil plane; use pixelscale_m"),
             (format!("plane = \"image\"\n{fits}pixelscale_m = 0.1"), "optic 2 (fits_optic): pixelscale_m does not apply in an image plane; use pixelscale_arcsec"),
             ("plane = \"image\"\nkind = \"fits_optic\"\nflip_x = true".into(), "optic 2 (fits_optic): give transmission_path, opd_path or both"),
-            ("plane = \"pupil\"\nkind = \"multi_hexagon_aperture\"\nrings = 1\nflattoflat_m = 0.5\ngap_ = 1".into(), "optic 2 (multi_hexagon_aperture): unknown key 'gap_' (did you mean 'gap_m'?); allowed keys: kind, plane, rings, flattoflat_m, gap_m, center, segments"),
+            ("plane = \"pupil\"\nkind = \"multi_hexagon_aperture\"\nrings = 1\nflattoflat_m = 0.5\ngap_ = 1".into(), "optic 2 (multi_hexagon_aperture): unknown key 'gap_' (did you mean 'gap_m'?); allowed keys: kind, plane, rings, flattoflat_m, gap_m, center, segments, shift_x_m, shift_y_m, rotation_deg, inverse"),
             // A missing required key is named before a later key's wrong type, as the keys
             // are read in order; a constructor's complaint before an unknown key.
             ("plane = \"pupil\"\nkind = \"secondary_obscuration\"\nn_supports = \"str\"".into(), "optic 2 (secondary_obscuration): missing required key secondary_radius_m"),
             ("plane = \"pupil\"\nkind = \"square_aperture\"\nsize_m = -1\nsiz_m = 1".into(), "optic 2 (square_aperture): size_m = -1 is invalid; must be a finite number > 0"),
             ("plane = \"pupil\"\nkind = \"circular_occulter\"\nradius_arcsec = 0.1".into(), "optic 2 (circular_occulter): circular_occulter belongs in an image plane, not a pupil plane"),
             ("plane = \"foo\"\nkind = \"scalar_transmission\"\ntransmission = 0.5".into(), "optic 2 (scalar_transmission): plane = \"foo\" is invalid; must be \"pupil\" or \"image\""),
+            ("plane = \"pupil\"\nkind = \"gaussian_aperture\"\nfwhm_m = 1.0\nw_m = 1.0".into(), "optic 2 (gaussian_aperture): give fwhm_m or w_m, not both"),
+            ("plane = \"pupil\"\nkind = \"gaussian_aperture\"".into(), "optic 2 (gaussian_aperture): missing required key fwhm_m (or w_m)"),
+            ("plane = \"pupil\"\nkind = \"asymmetric_secondary_obscuration\"\nsecondary_radius_m = 0.1\nsupport_width_m = [0.01, 0.02]".into(), "optic 2 (asymmetric_secondary_obscuration): support_width_m = 2 values for 3 supports is invalid; must give one value, or one per support_angle_deg"),
+            // A compound's optics are named with it.
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = { kind = \"tip_tilt_stage\", optic = { kind = \"circular_aperture\", radius_m = 1.0 } }".into(), "optic 2 (tip_tilt_stage): optic: tip_tilt_stage cannot be part of a tip_tilt_stage (analytic optics only)"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"compound_optic\", optics = [{ kind = \"circular_aperture\", radius_m = 1.0 }] }]".into(), "optic 2 (compound_optic): optics 1: compound_optic cannot be part of a compound_optic (analytic optics only)"),
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = { kind = \"circular_aperture\", radius = 1.0 }".into(), "optic 2 (tip_tilt_stage): optic (circular_aperture): missing required key radius_m"),
+            ("plane = \"pupil\"\nkind = \"tip_tilt_stage\"\noptic = 3".into(), "optic 2 (tip_tilt_stage): optic must be a table (an optic), got an integer"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = []".into(), "optic 2 (compound_optic): optics is empty; give at least one optic"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = 1".into(), "optic 2 (compound_optic): optics must be a list of tables (optics), got an integer"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\nmerge = \"xor\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }]".into(), "optic 2 (compound_optic): merge = \"xor\" is invalid; must be \"and\" or \"or\""),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = -1.0 }]".into(), "optic 2 (compound_optic): optics 1 (circular_aperture): radius_m = -1 is invalid; must be a finite number > 0"),
+            ("plane = \"pupil\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }, { kind = \"fits_optic\", transmission_path = \"t.fits\" }]".into(), "optic 2 (compound_optic): optics 2: fits_optic cannot be part of a compound_optic (analytic optics only)"),
+            ("plane = \"image\"\nkind = \"compound_optic\"\noptics = [{ plane = \"image\", kind = \"circular_occulter\", radius_arcsec = 1.0 }]".into(), "optic 2 (compound_optic): optics 1: remove plane: the optics of a compound_optic sit in its plane"),
+            ("plane = \"image\"\nkind = \"compound_optic\"\noptics = [{ kind = \"circular_aperture\", radius_m = 1.0 }]".into(), "optic 2 (compound_optic): optics 1 (circular_aperture): circular_aperture belongs in a pupil plane, not an image plane"),
         ];
         for (optic, message) in cases {
             assert_eq!(err(&optic), format!("s.toml: {message}"), "{optic}");

@@ -6,6 +6,8 @@
 
 mod dms;
 mod kinds;
+mod placement;
+mod units;
 
 pub use kinds::{
     kind_info, KindInfo, OpticContext, OpticPlane, OpticSpec, PlaneRule, KINDS, OPTIC_KINDS,
