@@ -381,14 +381,21 @@ fn quadratic_phase_on(
 /// The angular-spectrum transfer function `exp(-i pi lambda dz (fx^2 + fy^2))` applied to
 /// a field in the FFT's own order (frequencies `k / (N dx)`, `k` from `-N/2` to `N/2 - 1`
 /// wrapped), as the product of its x and y factors.
-fn transfer_function(field: &mut Array2<Complex64>, scale: f64, dz: f64, wavelength: f64) {
+fn transfer_function(
+    field: &mut Array2<Complex64>,
+    scale: f64,
+    dz: f64,
+    wavelength: f64,
+    amplitude: f64,
+) {
     let n = field.nrows();
     let a = -PI * wavelength * dz;
+    let root = amplitude.sqrt();
     let factors: Vec<Complex64> = (0..n)
         .map(|k| {
             let ks = if k < n / 2 { k as f64 } else { k as f64 - n as f64 };
             let f = ks / (scale * n as f64);
-            Complex64::from_polar(1.0, a * (f * f))
+            Complex64::from_polar(root, a * (f * f))
         })
         .collect();
     separable(&mut field.view_mut(), &factors, &factors);
@@ -422,20 +429,44 @@ fn transform(
     field: &mut Array2<Complex64>,
     exec: &Exec<'_>,
     direction: FftDirection,
-) -> Result<(), PropagationError> {
-    let n = field.nrows();
+) -> Result<f64, PropagationError> {
     let rows = nonzero_rows(field);
     if let (Precision::F32, Some(fft32)) = (exec.precision, exec.fft32) {
         // Single precision: the transform in f32, the field kept in f64 between them.
         let mut single = field.mapv(|z| Complex32::new(z.re as f32, z.im as f32));
-        fft32.process_rows(&mut single, direction, exec.par, rows, 0..n)?;
+        let scale = fft32.process_bare(&mut single, direction, exec.par, rows)?;
         Zip::from(field)
             .and(&single)
             .for_each(|d, s| *d = Complex64::new(s.re.into(), s.im.into()));
-        return Ok(());
+        return Ok(f64::from(scale));
     }
-    exec.fft()?.process_rows(field, direction, exec.par, rows, 0..n)?;
-    Ok(())
+    Ok(exec.fft()?.process_bare(field, direction, exec.par, rows)?)
+}
+
+/// `sign(i) * sqrt(scale) * exp(i k x_i^2 / (2 R))` for every row `i` of an `n`-pixel
+/// Fresnel array (spacing `scale_m`): one factor of a separable quadratic phase with the
+/// checkerboard and a scale folded in; no phase for infinite `R`.
+fn phase_factors(
+    n: usize,
+    scale_m: f64,
+    radius: f64,
+    wavelength: f64,
+    checkerboard: bool,
+    amplitude: f64,
+) -> Vec<Complex64> {
+    let k = 2.0 * PI / wavelength;
+    let centre = n as f64 / 2.0;
+    (0..n)
+        .map(|i| {
+            let a = if checkerboard { sign(i) * amplitude } else { amplitude };
+            if radius.is_finite() {
+                let x = scale_m * (i as f64 - centre);
+                Complex64::from_polar(a, k * (x * x) / (2.0 * radius))
+            } else {
+                Complex64::new(a, 0.0)
+            }
+        })
+        .collect()
 }
 
 /// Propagation over a distance (POPPY's `FresnelWavefront.propagate_fresnel`).
@@ -446,7 +477,9 @@ pub(crate) struct FresnelPropagate {
 }
 
 impl FresnelPropagate {
-    /// Plane to plane by the angular spectrum (POPPY's `_propagate_ptp`).
+    /// Plane to plane by the angular spectrum (POPPY's `_propagate_ptp`): on the centred
+    /// array the shifts cancel, so it is the bare forward transform, the transfer function
+    /// (with both 1/N factors), and the bare inverse.
     fn plane_to_plane(
         wf: &mut Wavefront,
         exec: &Exec<'_>,
@@ -456,15 +489,17 @@ impl FresnelPropagate {
         if dz.abs() < 1e-10 {
             return Ok(());
         }
-        transform(&mut wf.field, exec, FftDirection::ImageToPupil)?;
-        transfer_function(&mut wf.field, scale, dz, wf.wavelength);
+        // Both transforms have the same 1/N factor, applied here together.
+        let s1 = transform(&mut wf.field, exec, FftDirection::ImageToPupil)?;
+        transfer_function(&mut wf.field, scale, dz, wf.wavelength, s1 * s1);
         transform(&mut wf.field, exec, FftDirection::PupilToImage)?;
         beam.z += dz;
         set_fresnel(wf, scale, beam);
         Ok(())
     }
 
-    /// From the waist to a spherical reference surface (POPPY's `_propagate_wts`).
+    /// From the waist to a spherical reference surface (POPPY's `_propagate_wts`):
+    /// `C (Q x)` transformed, times `C / N`.
     fn waist_to_spherical(
         wf: &mut Wavefront,
         exec: &Exec<'_>,
@@ -474,23 +509,23 @@ impl FresnelPropagate {
         if dz == 0.0 {
             return Ok(());
         }
-        let n = wf.field.nrows() as f64;
-        if dz > 0.0 {
-            quadratic_phase(&mut wf.field, scale, dz, wf.wavelength, false);
-            transform(&mut wf.field, exec, FftDirection::PupilToImage)?;
-            checkerboard(&mut wf.field);
-        } else {
-            quadratic_phase(&mut wf.field, scale, dz, wf.wavelength, true);
-            transform(&mut wf.field, exec, FftDirection::ImageToPupil)?;
-        }
-        let new_scale = wf.wavelength * dz.abs() / (n * scale);
+        let n = wf.field.nrows();
+        let pre = phase_factors(n, scale, dz, wf.wavelength, true, 1.0);
+        separable(&mut wf.field.view_mut(), &pre, &pre);
+        let direction =
+            if dz > 0.0 { FftDirection::PupilToImage } else { FftDirection::ImageToPupil };
+        let s = transform(&mut wf.field, exec, direction)?;
+        let post = phase_factors(n, scale, f64::INFINITY, wf.wavelength, true, s.sqrt());
+        separable(&mut wf.field.view_mut(), &post, &post);
+        let new_scale = wf.wavelength * dz.abs() / (n as f64 * scale);
         beam.z += dz;
         beam.spherical = true;
         set_fresnel(wf, new_scale, beam);
         Ok(())
     }
 
-    /// From a spherical reference surface to the waist (POPPY's `_propagate_stw`).
+    /// From a spherical reference surface to the waist (POPPY's `_propagate_stw`): `C x`
+    /// transformed, times `Q' C / N` on the new pixel scale.
     fn spherical_to_waist(
         wf: &mut Wavefront,
         exec: &Exec<'_>,
@@ -500,16 +535,14 @@ impl FresnelPropagate {
         if dz == 0.0 {
             return Ok(());
         }
-        let n = wf.field.nrows() as f64;
-        let new_scale = wf.wavelength * dz.abs() / (n * scale);
-        if dz > 0.0 {
-            transform(&mut wf.field, exec, FftDirection::PupilToImage)?;
-            quadratic_phase(&mut wf.field, new_scale, dz, wf.wavelength, true);
-        } else {
-            checkerboard(&mut wf.field);
-            transform(&mut wf.field, exec, FftDirection::ImageToPupil)?;
-            quadratic_phase(&mut wf.field, new_scale, dz, wf.wavelength, false);
-        }
+        let n = wf.field.nrows();
+        let new_scale = wf.wavelength * dz.abs() / (n as f64 * scale);
+        checkerboard(&mut wf.field);
+        let direction =
+            if dz > 0.0 { FftDirection::PupilToImage } else { FftDirection::ImageToPupil };
+        let s = transform(&mut wf.field, exec, direction)?;
+        let post = phase_factors(n, new_scale, dz, wf.wavelength, true, s.sqrt());
+        separable(&mut wf.field.view_mut(), &post, &post);
         beam.z += dz;
         beam.spherical = false;
         set_fresnel(wf, new_scale, beam);
@@ -1466,7 +1499,7 @@ mod tests {
             })
         };
         let mut y = dft(&shift(x), -1.0);
-        transfer_function(&mut y, scale, dz, wl);
+        transfer_function(&mut y, scale, dz, wl, 1.0);
         shift(&dft(&y, 1.0))
     }
 

@@ -186,6 +186,36 @@ impl<T: Real> Fft2d<T> {
         Ok(())
     }
 
+    /// The bare 2-D transform of `data` in place: no shift and no scaling (positive exponent
+    /// for [`FftDirection::PupilToImage`], negative for [`FftDirection::ImageToPupil`]), the
+    /// rows outside `nonzero_rows` taken as zero. For callers that fold the shifts (a
+    /// checkerboard for even sizes) and the `1/sqrt(rows * columns)` factor into arrays they
+    /// multiply anyway; returns that factor.
+    ///
+    /// # Errors
+    ///
+    /// [`TransformError::Shape`] when `data` does not have the planned shape or the range
+    /// exceeds it.
+    pub fn process_bare(
+        &self,
+        data: &mut Array2<Complex<T>>,
+        direction: FftDirection,
+        par: Par,
+        nonzero_rows: Range<usize>,
+    ) -> Result<T, TransformError> {
+        let (ny, nx) = self.shape;
+        if data.dim() != self.shape || !data.is_standard_layout() || nonzero_rows.end > ny {
+            return Err(TransformError::Shape(format!(
+                "FFT planned for {:?}, given {:?} with non-zero rows {nonzero_rows:?}",
+                self.shape,
+                data.dim()
+            )));
+        }
+        let scale = T::one() / T::of(((ny * nx) as f64).sqrt());
+        self.transform_unscaled(data, direction, par, nonzero_rows, 0..ny);
+        Ok(scale)
+    }
+
     /// The unnormalised-then-scaled 2-D transform. With a restricted input, rows go first;
     /// with a restricted output, columns go first.
     fn transform(
@@ -197,15 +227,31 @@ impl<T: Real> Fft2d<T> {
         wanted_rows: Range<usize>,
     ) {
         let (ny, nx) = self.shape;
-        let d = dir_index(direction);
         let scale = T::one() / T::of(((ny * nx) as f64).sqrt());
+        let scaled = self.transform_unscaled(data, direction, par, nonzero_rows, wanted_rows);
+        let slice = data.as_slice_mut().expect("standard layout");
+        scale_rows(slice, nx, scaled, scale);
+    }
+
+    /// The unnormalised 2-D transform; returns the rows it computed (all of them for a
+    /// whole-array backend), which the caller scales. With a restricted input, rows go
+    /// first; with a restricted output, columns go first.
+    fn transform_unscaled(
+        &self,
+        data: &mut Array2<Complex<T>>,
+        direction: FftDirection,
+        par: Par,
+        nonzero_rows: Range<usize>,
+        wanted_rows: Range<usize>,
+    ) -> Range<usize> {
+        let (ny, nx) = self.shape;
+        let d = dir_index(direction);
         let slice = data.as_slice_mut().expect("standard layout");
         #[cfg(feature = "fftw")]
         if let Some(plans) = &self.fftw {
             // The whole array, in place; FFTW's new-array execute is thread-safe.
             plans[d].execute(slice.as_mut_ptr().cast());
-            scale_rows(slice, nx, 0..ny, scale);
-            return;
+            return 0..ny;
         }
         if wanted_rows == (0..ny) {
             // Rows (only the non-zero ones), then columns.
@@ -221,7 +267,7 @@ impl<T: Real> Fft2d<T> {
                 slice[nonzero_rows.end * nx..].fill(Complex::new(T::zero(), T::zero()));
             }
             transform_columns(slice, ny, nx, &self.cols[d], par);
-            scale_rows(slice, nx, 0..ny, scale);
+            0..ny
         } else {
             // Columns (all), then only the wanted rows.
             transform_columns(slice, ny, nx, &self.cols[d], par);
@@ -231,7 +277,7 @@ impl<T: Real> Fft2d<T> {
                 &self.rows[d],
                 par,
             );
-            scale_rows(slice, nx, wanted_rows, scale);
+            wanted_rows
         }
     }
 }
