@@ -28,7 +28,7 @@ use crate::{
     Wavefront,
 };
 use diffract_optics::{PupilGrid, PupilOptic};
-use diffract_parallel::{map_ordered, Par, Schedule, ScheduleOptions};
+use diffract_parallel::{map_ordered, Par, Schedule};
 use diffract_transforms::{Fft2d, FftBackend, FftDirection, GemmBackend, MftCache};
 use ndarray::{s, Array2, ArrayViewMut2, Axis, Zip};
 use num_complex::{Complex32, Complex64};
@@ -37,7 +37,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 /// A single-precision FFT plan with the backend and FFTW thread count it was made for.
-type FftPlan32 = (FftBackend, usize, Arc<Fft2d<f32>>);
+type FftPlan32 = crate::plan::FftPlanEntry<f32>;
 
 /// Bytes of one complex double.
 const C: u64 = std::mem::size_of::<Complex64>() as u64;
@@ -1276,14 +1276,8 @@ impl FresnelPlan {
             return Ok(None);
         }
         let backend = opts.fft.ensure_compiled()?;
-        let threads = if backend == FftBackend::Fftw { opts.fftw_threads.max(1) } else { 1 };
-        let mut ffts = self.ffts32.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
-            return Ok(Some(Arc::clone(p)));
-        }
-        let plan = Arc::new(Fft2d::with_threads((self.n, self.n), backend, threads)?);
-        ffts.push((backend, threads, Arc::clone(&plan)));
-        Ok(Some(plan))
+        crate::plan::cached_fft(&self.ffts32, (self.n, self.n), backend, opts.fftw_threads)
+            .map(Some)
     }
 
     fn take_scratch(&self) -> Scratch {
@@ -1300,14 +1294,7 @@ impl FresnelPlan {
         backend: FftBackend,
         fftw_threads: usize,
     ) -> Result<Arc<Fft2d<f64>>, PropagationError> {
-        let threads = if backend == FftBackend::Fftw { fftw_threads.max(1) } else { 1 };
-        let mut ffts = self.ffts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
-            return Ok(Arc::clone(p));
-        }
-        let plan = Arc::new(Fft2d::with_threads((self.n, self.n), backend, threads)?);
-        ffts.push((backend, threads, Arc::clone(&plan)));
-        Ok(plan)
+        crate::plan::cached_fft(&self.ffts, (self.n, self.n), backend, fftw_threads)
     }
 
     /// The schedule a computation of `n_wavelengths` would use.
@@ -1321,20 +1308,7 @@ impl FresnelPlan {
         n_wavelengths: usize,
         opts: &ComputeOptions,
     ) -> Result<Schedule, PropagationError> {
-        let fftw_threaded = opts.fft == FftBackend::Fftw && opts.fftw_threads > 1;
-        if fftw_threaded && opts.workers.is_some_and(|w| w > 1) && n_wavelengths > 1 {
-            return Err(PropagationError::FftwThreads {
-                threads: opts.fftw_threads,
-                workers: opts.workers.unwrap_or(1),
-            });
-        }
-        let workers = if fftw_threaded { Some(1) } else { opts.workers };
-        let sched_opts = ScheduleOptions { workers, cores: opts.cores, ..Default::default() };
-        let mut schedule = Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts);
-        if fftw_threaded {
-            schedule.kernel_par = Par::Seq;
-        }
-        Ok(schedule)
+        crate::plan::schedule_for(n_wavelengths, self.bytes_per_wavelength(), opts)
     }
 
     /// The polychromatic result: each wavelength's intensity at the last plane, weighted

@@ -271,7 +271,50 @@ struct LiveDm {
 }
 
 /// An FFT plan with the backend and FFTW thread count it was made for.
-pub(crate) type FftPlanEntry = (FftBackend, usize, Arc<Fft2d<f64>>);
+pub(crate) type FftPlanEntry<T = f64> = (FftBackend, usize, Arc<Fft2d<T>>);
+
+/// The schedule of `n_wavelengths` needing `bytes_per_wavelength` each with `opts`:
+/// FFTW threads and several workers are refused together, and FFTW's own threads leave the
+/// other kernels serial.
+pub(crate) fn schedule_for(
+    n_wavelengths: usize,
+    bytes_per_wavelength: u64,
+    opts: &ComputeOptions,
+) -> Result<Schedule, PropagationError> {
+    let fftw_threaded = opts.fft == FftBackend::Fftw && opts.fftw_threads > 1;
+    if fftw_threaded && opts.workers.is_some_and(|w| w > 1) && n_wavelengths > 1 {
+        return Err(PropagationError::FftwThreads {
+            threads: opts.fftw_threads,
+            workers: opts.workers.unwrap_or(1),
+        });
+    }
+    let workers = if fftw_threaded { Some(1) } else { opts.workers };
+    let sched_opts = ScheduleOptions { workers, cores: opts.cores, ..Default::default() };
+    let mut schedule = Schedule::plan(n_wavelengths, bytes_per_wavelength, &sched_opts);
+    if fftw_threaded {
+        // FFTW brings its own threads; the other kernels stay serial beside them.
+        schedule.kernel_par = Par::Seq;
+    }
+    Ok(schedule)
+}
+
+/// The FFT plan of `shape` for `backend` with `fftw_threads` from `cache`, made and kept
+/// on first use.
+pub(crate) fn cached_fft<T: diffract_transforms::Real>(
+    cache: &Mutex<Vec<FftPlanEntry<T>>>,
+    shape: (usize, usize),
+    backend: FftBackend,
+    fftw_threads: usize,
+) -> Result<Arc<Fft2d<T>>, PropagationError> {
+    let threads = if backend == FftBackend::Fftw { fftw_threads.max(1) } else { 1 };
+    let mut ffts = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
+        return Ok(Arc::clone(p));
+    }
+    let plan = Arc::new(Fft2d::with_threads(shape, backend, threads)?);
+    ffts.push((backend, threads, Arc::clone(&plan)));
+    Ok(plan)
+}
 
 /// Most bytes of MFT plans a plan keeps between wavelengths and calls.
 const MFT_CACHE_BYTES: u64 = 32 << 20;
@@ -1083,21 +1126,7 @@ impl PsfPlan {
         n_wavelengths: usize,
         opts: &ComputeOptions,
     ) -> Result<Schedule, PropagationError> {
-        let fftw_threaded = opts.fft == FftBackend::Fftw && opts.fftw_threads > 1;
-        if fftw_threaded && opts.workers.is_some_and(|w| w > 1) && n_wavelengths > 1 {
-            return Err(PropagationError::FftwThreads {
-                threads: opts.fftw_threads,
-                workers: opts.workers.unwrap_or(1),
-            });
-        }
-        let workers = if fftw_threaded { Some(1) } else { opts.workers };
-        let sched_opts = ScheduleOptions { workers, cores: opts.cores, ..Default::default() };
-        let mut schedule = Schedule::plan(n_wavelengths, self.bytes_per_wavelength(), &sched_opts);
-        if fftw_threaded {
-            // FFTW brings its own threads; the other kernels stay serial beside them.
-            schedule.kernel_par = Par::Seq;
-        }
-        Ok(schedule)
+        schedule_for(n_wavelengths, self.bytes_per_wavelength(), opts)
     }
 
     /// The wavefront entering the system at `wavelength` metres from `source`: unit
@@ -1280,14 +1309,7 @@ impl PsfPlan {
         fftw_threads: usize,
     ) -> Result<Option<Arc<Fft2d<f64>>>, PropagationError> {
         let Some(shape) = self.fft_shape else { return Ok(None) };
-        let threads = if backend == FftBackend::Fftw { fftw_threads.max(1) } else { 1 };
-        let mut ffts = self.ffts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, p)) = ffts.iter().find(|(b, t, _)| *b == backend && *t == threads) {
-            return Ok(Some(Arc::clone(p)));
-        }
-        let plan = Arc::new(Fft2d::with_threads(shape, backend, threads)?);
-        ffts.push((backend, threads, Arc::clone(&plan)));
-        Ok(Some(plan))
+        cached_fft(&self.ffts, shape, backend, fftw_threads).map(Some)
     }
 
     /// The polychromatic PSF of `source`: monochromatic PSFs weighted by the normalised
