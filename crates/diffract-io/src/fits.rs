@@ -391,7 +391,16 @@ pub fn atomic_write<E: From<IoError>>(
     if path.exists() && !overwrite {
         return Err(IoError::Exists(path.to_path_buf()).into());
     }
-    let mut guard = TempGuard { path: temp_path(path), armed: true };
+    // A target that exists but is not a regular file (/dev/null, a pipe) is written into,
+    // never replaced: the file is made in the temporary folder and copied over.
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let tmp_path = if special {
+        let name = temp_path(path);
+        std::env::temp_dir().join(name.file_name().unwrap_or_default())
+    } else {
+        temp_path(path)
+    };
+    let mut guard = TempGuard { path: tmp_path, armed: true };
     let tmp = guard.path.clone();
     let _ = std::fs::remove_file(&tmp);
     write(&tmp)?;
@@ -400,6 +409,15 @@ pub fn atomic_write<E: From<IoError>>(
         .map_err(|source| IoError::File { path: tmp.clone(), source })?;
     if path.exists() && !overwrite {
         return Err(IoError::Exists(path.to_path_buf()).into());
+    }
+    if special {
+        let copy = || -> std::io::Result<()> {
+            let mut from = std::fs::File::open(&tmp)?;
+            let mut to = std::fs::OpenOptions::new().write(true).open(path)?;
+            std::io::copy(&mut from, &mut to).map(|_| ())
+        };
+        copy().map_err(|source| IoError::File { path: path.to_path_buf(), source })?;
+        return Ok(()); // the guard removes the temporary file
     }
     std::fs::rename(&tmp, path)
         .map_err(|source| IoError::File { path: path.to_path_buf(), source })?;
@@ -814,6 +832,24 @@ mod tests {
         assert_eq!(entries(&dir), ["out.fits"]);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_device_target_is_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        let is_device =
+            |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device());
+        if !is_device(null) {
+            return;
+        }
+        atomic_write(null, true, |tmp: &Path| {
+            std::fs::write(tmp, b"data")
+                .map_err(|source| IoError::File { path: tmp.to_path_buf(), source })
+        })
+        .unwrap();
+        assert!(is_device(null), "/dev/null was replaced by a regular file");
     }
 
     #[test]
