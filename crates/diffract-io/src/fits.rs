@@ -665,15 +665,7 @@ fn write_fresnel_keys(
     hdu.write_key(f, "PLANEZ", (fresnel.z_m, "Position of this plane along the beam [m]"))?;
     hdu.write_key(f, "BEAMRATI", (fresnel.beam_ratio, "Pupil diameter over array width"))?;
     hdu.write_key(f, "NPIX", (fresnel.npix as i64, "Samples across the entrance pupil"))?;
-    hdu.write_key(
-        f,
-        "NWAVES",
-        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
-    )?;
-    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
-        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
-        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
-    }
+    write_spectrum(f, hdu, psf)?;
     hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
     write_seeds(f, hdu, opts)?;
     hdu.write_key(
@@ -684,6 +676,24 @@ fn write_fresnel_keys(
     hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
     hdu.write_key(f, "PRECISIO", (psf.precision.name(), "Precision of the FFTs"))?;
     hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
+    Ok(())
+}
+
+/// `NWAVES`, `WAVEn` and `WGHTn`: the wavelengths and their normalised weights.
+fn write_spectrum(
+    f: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    psf: &Psf,
+) -> fitsio::errors::Result<()> {
+    hdu.write_key(
+        f,
+        "NWAVES",
+        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
+    )?;
+    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
+        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
+        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
+    }
     Ok(())
 }
 
@@ -741,15 +751,7 @@ fn write_keys(
         hdu.write_key(f, "PIXUNIT", ("arcsecond", "Unit of PIXELSCL"))?;
     }
     hdu.write_key(f, "PUPLDIAM", (psf.pupil_diameter, "Width of the pupil array in meters"))?;
-    hdu.write_key(
-        f,
-        "NWAVES",
-        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
-    )?;
-    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
-        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
-        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
-    }
+    write_spectrum(f, hdu, psf)?;
     hdu.write_key(f, "NORMALIZ", (opts.normalization.name(), "PSF normalization method"))?;
     write_seeds(f, hdu, opts)?;
     hdu.write_key(

@@ -323,59 +323,8 @@ fn separable(field: &mut ArrayViewMut2<'_, Complex64>, row: &[Complex64], col: &
 /// The `(-1)^(i + j)` checkerboard applied in place.
 fn checkerboard(field: &mut Array2<Complex64>) {
     let n = field.nrows();
-    let signs: Vec<Complex64> = (0..n).map(|i| Complex64::new(sign(i), 0.0)).collect();
+    let signs = phase_factors(0..n, n, 1.0, f64::INFINITY, 1.0, true, 1.0);
     separable(&mut field.view_mut(), &signs, &signs);
-}
-
-/// `exp(i k r^2 / (2 R))` over the centred coordinates of `field` (spacing `scale`, axis on
-/// pixel `n / 2`): a quadratic phase of radius of curvature `R` (no-op for infinite `R`),
-/// POPPY's `QuadPhase(R)`, applied as the product of its x and y factors; optionally times
-/// the checkerboard.
-fn quadratic_phase(
-    field: &mut Array2<Complex64>,
-    scale: f64,
-    radius: f64,
-    wavelength: f64,
-    with_checkerboard: bool,
-) {
-    if !radius.is_finite() {
-        if with_checkerboard {
-            checkerboard(field);
-        }
-        return;
-    }
-    let n = field.nrows();
-    quadratic_phase_on(
-        &mut field.view_mut(),
-        0..n,
-        n,
-        scale,
-        radius,
-        wavelength,
-        with_checkerboard,
-    );
-}
-
-/// [`quadratic_phase`] on the square `rows x rows` of an `n`-pixel field held in `view`.
-fn quadratic_phase_on(
-    view: &mut ArrayViewMut2<'_, Complex64>,
-    rows: Range<usize>,
-    n: usize,
-    scale: f64,
-    radius: f64,
-    wavelength: f64,
-    with_checkerboard: bool,
-) {
-    let k = 2.0 * PI / wavelength;
-    let centre = n as f64 / 2.0;
-    let factors: Vec<Complex64> = rows
-        .map(|i| {
-            let x = scale * (i as f64 - centre);
-            let s = if with_checkerboard { sign(i) } else { 1.0 };
-            Complex64::from_polar(s, k * (x * x) / (2.0 * radius))
-        })
-        .collect();
-    separable(view, &factors, &factors);
 }
 
 /// The angular-spectrum transfer function `exp(-i pi lambda dz (fx^2 + fy^2))` applied to
@@ -443,10 +392,12 @@ fn transform(
     Ok(exec.fft()?.process_bare(field, direction, exec.par, rows)?)
 }
 
-/// `sign(i) * sqrt(scale) * exp(i k x_i^2 / (2 R))` for every row `i` of an `n`-pixel
-/// Fresnel array (spacing `scale_m`): one factor of a separable quadratic phase with the
-/// checkerboard and a scale folded in; no phase for infinite `R`.
+/// `sign(i) * amplitude * exp(i k x_i^2 / (2 R))` for the rows `i` in `rows` of an
+/// `n`-pixel Fresnel array (spacing `scale_m`, axis on pixel `n / 2`): one factor of a
+/// separable quadratic phase of radius of curvature `R` (POPPY's `QuadPhase(R)`), with the
+/// checkerboard and a scale folded in when asked; no phase for infinite `R`.
 fn phase_factors(
+    rows: Range<usize>,
     n: usize,
     scale_m: f64,
     radius: f64,
@@ -456,17 +407,16 @@ fn phase_factors(
 ) -> Vec<Complex64> {
     let k = 2.0 * PI / wavelength;
     let centre = n as f64 / 2.0;
-    (0..n)
-        .map(|i| {
-            let a = if checkerboard { sign(i) * amplitude } else { amplitude };
-            if radius.is_finite() {
-                let x = scale_m * (i as f64 - centre);
-                Complex64::from_polar(a, k * (x * x) / (2.0 * radius))
-            } else {
-                Complex64::new(a, 0.0)
-            }
-        })
-        .collect()
+    rows.map(|i| {
+        let a = if checkerboard { sign(i) * amplitude } else { amplitude };
+        if radius.is_finite() {
+            let x = scale_m * (i as f64 - centre);
+            Complex64::from_polar(a, k * (x * x) / (2.0 * radius))
+        } else {
+            Complex64::new(a, 0.0)
+        }
+    })
+    .collect()
 }
 
 /// Propagation over a distance (POPPY's `FresnelWavefront.propagate_fresnel`).
@@ -510,12 +460,12 @@ impl FresnelPropagate {
             return Ok(());
         }
         let n = wf.field.nrows();
-        let pre = phase_factors(n, scale, dz, wf.wavelength, true, 1.0);
+        let pre = phase_factors(0..n, n, scale, dz, wf.wavelength, true, 1.0);
         separable(&mut wf.field.view_mut(), &pre, &pre);
         let direction =
             if dz > 0.0 { FftDirection::PupilToImage } else { FftDirection::ImageToPupil };
         let s = transform(&mut wf.field, exec, direction)?;
-        let post = phase_factors(n, scale, f64::INFINITY, wf.wavelength, true, s.sqrt());
+        let post = phase_factors(0..n, n, scale, f64::INFINITY, wf.wavelength, true, s.sqrt());
         separable(&mut wf.field.view_mut(), &post, &post);
         let new_scale = wf.wavelength * dz.abs() / (n as f64 * scale);
         beam.z += dz;
@@ -541,7 +491,7 @@ impl FresnelPropagate {
         let direction =
             if dz > 0.0 { FftDirection::PupilToImage } else { FftDirection::ImageToPupil };
         let s = transform(&mut wf.field, exec, direction)?;
-        let post = phase_factors(n, new_scale, dz, wf.wavelength, true, s.sqrt());
+        let post = phase_factors(0..n, n, new_scale, dz, wf.wavelength, true, s.sqrt());
         separable(&mut wf.field.view_mut(), &post, &post);
         beam.z += dz;
         beam.spherical = false;
@@ -657,13 +607,12 @@ impl Step for FresnelLens {
     ) -> Result<(), PropagationError> {
         let (scale, beam) = fresnel_of(wf, self.name())?;
         let (beam, radius) = Self::refract(&beam, self.focal_length, wf.wavelength);
-        match &self.support {
-            Some(r) if radius.is_finite() => {
-                let n = wf.field.nrows();
-                let mut view = wf.field.slice_mut(s![r.clone(), r.clone()]);
-                quadratic_phase_on(&mut view, r.clone(), n, scale, radius, wf.wavelength, false);
-            }
-            _ => quadratic_phase(&mut wf.field, scale, radius, wf.wavelength, false),
+        if radius.is_finite() {
+            // Only the support when the field is known to be zero outside it.
+            let n = wf.field.nrows();
+            let rows = self.support.clone().unwrap_or(0..n);
+            let factors = phase_factors(rows.clone(), n, scale, radius, wf.wavelength, false, 1.0);
+            separable(&mut wf.field.slice_mut(s![rows.clone(), rows]), &factors, &factors);
         }
         set_fresnel(wf, scale, beam);
         Ok(())
@@ -978,9 +927,9 @@ impl FresnelPlan {
     ///
     /// # Errors
     ///
-    /// [`PropagationError::System`] for a system without optics or whose first optic is a
-    /// lens... that transmits no light, and [`PropagationError::Memory`] when one
-    /// wavelength's arrays would not fit in the free memory.
+    /// [`PropagationError::System`] for a system without optics, and
+    /// [`PropagationError::Memory`] when one wavelength's arrays would not fit in the free
+    /// memory.
     pub fn new(system: &FresnelSystem) -> Result<Self, PropagationError> {
         Self::build(system, true)
     }
@@ -1410,14 +1359,7 @@ impl FresnelPlan {
                     (first_scale, first_z) = (scale, z);
                 }
                 total.scaled_add(*w, &img);
-                for (s, r) in records.into_iter().flatten().enumerate() {
-                    let plane = r.plane_image(*w, with_phase);
-                    if w_index == 0 {
-                        plane_images.push(plane);
-                    } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
-                        plane_images[s].intensity += &plane.intensity;
-                    }
-                }
+                crate::plan::add_records(&mut plane_images, records, *w, with_phase, w_index == 0);
                 w_index += 1;
             }
         }

@@ -316,6 +316,25 @@ pub(crate) fn cached_fft<T: diffract_transforms::Real>(
     Ok(plan)
 }
 
+/// Adds one wavelength's plane records, weighted by `w`, to the plane images: the first
+/// wavelength's make them, and a later record of another shape is left out.
+pub(crate) fn add_records(
+    plane_images: &mut Vec<PlaneImage>,
+    records: Option<Vec<Recorded>>,
+    w: f64,
+    with_phase: bool,
+    first: bool,
+) {
+    for (s, r) in records.into_iter().flatten().enumerate() {
+        let plane = r.plane_image(w, with_phase);
+        if first {
+            plane_images.push(plane);
+        } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
+            plane_images[s].intensity += &plane.intensity;
+        }
+    }
+}
+
 /// Most bytes of MFT plans a plan keeps between wavelengths and calls.
 const MFT_CACHE_BYTES: u64 = 32 << 20;
 
@@ -1376,14 +1395,7 @@ impl PsfPlan {
                     total = Some(img);
                 }
             }
-            for (s, r) in records.into_iter().flatten().enumerate() {
-                let plane = r.plane_image(*w, with_phase);
-                if w_index == 0 {
-                    plane_images.push(plane);
-                } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
-                    plane_images[s].intensity += &plane.intensity;
-                }
-            }
+            add_records(&mut plane_images, records, *w, with_phase, w_index == 0);
         }
         let total = total.unwrap_or_else(|| Array2::zeros(self.output_shape()));
         let mut psf = Psf {
