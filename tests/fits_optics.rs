@@ -183,6 +183,75 @@ fn malformed_fits_optics_get_one_line() {
     assert!(!Path::new(&d.join("o.fits")).exists());
 }
 
+/// Reference: POPPY 1.1.2's FITSOpticalElement with `transmission_index` / `opd_index` on
+/// 3-D files, and with neither (slice 0), as the first optic (tests/data/fits_cube, made by
+/// make_fits_cube_reference.py). Tolerance: relative L2 <= 1e-4 (POPPY parity).
+#[test]
+fn slices_of_fits_cubes_give_poppys_psf() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fits_cube");
+    for (case, expected) in
+        [("slices.toml", "expected_slices.fits"), ("default.toml", "expected_default.fits")]
+    {
+        let scene = Scene::from_file(&dir.join(case)).unwrap();
+        let psf = scene.system.plan().unwrap().compute(&scene.source, &ComputeOptions::default());
+        let image = psf.unwrap().image;
+        let reference = diffract::io::read_image(&dir.join(expected), 0).unwrap().data;
+        assert_eq!(image.dim(), reference.dim(), "{case}");
+        let diff: f64 = image.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum();
+        let norm: f64 = reference.iter().map(|b| b * b).sum();
+        let err = (diff / norm).sqrt();
+        assert!(err <= 1e-4, "{case}: relative L2 {err:e}");
+    }
+}
+
+/// Slices that do not exist, or are given twice, get one line and nothing is written.
+#[test]
+fn bad_slices_get_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fits_cube");
+    std::fs::copy(data.join("transmission_cube.fits"), d.join("cube.fits")).unwrap();
+    let flat = ndarray::Array2::<f64>::ones((16, 16));
+    write_image(&d.join("flat.fits"), &flat, &[("PIXELSCL", 0.1)], false).unwrap();
+    let cases = [
+        (
+            "transmission_path = \"cube.fits\"\nslice = 3",
+            "slice 3 does not exist: HDU 0 is a cube of 3 slices (0 to 2)",
+        ),
+        (
+            "transmission_path = \"flat.fits\"\ntransmission_slice = 1",
+            "slice 1 does not exist: HDU 0 is a 2-D image (only slice 0)",
+        ),
+        (
+            "transmission_path = \"cube.fits\"\nslice = 1\ntransmission_slice = 1",
+            "give slice or transmission_slice, not both",
+        ),
+        ("opd_path = \"cube.fits\"\nopd_slice = -1", "opd_slice"),
+    ];
+    for (keys, expect) in cases {
+        let scene = d.join("s.toml");
+        let text = format!(
+            "[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"fits_optic\"\n{keys}\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
+        );
+        std::fs::write(&scene, text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_diffract"))
+            .arg("psf")
+            .arg(&scene)
+            .arg("-o")
+            .arg(d.join("o.fits"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
+        assert_eq!(err.lines().count(), 1, "{keys}: {err}");
+        assert!(
+            err.contains("s.toml: optic 1 (fits_optic)") && err.contains(expect),
+            "{keys}: {err}"
+        );
+        assert!(!d.join("o.fits").exists());
+    }
+}
+
 /// Regression (found by fuzzing the FITS reader): a gzip stream whose trailer claims 4 GiB
 /// made cfitsio allocate it. Compressed and non-FITS files are now refused up front.
 #[test]

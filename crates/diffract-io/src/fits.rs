@@ -215,6 +215,21 @@ pub fn read_throughput_table(path: &Path) -> Result<Vec<(f64, f64)>, IoError> {
 /// [`IoError`] for a missing or unreadable file, a missing HDU, or an HDU that is not a
 /// 2-D image.
 pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
+    read_image_impl(path, hdu, None)
+}
+
+/// Reads HDU `hdu` (0 = primary) when it is a 2-D image, or its plane `slice` (0-based,
+/// along the third axis, NAXIS3) when it is a 3-D cube: POPPY's `FITSOpticalElement`
+/// with `transmission_index` / `opd_index`. A 2-D image has only slice 0.
+///
+/// # Errors
+///
+/// As [`read_image`], and for a slice beyond the cube or an image of more than 3 axes.
+pub fn read_image_slice(path: &Path, hdu: usize, slice: usize) -> Result<FitsImage, IoError> {
+    read_image_impl(path, hdu, Some(slice))
+}
+
+fn read_image_impl(path: &Path, hdu: usize, slice: Option<usize>) -> Result<FitsImage, IoError> {
     utf8(path)?;
     if !path.is_file() {
         return Err(IoError::File {
@@ -242,8 +257,11 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
     let mut f = FitsFile::open(path)
         .map_err(|e| fits_err(path, format!("not a readable FITS file ({e})")))?;
     let h = f.hdu(hdu).map_err(|e| fits_err(path, format!("HDU {hdu}: {e}")))?;
-    let (shape, bytes_per_value) = match &h.info {
-        fitsio::hdu::HduInfo::ImageInfo { shape, image_type } if shape.len() == 2 => {
+    // (planes along NAXIS3, rows, columns) and bytes per value.
+    let (planes, shape, bytes_per_value) = match &h.info {
+        fitsio::hdu::HduInfo::ImageInfo { shape, image_type }
+            if shape.len() == 2 || (shape.len() == 3 && slice.is_some()) =>
+        {
             use fitsio::images::ImageType as I;
             let b = match image_type {
                 I::UnsignedByte | I::Byte => 1,
@@ -251,16 +269,30 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
                 I::Long | I::UnsignedLong | I::Float => 4,
                 I::LongLong | I::Double => 8,
             };
-            ((shape[0], shape[1]), b)
+            match shape[..] {
+                [ny, nx] => (1, (ny, nx), b),
+                [nz, ny, nx] => (nz, (ny, nx), b),
+                _ => unreachable!("2 or 3 axes"),
+            }
         }
         fitsio::hdu::HduInfo::ImageInfo { shape, .. } => {
+            let wanted = if slice.is_some() { "a 2-D image or a 3-D cube" } else { "a 2-D image" };
             return Err(fits_err(
                 path,
-                format!("HDU {hdu} is a {}-D image; a 2-D image is needed", shape.len()),
-            ))
+                format!("HDU {hdu} is a {}-D image; {wanted} is needed", shape.len()),
+            ));
         }
         _ => return Err(fits_err(path, format!("HDU {hdu} is not an image"))),
     };
+    let slice = slice.unwrap_or(0);
+    if slice >= planes {
+        let what = if planes == 1 {
+            "a 2-D image (only slice 0)".to_string()
+        } else {
+            format!("a cube of {planes} slices (0 to {})", planes - 1)
+        };
+        return Err(fits_err(path, format!("slice {slice} does not exist: HDU {hdu} is {what}")));
+    }
     let pixels = shape.0.saturating_mul(shape.1);
     if pixels == 0 {
         return Err(fits_err(path, format!("HDU {hdu} is an empty {}x{} image", shape.1, shape.0)));
@@ -275,17 +307,22 @@ pub fn read_image(path: &Path, hdu: usize) -> Result<FitsImage, IoError> {
         ));
     }
     // The header says how much data follows; a shorter file is truncated.
-    if (pixels as u64) * bytes_per_value > file_len {
+    if (pixels as u64).saturating_mul(planes as u64).saturating_mul(bytes_per_value) > file_len {
+        let cube = if planes > 1 { format!("x{planes}") } else { String::new() };
         return Err(fits_err(
             path,
             format!(
-                "truncated: the header announces {}x{} pixels but the file holds {file_len} bytes",
+                "truncated: the header announces {}x{}{cube} pixels but the file holds {file_len} bytes",
                 shape.1, shape.0
             ),
         ));
     }
-    let values: Vec<f64> =
-        h.read_image(&mut f).map_err(|e| fits_err(path, format!("cannot read the image ({e})")))?;
+    let values: Vec<f64> = if planes == 1 {
+        h.read_image(&mut f)
+    } else {
+        h.read_section(&mut f, slice * pixels, (slice + 1) * pixels)
+    }
+    .map_err(|e| fits_err(path, format!("cannot read the image ({e})")))?;
     let data = Array2::from_shape_vec(shape, values).map_err(|e| fits_err(path, e))?;
     let number =
         |f: &mut FitsFile, key: &str| h.read_key::<f64>(f, key).ok().filter(|v| v.is_finite());

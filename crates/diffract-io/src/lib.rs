@@ -32,8 +32,8 @@ mod scene;
 
 pub use error::{IoError, SceneError};
 pub use fits::{
-    atomic_write, read_image, read_throughput_table, write_cube, write_image, write_plane,
-    write_psf, FitsImage, GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
+    atomic_write, read_image, read_image_slice, read_throughput_table, write_cube, write_image,
+    write_plane, write_psf, FitsImage, GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
 pub use pupil::write_pupil;
 pub use scene::{

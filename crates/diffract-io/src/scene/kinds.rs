@@ -572,6 +572,10 @@ pub const KINDS: &[KindInfo] = &[
             opt("opd_path", Ty::Text),
             Check::Rule(fits_rule_paths),
             opt("opd_unit", Ty::Text),
+            opt("slice", Ty::Integer(0, i32::MAX as i64)),
+            opt("transmission_slice", Ty::Integer(0, i32::MAX as i64)),
+            opt("opd_slice", Ty::Integer(0, i32::MAX as i64)),
+            Check::Rule(fits_rule_slices),
             Check::Rule(fits_rule_scale_key),
             opt_in("pixelscale_m", Ty::Number, OpticPlane::Pupil),
             opt_in("pixelscale_arcsec", Ty::Number, OpticPlane::Image),
@@ -682,6 +686,23 @@ fn fits_paths_given(transmission: bool, opd: bool) -> Result<(), String> {
 
 fn fits_rule_paths(t: &Table, _: OpticPlane) -> Result<(), String> {
     fits_paths_given(t.contains_key("transmission_path"), t.contains_key("opd_path"))
+}
+
+/// `slice` sets both files' slice; a file's own key may not be given beside it.
+fn fits_slices_given(slice: bool, transmission: bool, opd: bool) -> Result<(), String> {
+    match (slice, transmission, opd) {
+        (true, true, _) => Err("give slice or transmission_slice, not both".into()),
+        (true, _, true) => Err("give slice or opd_slice, not both".into()),
+        _ => Ok(()),
+    }
+}
+
+fn fits_rule_slices(t: &Table, _: OpticPlane) -> Result<(), String> {
+    fits_slices_given(
+        t.contains_key("slice"),
+        t.contains_key("transmission_slice"),
+        t.contains_key("opd_slice"),
+    )
 }
 
 fn gaussian_widths(fwhm: bool, w: bool) -> Result<(), String> {
@@ -1354,6 +1375,15 @@ pub enum OpticSpec {
         /// `"m"`, `"um"`, `"nm"` or `"rad"` (default: the OPD file's `BUNIT`, else metres).
         #[serde(default)]
         opd_unit: Option<String>,
+        /// The slice of 3-D files to use, for both files (default 0, as POPPY).
+        #[serde(default)]
+        slice: Option<usize>,
+        /// The slice of a 3-D transmission file (POPPY's `transmission_index`).
+        #[serde(default)]
+        transmission_slice: Option<usize>,
+        /// The slice of a 3-D OPD file (POPPY's `opd_index`).
+        #[serde(default)]
+        opd_slice: Option<usize>,
         /// Pixel scale in a pupil plane, metres (default: the files' keywords).
         #[serde(default)]
         pixelscale_m: Option<f64>,
@@ -1829,6 +1859,9 @@ impl OpticSpec {
                 transmission_path,
                 opd_path,
                 opd_unit,
+                slice,
+                transmission_slice,
+                opd_slice,
                 pixelscale_m,
                 pixelscale_arcsec,
                 flip_x,
@@ -1836,6 +1869,12 @@ impl OpticSpec {
                 rotation_deg,
             } => {
                 fits_paths_given(transmission_path.is_some(), opd_path.is_some()).map_err(err)?;
+                fits_slices_given(
+                    slice.is_some(),
+                    transmission_slice.is_some(),
+                    opd_slice.is_some(),
+                )
+                .map_err(err)?;
                 let (scale, other_scale) = match plane {
                     OpticPlane::Pupil => (pixelscale_m, pixelscale_arcsec),
                     OpticPlane::Image => (pixelscale_arcsec, pixelscale_m),
@@ -1847,6 +1886,10 @@ impl OpticSpec {
                         transmission_path: transmission_path.as_deref(),
                         opd_path: opd_path.as_deref(),
                         opd_unit: opd_unit.as_deref(),
+                        slices: (
+                            transmission_slice.or(*slice).unwrap_or(0),
+                            opd_slice.or(*slice).unwrap_or(0),
+                        ),
                         scale: *scale,
                         orientation: Orientation {
                             flip_x: *flip_x,
@@ -2034,6 +2077,8 @@ struct FitsKeys<'a> {
     transmission_path: Option<&'a str>,
     opd_path: Option<&'a str>,
     opd_unit: Option<&'a str>,
+    /// The slices of 3-D transmission and OPD files.
+    slices: (usize, usize),
     scale: Option<f64>,
     orientation: Orientation,
 }
@@ -2043,11 +2088,12 @@ struct FitsKeys<'a> {
 /// PIXELSCL (image plane) keywords.
 fn fits_optic(keys: FitsKeys<'_>, plane: OpticPlane, base: PathBuf) -> Result<ArrayOptic, String> {
     let image_plane = plane == OpticPlane::Image;
-    let read = |key: &str, rel: &str| {
-        crate::read_image(&base.join(rel), 0).map_err(|e| format!("{key}: {e}"))
+    let read = |key: &str, rel: &str, slice: usize| {
+        crate::read_image_slice(&base.join(rel), 0, slice).map_err(|e| format!("{key}: {e}"))
     };
-    let t = keys.transmission_path.map(|p| read("transmission_path", p)).transpose()?;
-    let o = keys.opd_path.map(|p| read("opd_path", p)).transpose()?;
+    let t =
+        keys.transmission_path.map(|p| read("transmission_path", p, keys.slices.0)).transpose()?;
+    let o = keys.opd_path.map(|p| read("opd_path", p, keys.slices.1)).transpose()?;
     let unit = match keys
         .opd_unit
         .map(str::to_string)
