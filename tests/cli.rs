@@ -149,6 +149,72 @@ fn bad_scenes_get_one_clear_line_and_no_output() {
     }
 }
 
+/// Detectors in mid-system and scenes without `[detector]` that POPPY cannot run (or that
+/// diffract does not combine) get one line naming the optic, and no output.
+#[test]
+fn bad_detector_layouts_get_one_line_and_no_output() {
+    let more = |name: &str| {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/data/more/cases")
+                .join(format!("{name}.toml")),
+        )
+        .unwrap()
+    };
+    let mid = more("intermediate_detector_occulter");
+    let ending = more("fft_image_ending");
+    let det = "[[optic]]\nkind = \"detector\"\npixelscale_arcsec = 0.02\nfov_pixels = 64\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "after an image plane",
+            mid.replace("[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 0.9", &format!("{det}\n[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 0.9")),
+            "optic 5 (detector) follows an image plane (optic 4, circular_occulter)",
+        ),
+        (
+            "last optic",
+            format!("{}\n{det}", mid.split("[detector]").next().unwrap()) + "[detector]\npixelscale_arcsec = 0.02\nfov_pixels = 64\n",
+            "the last optic (optic 6) is a detector",
+        ),
+        (
+            "with a coronagraph",
+            mid.clone() + "\n[coronagraph]\nmethod = \"matrix_ft\"\nocculter_box_arcsec = 1.0\n",
+            "optic 3 is a detector in mid-system; coronagraph method matrix_ft cannot be combined with one",
+        ),
+        (
+            "jitter",
+            mid.replace("fov_pixels = 64\n\n[[optic]]", "fov_pixels = 64\njitter_sigma_arcsec = 0.01\n\n[[optic]]"),
+            "optic 3 (detector): jitter_sigma_arcsec applies to the final [detector] only",
+        ),
+        (
+            "pupil plane",
+            mid.replace("kind = \"detector\"", "kind = \"detector\"\nplane = \"pupil\""),
+            "optic 3 (detector): plane = \"pupil\" is invalid",
+        ),
+        (
+            "no detector, pupil last",
+            mid.split("[detector]").next().unwrap().to_string(),
+            "missing required table [detector] (a scene without one must end on an image-plane optic",
+        ),
+        (
+            "no detector, coronagraph",
+            ending.clone() + "\n[coronagraph]\nmethod = \"matrix_ft\"\nocculter_box_arcsec = 1.0\n",
+            "a coronagraph method needs a [detector]",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text, expect) in cases {
+        let scene = dir.path().join("bad.toml");
+        std::fs::write(&scene, text).unwrap();
+        let out = dir.path().join("out.fits");
+        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
+        assert!(!out.exists(), "{what}: output written");
+    }
+}
+
 #[test]
 fn unknown_backend_is_a_usage_error_naming_the_choices() {
     let dir = tempfile::tempdir().unwrap();

@@ -332,6 +332,7 @@ fn bad_fresnel_scenes_are_refused_with_one_line() {
         (format!("beam_ratio = 1.5\n{base}{aperture}"), "beam_ratio = 1.5 is invalid"),
         (format!("{base}[[optic]]\nplane = \"pupil\"\nkind = \"circular_aperture\"\nradius_m = 0.5\n"), "optic 1 (circular_aperture): a Fresnel scene has no plane keys"),
         (format!("{base}{aperture}[[optic]]\nkind = \"circular_occulter\"\nradius_arcsec = 0.1\n"), "optic 2 (circular_occulter): circular_occulter cannot be used in a Fresnel scene"),
+        (format!("{base}{aperture}[[optic]]\nkind = \"detector\"\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"), "optic 2 (detector): a Fresnel scene has one detector, its [detector] table"),
         (format!("{base}{aperture}[coronagraph]\nmethod = \"semi_analytic\"\n"), "cannot have a [coronagraph] table"),
         (format!("{base}{aperture}[[optic]]\nkind = \"scalar_transmission\"\ntransmission = 1.0\ndistance_m = \"far\"\n"), "optic 2 (scalar_transmission): distance_m must be a number"),
         (format!("{base}{aperture}[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"), "[detector]: missing required key pixelscale_m"),

@@ -71,7 +71,7 @@ pub fn run(out: &Path) -> Result<(), String> {
                 let opd = ImageOptic::opd(o.as_ref(), &grid).map(|a| a.mapv(|v| v * 1e9));
                 optic_picture(&t, opd.as_ref(), "4 arcsec across", kind)
             }
-            Plane::FqpmAligner(_) => continue,
+            Plane::FqpmAligner(_) | Plane::Detector { .. } => continue,
         };
         let file = format!("kind_{kind}.png");
         canvas.write_png(&out.join(&file), true).map_err(|e| e.to_string())?;

@@ -165,8 +165,15 @@ pub const MAX_FFT_NPIX: usize = 32768;
 #[derive(Debug, Clone, Copy)]
 enum Mode {
     Fft,
-    SemiAnalytic { half_box: f64, oversample: usize },
-    MatrixFt { half_box: f64, oversample: usize },
+    /// `box_px`: the box's pixel, arcsec (the detector's pixel over the box oversampling).
+    SemiAnalytic {
+        half_box: f64,
+        box_px: f64,
+    },
+    MatrixFt {
+        half_box: f64,
+        oversample: usize,
+    },
 }
 
 /// Consecutive planes of one kind, before they are compiled into steps.
@@ -174,6 +181,8 @@ enum Group {
     Pupil(Range<usize>, PupilArrays),
     Aligner(usize, crate::AlignerDirection),
     Image(Range<usize>, Vec<Arc<dyn ImageOptic>>),
+    /// An intermediate detector and its samples per pixel.
+    Detector(usize, Detector, usize),
 }
 
 /// The intensity after one plane, summed over wavelengths with their weights.
@@ -202,7 +211,9 @@ pub struct PlaneImage {
 #[derive(Debug)]
 pub struct PsfPlan {
     grid: PupilGrid,
-    detector: Detector,
+    /// The detector; `None` when the system ends on an FFT image plane, which is then the
+    /// output.
+    detector: Option<Detector>,
     oversample: usize,
     steps: Vec<Box<dyn Step>>,
     /// Amplitude of the input field: POPPY's "first" normalisation, folded in up front (1
@@ -460,25 +471,85 @@ impl PsfPlan {
                 "must be an integer from 1 to 64",
             ));
         }
-        let detector = *system
-            .detector()
-            .ok_or_else(|| PropagationError::System("the system has no detector".into()))?;
+        let detector = system.detector().copied();
         let planes = system.planes();
         let first = planes
             .first()
             .ok_or_else(|| PropagationError::System("the system has no optics".into()))?;
-        if first.is_image() {
+        if first.is_image() || first.is_detector() {
             return Err(layout_error(format!(
                 "the first optic ({}) is in an image plane; the light must enter through a pupil plane",
                 first.kind()
             )));
         }
         let last = planes.last().expect("non-empty");
-        if last.is_image() {
-            return Err(layout_error(format!(
-                "the last optic ({}) is in an image plane; the detector must follow a pupil plane",
-                last.kind()
-            )));
+        match (&detector, last) {
+            (Some(_), Plane::Image(_)) => {
+                return Err(layout_error(format!(
+                    "the last optic ({}) is in an image plane; the detector must follow a pupil plane (or remove the detector: the system then ends on the FFT image plane)",
+                    last.kind()
+                )))
+            }
+            (_, Plane::Detector { .. }) => {
+                return Err(layout_error(format!(
+                    "the last optic (optic {}) is a detector; the final detector is the system's own (in a scene, [detector])",
+                    planes.len()
+                )))
+            }
+            (None, Plane::Image(_)) if system.coronagraph().is_some() => {
+                return Err(PropagationError::System(
+                    "the system has no detector; a [coronagraph] method needs one".into(),
+                ))
+            }
+            (None, Plane::Image(_)) => {}
+            (None, _) => {
+                return Err(PropagationError::System(format!(
+                    "the system has no detector and its last optic ({}) is in a pupil plane; add a detector, or end on an image plane (whose FFT image is then the output)",
+                    last.kind()
+                )))
+            }
+            (Some(_), _) => {}
+        }
+        for (i, pair) in planes.windows(2).enumerate() {
+            if pair[1].is_detector() && (pair[0].is_image() || pair[0].is_detector()) {
+                return Err(layout_error(format!(
+                    "optic {} (detector) follows an image plane (optic {}, {}); a detector is reached from a pupil plane, so put a pupil-plane optic between them",
+                    i + 2,
+                    i + 1,
+                    pair[0].kind()
+                )));
+            }
+        }
+        let mut intermediate_oversample = Vec::new();
+        for (i, plane) in planes.iter().enumerate() {
+            if let Plane::Detector { detector: d, oversample: os } = plane {
+                let os = os.unwrap_or(oversample);
+                if !(1..=MAX_OVERSAMPLE).contains(&os) {
+                    return Err(PropagationError::invalid(
+                        "oversample",
+                        os,
+                        "must be an integer from 1 to 64",
+                    ));
+                }
+                if let Some(method) = system.coronagraph() {
+                    let name = match method {
+                        Coronagraph::SemiAnalytic { .. } => "semi_analytic",
+                        Coronagraph::MatrixFt { .. } => "matrix_ft",
+                    };
+                    return Err(layout_error(format!(
+                        "optic {} is a detector in mid-system; coronagraph method {name} cannot be combined with one (remove [coronagraph])",
+                        i + 1
+                    )));
+                }
+                if d.jitter_sigma_arcsec().is_some() {
+                    return Err(layout_error(format!(
+                        "optic {} (detector): jitter applies to the final detector only",
+                        i + 1
+                    )));
+                }
+                let (ny, nx) = d.fov_shape();
+                intermediate_oversample.push(ny.max(nx) * os);
+            }
         }
         let grid = system.grid()?;
         let n = grid.npix();
@@ -501,37 +572,55 @@ impl PsfPlan {
                 normalization.name()
             )));
         }
+        let output_side = match &detector {
+            Some(d) => d.fov_shape().0.max(d.fov_shape().1) * oversample,
+            None => npad,
+        };
         Self::check_memory_before_sampling(
             planes.len(),
             n,
             npad,
             image_planes > 0,
-            detector.fov_shape().0.max(detector.fov_shape().1) * oversample,
+            intermediate_oversample.into_iter().fold(output_side, usize::max),
         )?;
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
 
         // Group the planes, merging consecutive pupil optics (and consecutive image optics)
         // unless every plane is to be reported.
+        // Whether each group's field is on the zero-padded FFT grid: after an FFT image
+        // plane, until an intermediate detector's MFT leaves it unpadded. Image planes right
+        // after an intermediate detector are on its pixels, reached by MFT.
         let mut groups = Vec::new();
+        let mut group_padded = Vec::new();
         let mut pupil_groups = Vec::new();
-        let mut seen_image = false;
+        let mut padded = false;
+        let mut on_detector = false;
         let mut i = 0;
         while i < planes.len() {
+            let on_padded = padded && matches!(mode, Mode::Fft) && oversample > 1;
+            group_padded.push(on_padded);
             match &planes[i] {
                 Plane::Pupil(_) => {
                     let mut j = i + 1;
                     while merge && j < planes.len() && matches!(planes[j], Plane::Pupil(_)) {
                         j += 1;
                     }
-                    let on_padded = seen_image && matches!(mode, Mode::Fft) && oversample > 1;
                     let g = if on_padded { &padded_grid } else { &grid };
                     pupil_groups.push(PupilGroup { planes: i..j, padded: on_padded, cut: false });
                     groups.push(Group::Pupil(i..j, sample_pupil(&planes[i..j], g)));
+                    on_detector = false;
                     i = j;
                 }
                 Plane::FqpmAligner(d) => {
                     groups.push(Group::Aligner(i, *d));
+                    on_detector = false;
+                    i += 1;
+                }
+                Plane::Detector { detector: d, oversample: os } => {
+                    groups.push(Group::Detector(i, *d, os.unwrap_or(oversample)));
+                    padded = false;
+                    on_detector = true;
                     i += 1;
                 }
                 Plane::Image(_) => {
@@ -544,7 +633,7 @@ impl PsfPlan {
                         }
                         j += 1;
                     }
-                    seen_image = true;
+                    padded |= !on_detector;
                     groups.push(Group::Image(i..j, optics));
                     i = j;
                 }
@@ -567,24 +656,28 @@ impl PsfPlan {
             )));
         }
         let fft_shape = (image_planes > 0 && matches!(mode, Mode::Fft)).then_some((npad, npad));
-        // FFT mode: from the first group after the last image plane on, the field is cut to
-        // the central `npix` pixels (only they reach the detector), and those groups' arrays
-        // are stored cut likewise. Not with "exit_pupil": it normalises over the whole
+        // FFT mode: where the field is back in a pupil on the padded grid and goes on to a
+        // detector (intermediate or final) by MFT, it is cut to the central `npix` pixels
+        // (only they reach the detector), and those groups' arrays are stored cut likewise.
+        // Not before the final detector with "exit_pupil": it normalises over the whole
         // padded array after the last pupil optic, as POPPY does.
-        let final_from = match mode {
-            Mode::Fft if oversample > 1 && normalization != Normalization::ExitPupil => {
-                groups.iter().rposition(|g| matches!(g, Group::Image(..))).map(|i| i + 1)
+        let mut cut_group = vec![false; groups.len()];
+        let mut to_mft = detector.is_some() && normalization != Normalization::ExitPupil;
+        for (s, group) in groups.iter().enumerate().rev() {
+            match group {
+                Group::Image(..) => to_mft = false,
+                Group::Detector(..) => to_mft = true,
+                Group::Pupil(..) | Group::Aligner(..) => cut_group[s] = to_mft && group_padded[s],
             }
-            _ => None,
-        };
-        if let Some(from) = final_from {
+        }
+        if cut_group.iter().any(|&c| c) {
             let o = pad_offset(n, npad);
             let cut = |a: &mut Option<Array2<f64>>| {
                 if let Some(arr) = a.as_mut() {
                     *arr = arr.slice(s![o..o + n, o..o + n]).to_owned();
                 }
             };
-            for group in &mut groups[from..] {
+            for (group, _) in groups.iter_mut().zip(&cut_group).filter(|(_, &c)| c) {
                 if let Group::Pupil(range, arrays) = group {
                     for g in pupil_groups.iter_mut().filter(|g| g.planes == *range) {
                         g.cut = true;
@@ -615,12 +708,15 @@ impl PsfPlan {
         // MFT.
         let mut in_image: Option<bool> = None;
         let mut corner = false;
-        // "exit_pupil": the last group holds the last optic, a pupil-plane one.
-        let exit_pupil_group =
-            (normalization == Normalization::ExitPupil).then(|| groups.len() - 1);
+        // "exit_pupil": after the group holding the last pupil-plane optic.
+        let exit_pupil_group = (normalization == Normalization::ExitPupil)
+            .then(|| {
+                groups.iter().rposition(|g| matches!(g, Group::Pupil(..) | Group::Aligner(..)))
+            })
+            .flatten();
         for (s, group) in groups.into_iter().enumerate() {
-            if !matches!(group, Group::Image(..)) {
-                if let Some(step) = back_to_pupil(in_image.take(), final_from == Some(s)) {
+            if matches!(group, Group::Pupil(..) | Group::Aligner(..)) {
+                if let Some(step) = back_to_pupil(in_image.take(), cut_group[s]) {
                     steps.push(step);
                 }
             }
@@ -639,7 +735,7 @@ impl PsfPlan {
                     (index..index + 1, false)
                 }
                 Group::Image(range, optics) => {
-                    if let Mode::SemiAnalytic { half_box, oversample: box_oversample } = mode {
+                    if let Mode::SemiAnalytic { half_box, box_px } = mode {
                         // The occulter step records its own box field.
                         steps.push(Box::new(SemiAnalyticOcculter {
                             kind: kind_of(&range),
@@ -648,7 +744,7 @@ impl PsfPlan {
                             npix: n,
                             diameter,
                             half_box,
-                            box_px: detector.pixelscale_arcsec() / box_oversample as f64,
+                            box_px,
                         }));
                         continue;
                     }
@@ -679,6 +775,21 @@ impl PsfPlan {
                     steps.push(Box::new(ImageOptics { planes: range.clone(), optics }));
                     (range, true)
                 }
+                Group::Detector(index, d, os) => {
+                    let (ny, nx) = d.fov_shape();
+                    steps.push(Box::new(DetectorMft {
+                        npix: n,
+                        diameter,
+                        fov_arcsec: d.fov_arcsec_yx(),
+                        output: (ny * os, nx * os),
+                        pixelscale: d.pixelscale_arcsec() / os as f64,
+                        normalize: false,
+                        offset: d.offset_pixels(),
+                        intermediate: true,
+                    }));
+                    in_image = Some(true);
+                    (index..index + 1, true)
+                }
             };
             if exit_pupil_group == Some(s) {
                 steps.push(Box::new(Normalize));
@@ -689,19 +800,27 @@ impl PsfPlan {
                 image_plane,
             }));
         }
-        if let Some(step) = back_to_pupil(in_image, false) {
-            steps.push(step);
+        match &detector {
+            Some(detector) => {
+                if let Some(step) = back_to_pupil(in_image, false) {
+                    steps.push(step);
+                }
+                let (ny, nx) = detector.fov_shape();
+                steps.push(Box::new(DetectorMft {
+                    npix: n,
+                    diameter,
+                    fov_arcsec: detector.fov_arcsec_yx(),
+                    output: (ny * oversample, nx * oversample),
+                    pixelscale: detector.pixelscale_arcsec() / oversample as f64,
+                    normalize: normalization == Normalization::Last,
+                    offset: detector.offset_pixels(),
+                    intermediate: false,
+                }));
+            }
+            // The system ends on its last (FFT) image plane: that field is the output.
+            None if normalization == Normalization::Last => steps.push(Box::new(Normalize)),
+            None => {}
         }
-        let (ny, nx) = detector.fov_shape();
-        steps.push(Box::new(DetectorMft {
-            npix: n,
-            diameter,
-            fov_arcsec: detector.fov_arcsec_yx(),
-            output: (ny * oversample, nx * oversample),
-            pixelscale: detector.pixelscale_arcsec() / oversample as f64,
-            normalize: normalization == Normalization::Last,
-            offset: detector.offset_pixels(),
-        }));
         // The combined entrance-pupil arrays, for pictures and users: the first step's
         // arrays when that step holds every leading pupil optic, else sampled once more.
         let entrance_separate = entrance.is_none();
@@ -798,7 +917,15 @@ impl PsfPlan {
                         )))
                     }
                 }
-                Ok(Mode::SemiAnalytic { half_box, oversample })
+                let detector = system.detector().ok_or_else(|| {
+                    PropagationError::System(
+                        "the system has no detector; a [coronagraph] method needs one".into(),
+                    )
+                })?;
+                Ok(Mode::SemiAnalytic {
+                    half_box,
+                    box_px: detector.pixelscale_arcsec() / oversample as f64,
+                })
             }
             Coronagraph::MatrixFt { .. } => {
                 for &i in &images {
@@ -834,8 +961,8 @@ impl PsfPlan {
     }
 
     /// The detector.
-    pub fn detector(&self) -> &Detector {
-        &self.detector
+    pub fn detector(&self) -> Option<&Detector> {
+        self.detector.as_ref()
     }
 
     /// Where the field is normalised to unit total intensity (POPPY's `normalize`).
@@ -1111,13 +1238,22 @@ impl PsfPlan {
 
     /// Oversampled output pixels across (rows, for a rectangular detector).
     pub fn output_npix(&self) -> usize {
-        self.detector.fov_pixels() * self.oversample
+        self.output_shape().0
     }
 
-    /// Oversampled output pixels (rows along Y, columns along X).
+    /// Oversampled output pixels (rows along Y, columns along X); without a detector, the
+    /// zero-padded FFT image.
     pub fn output_shape(&self) -> (usize, usize) {
-        let (ny, nx) = self.detector.fov_shape();
-        (ny * self.oversample, nx * self.oversample)
+        match &self.detector {
+            Some(d) => {
+                let (ny, nx) = d.fov_shape();
+                (ny * self.oversample, nx * self.oversample)
+            }
+            None => {
+                let npad = self.grid.npix() * self.oversample;
+                (npad, npad)
+            }
+        }
     }
 
     /// Memory one wavelength needs while it runs, in bytes: the detector transform's
@@ -1398,15 +1534,26 @@ impl PsfPlan {
             add_records(&mut plane_images, records, *w, with_phase, w_index == 0);
         }
         let total = total.unwrap_or_else(|| Array2::zeros(self.output_shape()));
+        let lam_d = lam_d_arcsec(wavelengths[0], self.grid.diameter());
+        // Without a detector the FFT image's pixel is lambda / (D oversample) of the first
+        // wavelength (POPPY's PIXELSCL; the wavelengths are summed pixel by pixel as POPPY
+        // sums them).
+        let (pixelscale_arcsec, fov_arcsec) = match &self.detector {
+            Some(d) => (d.pixelscale_arcsec() / self.oversample as f64, d.fov_arcsec()),
+            None => {
+                let px = lam_d / self.oversample as f64;
+                (px, px * self.output_npix() as f64)
+            }
+        };
         let mut psf = Psf {
             image: total,
-            pixelscale_arcsec: self.detector.pixelscale_arcsec() / self.oversample as f64,
+            pixelscale_arcsec,
             oversample: self.oversample,
-            fov_arcsec: self.detector.fov_arcsec(),
+            fov_arcsec,
             wavelengths: wavelengths.to_vec(),
             weights,
             mean_wavelength: source.mean_wavelength(),
-            diffraction_limit_arcsec: lam_d_arcsec(wavelengths[0], self.grid.diameter()),
+            diffraction_limit_arcsec: lam_d,
             pupil_diameter: self.grid.diameter(),
             gemm,
             fft: fft_backend,
@@ -1415,7 +1562,7 @@ impl PsfPlan {
             jitter: None,
             fresnel: None,
         };
-        if let Some(sigma) = self.detector.jitter_sigma_arcsec() {
+        if let Some(sigma) = self.detector.as_ref().and_then(Detector::jitter_sigma_arcsec) {
             psf.apply_jitter(sigma);
         }
         Ok((psf, plane_images))
@@ -1456,6 +1603,52 @@ mod tests {
         system.add_pupil(CircularAperture::new(0.9).unwrap());
         system.set_detector(Detector::with_fov_pixels(0.05, 16).unwrap());
         system
+    }
+
+    /// Reference: the DFT is unitary. An intermediate detector of npix pixels of lambda/D
+    /// (the MFT's whole period) followed by the inverse MFT returns the pupil field, so the
+    /// PSF is the one without it to 1e-12 relative L2; with an occulter on its pixels the
+    /// light is removed where the occulter sits.
+    #[test]
+    fn an_intermediate_detector_over_the_whole_period_changes_nothing() {
+        let (n, wl) = (32, 1e-6);
+        let lam_d = wl / 1.0 * ARCSEC_PER_RAD;
+        let plain = {
+            let mut s = OpticalSystem::new("plain", n, 2);
+            s.add_pupil(CircularAperture::new(0.5).unwrap());
+            s.add_pupil(CircularAperture::new(0.45).unwrap());
+            s.set_pupil_diameter(1.0);
+            s.set_detector(Detector::with_fov_pixels(lam_d / 4.0, 24).unwrap());
+            s
+        };
+        let mut with_detector = OpticalSystem::new("mid", n, 2);
+        with_detector.add_pupil(CircularAperture::new(0.5).unwrap());
+        with_detector
+            .add_intermediate_detector(Detector::with_fov_pixels(lam_d, n).unwrap(), Some(1));
+        with_detector.add_pupil(CircularAperture::new(0.45).unwrap());
+        with_detector.set_pupil_diameter(1.0);
+        with_detector.set_detector(Detector::with_fov_pixels(lam_d / 4.0, 24).unwrap());
+        let source = Source::monochromatic(wl).unwrap();
+        let opts = ComputeOptions::default();
+        let a = plain.plan().unwrap().compute(&source, &opts).unwrap().image;
+        let b = with_detector.plan().unwrap().compute(&source, &opts).unwrap().image;
+        let diff: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum();
+        let norm: f64 = a.iter().map(|x| x * x).sum();
+        assert!((diff / norm).sqrt() < 1e-12, "{}", (diff / norm).sqrt());
+
+        let mut planes = with_detector.planes().to_vec();
+        planes.insert(2, Plane::Image(Arc::new(CircularOcculter::new(2.0 * lam_d).unwrap())));
+        let occulted = {
+            let mut s = OpticalSystem::new("occulted", n, 2);
+            for p in planes {
+                s.add_plane(p);
+            }
+            s.set_pupil_diameter(1.0);
+            s.set_detector(Detector::with_fov_pixels(lam_d / 4.0, 24).unwrap());
+            s
+        };
+        let c = occulted.plan().unwrap().compute(&source, &opts).unwrap().image;
+        assert!(c.sum() < 0.2 * a.sum(), "{} {}", c.sum(), a.sum());
     }
 
     /// "none" is "first" times the first optic's total intensity; "last" sums to 1 on the

@@ -286,17 +286,18 @@ fn mft_to_box(
     ))
 }
 
-/// Inverse MFT of an image-plane box of width `nlamd` back to `npix` pupil samples.
+/// Inverse MFT of an image-plane field `nlamd` (y, x) lambda/D wide back to `npix` pupil
+/// samples.
 fn inverse_mft(
     image: &Array2<Complex64>,
-    nlamd: f64,
+    nlamd: (f64, f64),
     npix: usize,
     exec: &Exec<'_>,
     scratch: &mut Scratch,
 ) -> Result<Array2<Complex64>, PropagationError> {
     let geometry = MftGeometry {
         input: image.dim(),
-        nlamd: (nlamd, nlamd),
+        nlamd,
         output: (npix, npix),
         offset: (0.0, 0.0),
         direction: MftDirection::Inverse,
@@ -337,7 +338,7 @@ impl Step for MftToBox {
         wf.sampling = Sampling::Image {
             arcsec_per_px: grid.pixelscale,
             centre: grid.center,
-            nlamd: Some(nlamd),
+            nlamd: Some((nlamd, nlamd)),
         };
         Ok(())
     }
@@ -348,7 +349,8 @@ impl Step for MftToBox {
     }
 }
 
-/// An image-plane box reached by MFT back to the entrance-pupil sampling by the inverse MFT.
+/// An image-plane field reached by MFT (a box or an intermediate detector) back to the
+/// entrance-pupil sampling by the inverse MFT (POPPY's `_propagate_mft_inverse`).
 #[derive(Debug)]
 pub(crate) struct InverseMft {
     pub(crate) npix: usize,
@@ -419,7 +421,7 @@ impl Step for SemiAnalyticOcculter {
             scratch,
         )?;
         apply_image(&mut image, &grid, &self.optics, k, true);
-        let back = inverse_mft(&image, nlamd, self.npix, exec, scratch)?;
+        let back = inverse_mft(&image, (nlamd, nlamd), self.npix, exec, scratch)?;
         wf.field -= &back;
         if scratch.recording() {
             scratch.record(Recorded {
@@ -440,8 +442,9 @@ impl Step for SemiAnalyticOcculter {
     }
 }
 
-/// The last step: drop any FFT padding, crop the pupil to its non-zero support (the same
-/// result from a smaller product), and MFT onto the oversampled detector.
+/// The last step, or an intermediate detector: drop any FFT padding, crop the pupil to its
+/// non-zero support (the same result from a smaller product), and MFT onto the oversampled
+/// detector.
 #[derive(Debug)]
 pub(crate) struct DetectorMft {
     pub(crate) npix: usize,
@@ -456,6 +459,9 @@ pub(crate) struct DetectorMft {
     pub(crate) normalize: bool,
     /// The detector's offset, (y, x) output pixels (the field moves the other way).
     pub(crate) offset: (f64, f64),
+    /// A detector in the middle of the system: optics after it see the axis at the array
+    /// centre whatever the offset, as POPPY's MFT image coordinates do.
+    pub(crate) intermediate: bool,
 }
 
 impl Step for DetectorMft {
@@ -489,12 +495,15 @@ impl Step for DetectorMft {
         geometry.offset = (-self.offset.0, -self.offset.1);
         let image = exec.mft(&geometry, cropped, scratch)?;
         scratch.give_back_field(std::mem::replace(&mut wf.field, image));
+        let shift = if self.intermediate { (0.0, 0.0) } else { self.offset };
         let c = (
-            (self.output.0 as f64 - 1.0) / 2.0 - self.offset.0,
-            (self.output.1 as f64 - 1.0) / 2.0 - self.offset.1,
+            (self.output.0 as f64 - 1.0) / 2.0 - shift.0,
+            (self.output.1 as f64 - 1.0) / 2.0 - shift.1,
         );
+        // The widths of the whole (uncropped) pupil array, for the way back.
+        let nlamd = (self.fov_arcsec.0 / lam_d, self.fov_arcsec.1 / lam_d);
         wf.sampling =
-            Sampling::Image { arcsec_per_px: self.pixelscale, centre: c, nlamd: Some(nlamd_y) };
+            Sampling::Image { arcsec_per_px: self.pixelscale, centre: c, nlamd: Some(nlamd) };
         if self.normalize {
             normalize_field(&mut wf.field);
         }
@@ -782,7 +791,7 @@ mod tests {
         };
         assert!((arcsec_per_px - lam_d / 4.0).abs() < 1e-12 * lam_d);
         assert_eq!(wf.field.dim(), (80, 80));
-        assert!((nlamd - 20.0).abs() < 1e-9);
+        assert!((nlamd.0 - 20.0).abs() < 1e-9 && nlamd.0 == nlamd.1);
         let ratio = wf.total_intensity() / energy;
         assert!((ratio - 1.0).abs() < 2e-2, "{ratio}");
         InverseMft { npix: n, m_per_px: d / n as f64 }.apply(&mut wf, &exec, &mut scratch).unwrap();
@@ -846,6 +855,7 @@ mod tests {
             pixelscale: 1.0 / 40.0,
             normalize: false,
             offset: (0.0, 0.0),
+            intermediate: false,
         };
         let mut small = disc(n, 8.0, d / n as f64, wl);
         let mut padded = small.clone();

@@ -24,6 +24,17 @@ pub enum Plane {
     Image(Arc<dyn ImageOptic>),
     /// The half-pixel tilt that centres an FFT image on an FQPM's crosshair (a pupil plane).
     FqpmAligner(AlignerDirection),
+    /// A detector in the middle of the system (POPPY's `add_detector` followed by more
+    /// optics): the field is taken onto the detector's pixels by an MFT, as onto the final
+    /// detector; image-plane optics after it act on those pixels, and the next pupil-plane
+    /// optic is reached by the inverse MFT back to the entrance-pupil sampling.
+    Detector {
+        /// The detector's pixels and field.
+        detector: Detector,
+        /// Samples per detector pixel; `None` takes the system's oversampling (POPPY's
+        /// default).
+        oversample: Option<usize>,
+    },
 }
 
 impl Plane {
@@ -33,12 +44,18 @@ impl Plane {
             Plane::Pupil(o) => o.kind(),
             Plane::Image(o) => o.kind(),
             Plane::FqpmAligner(_) => "fqpm_fft_aligner",
+            Plane::Detector { .. } => "detector",
         }
     }
 
-    /// Whether the plane is an image plane.
+    /// Whether the plane is an image plane holding an image-plane optic (not a detector).
     pub fn is_image(&self) -> bool {
         matches!(self, Plane::Image(_))
+    }
+
+    /// Whether the plane is a detector in the middle of the system.
+    pub fn is_detector(&self) -> bool {
+        matches!(self, Plane::Detector { .. })
     }
 }
 
@@ -159,6 +176,18 @@ impl OpticalSystem {
     /// Appends a plane.
     pub fn add_plane(&mut self, plane: Plane) -> &mut Self {
         self.planes.push(plane);
+        self
+    }
+
+    /// Appends a detector in the middle of the system (POPPY's `add_detector` followed by
+    /// more optics), sampled `oversample` times per pixel (`None`: the system's
+    /// oversampling). See [`Plane::Detector`].
+    pub fn add_intermediate_detector(
+        &mut self,
+        detector: Detector,
+        oversample: Option<usize>,
+    ) -> &mut Self {
+        self.planes.push(Plane::Detector { detector, oversample });
         self
     }
 

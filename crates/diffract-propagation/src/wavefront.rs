@@ -25,10 +25,10 @@ pub enum Sampling {
         arcsec_per_px: f64,
         /// Index (row, column) of the optical axis.
         centre: (f64, f64),
-        /// The width of the field in lambda/D when it was reached by a matrix Fourier
-        /// transform (the way back is then the inverse transform with the same width);
-        /// `None` after an FFT.
-        nlamd: Option<f64>,
+        /// The width of the field in lambda/D of the pupil array, along Y and X, when it
+        /// was reached by a matrix Fourier transform (the way back is then the inverse
+        /// transform with the same widths); `None` after an FFT.
+        nlamd: Option<(f64, f64)>,
     },
     /// A plane of a Fresnel system at some distance along the beam, sampled in metres, with
     /// the Gaussian beam that sets how the next propagation is made.

@@ -503,8 +503,7 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
                 )))
             }
         };
-        let detector_table =
-            top.table("detector")?.ok_or_else(|| top.err("missing required table [detector]"))?;
+        let detector_table = top.table("detector")?;
         let coronagraph_table = top.table("coronagraph")?;
         let grid_table = top.table("grid")?;
         top.finish()?;
@@ -520,7 +519,11 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
                     message: format!("each [[optic]] must be a table, got {}", type_name(v)),
                 });
             };
-            planes.push(kinds::read_optic(t, i, file)?);
+            if t.get("kind").and_then(Value::as_str) == Some("detector") {
+                planes.push(parse_intermediate_detector(t, i, file)?);
+            } else {
+                planes.push(kinds::read_optic(t, i, file)?);
+            }
         }
         // Without `npix`, a sampled first optic (a FITS pupil) sets it from its rows, as
         // POPPY's `input_wavefront` does; otherwise POPPY's default, 1024.
@@ -536,8 +539,29 @@ fn parse_any(text: &str, file: Option<&Path>) -> Result<AnyScene, SceneError> {
         for plane in planes {
             system.add_plane(plane);
         }
-        let detector = parse_detector(detector_table, file)?;
-        system.set_detector(detector);
+        // Without [detector], a system ending on an image-plane optic has its FFT image as
+        // the output (POPPY's calc_psf of a system without a detector).
+        match detector_table {
+            Some(t) => {
+                system.set_detector(parse_detector(t, "[detector]", file)?);
+            }
+            None if matches!(system.planes().last(), Some(Plane::Image(_))) => {
+                if coronagraph_table.is_some() {
+                    return Err(SceneError {
+                        file: file.map(Path::to_path_buf),
+                        context: "[coronagraph]".into(),
+                        message: "a coronagraph method needs a [detector]".into(),
+                    });
+                }
+            }
+            None => {
+                return Err(SceneError {
+                    file: file.map(Path::to_path_buf),
+                    context: String::new(),
+                    message: "missing required table [detector] (a scene without one must end on an image-plane optic, whose FFT image is then the output)".into(),
+                })
+            }
+        }
         if let Some(t) = coronagraph_table {
             system.set_coronagraph(parse_coronagraph(t, file)?);
         }
@@ -622,6 +646,13 @@ fn parse_fresnel(
                 message: format!("each [[optic]] must be a table, got {}", type_name(v)),
             });
         };
+        if t.get("kind").and_then(Value::as_str) == Some("detector") {
+            return Err(SceneError {
+                file: file.map(Path::to_path_buf),
+                context: format!("optic {} (detector)", i + 1),
+                message: "a Fresnel scene has one detector, its [detector] table; detectors in mid-system are for Fraunhofer scenes".into(),
+            });
+        }
         let (plane, distance) = kinds::read_optic_in(t, i, file, true)?;
         let diffract_propagation::Plane::Pupil(optic) = plane else {
             return Err(SceneError {
@@ -838,8 +869,40 @@ fn fov_pair(
     }
 }
 
-fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError> {
-    let mut k = Keys::new(t, "[detector]", file);
+/// A detector in mid-system, `[[optic]]` number `index + 1` with `kind = "detector"`: the
+/// keys of `[detector]` (but jitter), an optional `plane = "image"`, and `oversample`
+/// (default: the system's).
+fn parse_intermediate_detector(
+    t: &Table,
+    index: usize,
+    file: Option<&Path>,
+) -> Result<Plane, SceneError> {
+    let ctx = format!("optic {} (detector)", index + 1);
+    let mut k = Keys::new(t, ctx.clone(), file);
+    k.str_opt("kind")?;
+    match k.str_opt("plane")? {
+        None | Some("image") => {}
+        Some(other) => {
+            return Err(k.err(format!(
+                "plane = \"{other}\" is invalid; a detector is in an image plane (\"image\", or leave plane out)"
+            )))
+        }
+    }
+    let oversample = k.usize_opt("oversample", 1, 64)?;
+    if t.contains_key("jitter_sigma_arcsec") {
+        return Err(k.err("jitter_sigma_arcsec applies to the final [detector] only"));
+    }
+    let rest: Table = t
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "kind" | "plane" | "oversample"))
+        .map(|(key, v)| (key.clone(), v.clone()))
+        .collect();
+    let detector = parse_detector(&rest, &ctx, file)?;
+    Ok(Plane::Detector { detector, oversample })
+}
+
+fn parse_detector(t: &Table, ctx: &str, file: Option<&Path>) -> Result<Detector, SceneError> {
+    let mut k = Keys::new(t, ctx, file);
     let pixelscale = k.positive_f64_req("pixelscale_arcsec")?;
     let jitter = k.f64_opt("jitter_sigma_arcsec")?;
     if let Some(j) = jitter {
@@ -870,12 +933,12 @@ fn parse_detector(t: &Table, file: Option<&Path>) -> Result<Detector, SceneError
     };
     let offset = k.f64_list_opt("offset_pixels")?;
     k.finish()?;
-    let wrap = |e| Keys::new(t, "[detector]", file).wrap(e);
+    let wrap = |e| Keys::new(t, ctx, file).wrap(e);
     let offset = match offset.as_deref() {
         None => None,
         Some(&[y, x]) => Some((y, x)),
         Some(other) => {
-            return Err(Keys::new(t, "[detector]", file).err(format!(
+            return Err(Keys::new(t, ctx, file).err(format!(
                 "offset_pixels must be a list of two numbers, [y, x]; got a list of {}",
                 other.len()
             )))
