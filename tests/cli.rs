@@ -106,6 +106,23 @@ fn the_default_run_writes_fits_and_png_and_says_so() {
 
 /// Each bad scene: exit code 2, exactly one line on stderr naming the file and the
 /// problem, no panic, no output file.
+/// Each `(what, scene text, expected message)` run by `diffract psf` from `dir/bad.toml`
+/// exits 2 with one line naming the file and holding the message, and writes nothing.
+fn assert_scenes_refused(dir: &Path, cases: Vec<(&str, String, &str)>) {
+    for (what, text, expect) in cases {
+        let scene = dir.join("bad.toml");
+        std::fs::write(&scene, text).unwrap();
+        let out = dir.join("out.fits");
+        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}");
+        assert!(!out.exists(), "{what}: output written");
+    }
+}
+
 #[test]
 fn bad_scenes_get_one_clear_line_and_no_output() {
     let good = std::fs::read_to_string(case("obscured_zernike_poly")).unwrap();
@@ -122,18 +139,7 @@ fn bad_scenes_get_one_clear_line_and_no_output() {
         ("empty", String::new(), "scene is empty"),
     ];
     let dir = tempfile::tempdir().unwrap();
-    for (what, text, expect) in cases {
-        let scene = dir.path().join("bad.toml");
-        std::fs::write(&scene, text).unwrap();
-        let out = dir.path().join("out.fits");
-        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).output().unwrap();
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
-        assert_eq!(err.lines().count(), 1, "{what}: {err}");
-        assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
-        assert!(!err.contains("panicked"), "{what}");
-        assert!(!out.exists(), "{what}: output written");
-    }
+    assert_scenes_refused(dir.path(), cases);
     // Not a scene at all: a missing file, a directory, binary garbage.
     std::fs::write(dir.path().join("garbage.toml"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
     for (path, expect) in [
@@ -202,17 +208,7 @@ fn bad_detector_layouts_get_one_line_and_no_output() {
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
-    for (what, text, expect) in cases {
-        let scene = dir.path().join("bad.toml");
-        std::fs::write(&scene, text).unwrap();
-        let out = dir.path().join("out.fits");
-        let o = bin().arg("psf").arg(&scene).arg("-o").arg(&out).output().unwrap();
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
-        assert_eq!(err.lines().count(), 1, "{what}: {err}");
-        assert!(err.contains("bad.toml") && err.contains(expect), "{what}: {err}");
-        assert!(!out.exists(), "{what}: output written");
-    }
+    assert_scenes_refused(dir.path(), cases);
 }
 
 #[test]

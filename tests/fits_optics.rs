@@ -108,6 +108,34 @@ fn an_opd_in_radians_is_a_wavelength_independent_phase() {
 
 /// Malformed FITS optics: wrong dimensions, NaN, no pixel scale, truncated, not FITS at all,
 /// mismatched shapes. Each: exit 2, one line naming the scene, the optic and the file.
+/// Each `(keys, expected message)`, as the keys of a pupil-plane `fits_optic` in
+/// `dir/s.toml` after the top-level lines `head`, makes `diffract psf` exit 2 with one line
+/// naming the optic and holding the message, and write nothing.
+fn assert_fits_optics_refused(d: &Path, head: &str, cases: &[(&str, &str)]) {
+    for &(keys, expect) in cases {
+        let scene = d.join("s.toml");
+        let text = format!(
+            "{head}[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"fits_optic\"\n{keys}\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
+        );
+        std::fs::write(&scene, text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_diffract"))
+            .arg("psf")
+            .arg(&scene)
+            .arg("-o")
+            .arg(d.join("o.fits"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
+        assert_eq!(err.lines().count(), 1, "{keys}: {err}");
+        assert!(
+            err.contains("s.toml: optic 1 (fits_optic)") && err.contains(expect),
+            "{keys}: {err}"
+        );
+        assert!(!d.join("o.fits").exists());
+    }
+}
+
 #[test]
 fn malformed_fits_optics_get_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,28 +171,7 @@ fn malformed_fits_optics_get_one_line() {
             "opd_unit = \"furlong\" is invalid",
         ),
     ];
-    for (keys, expect) in cases {
-        let scene = d.join("s.toml");
-        let text = format!(
-            "npix = 32\n[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"fits_optic\"\n{keys}\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
-        );
-        std::fs::write(&scene, text).unwrap();
-        let o = Command::new(env!("CARGO_BIN_EXE_diffract"))
-            .arg("psf")
-            .arg(&scene)
-            .arg("-o")
-            .arg(d.join("o.fits"))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
-        assert_eq!(err.lines().count(), 1, "{keys}: {err}");
-        assert!(
-            err.contains("s.toml: optic 1 (fits_optic)") && err.contains(expect),
-            "{keys}: {err}"
-        );
-        assert!(!d.join("o.fits").exists());
-    }
+    assert_fits_optics_refused(d, "npix = 32\n", &cases);
     // A 3-D cube is refused too.
     let cube = d.join("cube.fits");
     {
@@ -228,28 +235,7 @@ fn bad_slices_get_one_line() {
         ),
         ("opd_path = \"cube.fits\"\nopd_slice = -1", "opd_slice"),
     ];
-    for (keys, expect) in cases {
-        let scene = d.join("s.toml");
-        let text = format!(
-            "[source]\nwavelengths_m = [1e-6]\n[[optic]]\nplane = \"pupil\"\nkind = \"fits_optic\"\n{keys}\n[detector]\npixelscale_arcsec = 0.1\nfov_pixels = 8\n"
-        );
-        std::fs::write(&scene, text).unwrap();
-        let o = Command::new(env!("CARGO_BIN_EXE_diffract"))
-            .arg("psf")
-            .arg(&scene)
-            .arg("-o")
-            .arg(d.join("o.fits"))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
-        assert_eq!(err.lines().count(), 1, "{keys}: {err}");
-        assert!(
-            err.contains("s.toml: optic 1 (fits_optic)") && err.contains(expect),
-            "{keys}: {err}"
-        );
-        assert!(!d.join("o.fits").exists());
-    }
+    assert_fits_optics_refused(d, "", &cases);
 }
 
 /// Regression (found by fuzzing the FITS reader): a gzip stream whose trailer claims 4 GiB

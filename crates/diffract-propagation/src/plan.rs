@@ -520,7 +520,7 @@ impl PsfPlan {
                 )));
             }
         }
-        let mut intermediate_oversample = Vec::new();
+        let mut detector_sides = Vec::new();
         for (i, plane) in planes.iter().enumerate() {
             if let Plane::Detector { detector: d, oversample: os } = plane {
                 let os = os.unwrap_or(oversample);
@@ -548,7 +548,7 @@ impl PsfPlan {
                     )));
                 }
                 let (ny, nx) = d.fov_shape();
-                intermediate_oversample.push(ny.max(nx) * os);
+                detector_sides.push(ny.max(nx) * os);
             }
         }
         let grid = system.grid()?;
@@ -581,7 +581,7 @@ impl PsfPlan {
             n,
             npad,
             image_planes > 0,
-            intermediate_oversample.into_iter().fold(output_side, usize::max),
+            detector_sides.into_iter().fold(output_side, usize::max),
         )?;
         let padded_grid =
             PupilGrid::with_pixelscale(npad, grid.diameter() * oversample as f64 / npad as f64)?;
@@ -776,17 +776,7 @@ impl PsfPlan {
                     (range, true)
                 }
                 Group::Detector(index, d, os) => {
-                    let (ny, nx) = d.fov_shape();
-                    steps.push(Box::new(DetectorMft {
-                        npix: n,
-                        diameter,
-                        fov_arcsec: d.fov_arcsec_yx(),
-                        output: (ny * os, nx * os),
-                        pixelscale: d.pixelscale_arcsec() / os as f64,
-                        normalize: false,
-                        offset: d.offset_pixels(),
-                        intermediate: true,
-                    }));
+                    steps.push(Box::new(DetectorMft::new(&d, os, n, diameter, false, true)));
                     in_image = Some(true);
                     (index..index + 1, true)
                 }
@@ -805,17 +795,10 @@ impl PsfPlan {
                 if let Some(step) = back_to_pupil(in_image, false) {
                     steps.push(step);
                 }
-                let (ny, nx) = detector.fov_shape();
-                steps.push(Box::new(DetectorMft {
-                    npix: n,
-                    diameter,
-                    fov_arcsec: detector.fov_arcsec_yx(),
-                    output: (ny * oversample, nx * oversample),
-                    pixelscale: detector.pixelscale_arcsec() / oversample as f64,
-                    normalize: normalization == Normalization::Last,
-                    offset: detector.offset_pixels(),
-                    intermediate: false,
-                }));
+                let last = normalization == Normalization::Last;
+                steps.push(Box::new(DetectorMft::new(
+                    detector, oversample, n, diameter, last, false,
+                )));
             }
             // The system ends on its last (FFT) image plane: that field is the output.
             None if normalization == Normalization::Last => steps.push(Box::new(Normalize)),

@@ -464,6 +464,31 @@ pub(crate) struct DetectorMft {
     pub(crate) intermediate: bool,
 }
 
+impl DetectorMft {
+    /// The transform onto `detector` sampled `oversample` times per pixel from a pupil of
+    /// `npix` samples across `diameter` metres; `normalize` for POPPY's "last".
+    pub(crate) fn new(
+        detector: &crate::Detector,
+        oversample: usize,
+        npix: usize,
+        diameter: f64,
+        normalize: bool,
+        intermediate: bool,
+    ) -> Self {
+        let (ny, nx) = detector.fov_shape();
+        DetectorMft {
+            npix,
+            diameter,
+            fov_arcsec: detector.fov_arcsec_yx(),
+            output: (ny * oversample, nx * oversample),
+            pixelscale: detector.pixelscale_arcsec() / oversample as f64,
+            normalize,
+            offset: detector.offset_pixels(),
+            intermediate,
+        }
+    }
+}
+
 impl Step for DetectorMft {
     fn name(&self) -> &str {
         "mft to detector"
