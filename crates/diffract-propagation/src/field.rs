@@ -4,7 +4,7 @@
 use crate::phasor::{multiply_row, Factor};
 use crate::Scratch;
 use diffract_optics::{ImageGrid, ImageOptic};
-use ndarray::{s, Array2, ArrayViewMut2, Zip};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Zip};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 use std::ops::Range;
@@ -62,6 +62,35 @@ pub(crate) fn apply_pupil(field: &mut Array2<Complex64>, arrays: &PupilArrays, k
     apply_pupil_view(&mut field.view_mut(), arrays, k);
 }
 
+/// As [`apply_pupil`], with `par` threads sharing blocks of rows (the same values).
+pub(crate) fn apply_pupil_par(
+    field: &mut Array2<Complex64>,
+    arrays: &PupilArrays,
+    k: f64,
+    par: diffract_parallel::Par,
+) {
+    const BLOCK_ROWS: usize = 32;
+    let n = field.nrows();
+    let fits = |a: &Option<Array2<f64>>| a.as_ref().is_none_or(|a| a.dim() == field.dim());
+    let threads = par.threads();
+    if threads < 2
+        || n < 2 * BLOCK_ROWS
+        || !(fits(&arrays.transmission) && fits(&arrays.opd) && fits(&arrays.phase))
+    {
+        return apply_pupil(field, arrays, k);
+    }
+    let mut blocks: Vec<(usize, ArrayViewMut2<'_, Complex64>)> = field
+        .axis_chunks_iter_mut(ndarray::Axis(0), BLOCK_ROWS)
+        .enumerate()
+        .map(|(b, v)| (b * BLOCK_ROWS, v))
+        .collect();
+    diffract_parallel::for_each_shared(&mut blocks, threads, |(first, view)| {
+        let rows = *first..*first + view.nrows();
+        let sub = |a| rows_of(a, rows.clone());
+        apply_pupil_rows(view, sub(&arrays.transmission), sub(&arrays.opd), sub(&arrays.phase), k);
+    });
+}
+
 /// Multiplies a view of a field by `t * exp(i k opd)` (and `exp(i phase)`), row by row, the
 /// sines and cosines from [`crate::phasor`].
 pub(crate) fn apply_pupil_view(
@@ -69,10 +98,28 @@ pub(crate) fn apply_pupil_view(
     arrays: &PupilArrays,
     k: f64,
 ) {
-    if let Some(p) = &arrays.phase {
+    let view = |a| rows_of(a, 0..field.nrows());
+    apply_pupil_rows(field, view(&arrays.transmission), view(&arrays.opd), view(&arrays.phase), k);
+}
+
+/// Rows `rows` of `a`, if any.
+fn rows_of(a: &Option<Array2<f64>>, rows: std::ops::Range<usize>) -> Option<ArrayView2<'_, f64>> {
+    a.as_ref().map(|a| a.slice(s![rows, ..]))
+}
+
+/// Multiplies a view of a field by `exp(i phase)`, then `t * exp(i k opd)` (views of the
+/// field's shape).
+fn apply_pupil_rows<'a>(
+    field: &mut ArrayViewMut2<'_, Complex64>,
+    t: Option<ArrayView2<'a, f64>>,
+    opd: Option<ArrayView2<'a, f64>>,
+    phase: Option<ArrayView2<'a, f64>>,
+    k: f64,
+) {
+    if let Some(p) = phase {
         multiply_rows(field, &[p], |f, rows| multiply_row(f, Factor::Phase(rows[0])));
     }
-    match (&arrays.transmission, &arrays.opd) {
+    match (t, opd) {
         (None, None) => {}
         (Some(t), None) => Zip::from(field).and(t).for_each(|f, &t| *f *= t),
         (None, Some(o)) => multiply_rows(field, &[o], |f, rows| {
@@ -88,7 +135,7 @@ pub(crate) fn apply_pupil_view(
 /// (from standard-layout copies when a view's rows are strided).
 fn multiply_rows(
     field: &mut ArrayViewMut2<'_, Complex64>,
-    arrays: &[&Array2<f64>],
+    arrays: &[ArrayView2<'_, f64>],
     op: impl Fn(&mut [Complex64], &[&[f64]; 2]),
 ) {
     let contiguous = |stride: isize, cols: usize| stride == 1 || cols <= 1;
@@ -97,8 +144,8 @@ fn multiply_rows(
         let mut own = field.as_standard_layout().into_owned();
         let standard: Vec<Array2<f64>> =
             arrays.iter().map(|a| a.as_standard_layout().into_owned()).collect();
-        let refs: Vec<&Array2<f64>> = standard.iter().collect();
-        multiply_rows(&mut own.view_mut(), &refs, op);
+        let views: Vec<ArrayView2<'_, f64>> = standard.iter().map(|a| a.view()).collect();
+        multiply_rows(&mut own.view_mut(), &views, op);
         field.assign(&own);
         return;
     }
