@@ -17,10 +17,12 @@ pub(crate) const FAST_MAX: f64 = 1.6e6;
 const CHUNK: usize = 64;
 
 /// `(sin x, cos x)` for |x| <= [`FAST_MAX`] (unspecified, but finite or NaN, beyond).
+// fdlibm's constants as it prints them (each the decimal expansion of a double).
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub(crate) fn sin_cos(x: f64) -> (f64, f64) {
     // fdlibm's pi/2 in three 33-bit parts (and 2/pi).
-    const TWO_OVER_PI: f64 = 6.36619772367581382433e-01;
+    const TWO_OVER_PI: f64 = std::f64::consts::FRAC_2_PI;
     const PIO2_1: f64 = 1.57079632673412561417e+00;
     const PIO2_2: f64 = 6.07710050630396597660e-11;
     const PIO2_3: f64 = 2.02226624871116645580e-21;

@@ -359,7 +359,7 @@ impl<T: Real> MftPlan<T> {
                 } else {
                     parts.par_iter_mut().for_each(run);
                 }
-                parts.into_iter().map(|p| p.3).collect()
+                parts.into_iter().try_for_each(|p| p.3)
             }
         }
     }
