@@ -18,10 +18,12 @@
 //! assert_eq!(squares, vec![1, 4, 9, 16]);
 //! ```
 
+mod helper;
 mod memory;
 mod schedule;
 mod slices;
 
+pub use helper::{for_each_shared, SPIN};
 pub use memory::available_memory_bytes;
 pub use schedule::{map_ordered, ItemError, Par, Schedule, ScheduleOptions};
 pub use slices::map_slices;

@@ -83,6 +83,8 @@ impl Schedule {
         let n_items = n_items.max(1);
         let workers = match opts.workers {
             Some(w) => w.max(1).min(n_items),
+            // One item: one worker, whatever the memory (not read: it costs a file read).
+            None if n_items == 1 => 1,
             None => {
                 let by_memory = opts
                     .available_memory

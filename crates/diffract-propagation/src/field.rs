@@ -1,9 +1,10 @@
 //! Operations on complex fields between the planes of a propagation: applying sampled
 //! optics, tilting, zero-padding and cutting out, and cropping to the support.
 
+use crate::phasor::{multiply_row, Factor};
 use crate::Scratch;
 use diffract_optics::{ImageGrid, ImageOptic};
-use ndarray::{s, Array2, ArrayViewMut2, Zip};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Zip};
 use num_complex::Complex64;
 use std::f64::consts::PI;
 use std::ops::Range;
@@ -61,28 +62,99 @@ pub(crate) fn apply_pupil(field: &mut Array2<Complex64>, arrays: &PupilArrays, k
     apply_pupil_view(&mut field.view_mut(), arrays, k);
 }
 
-/// Multiplies a view of a field by `t * exp(i k opd)`.
+/// As [`apply_pupil`], with `par` threads sharing blocks of rows (the same values).
+pub(crate) fn apply_pupil_par(
+    field: &mut Array2<Complex64>,
+    arrays: &PupilArrays,
+    k: f64,
+    par: diffract_parallel::Par,
+) {
+    const BLOCK_ROWS: usize = 32;
+    let n = field.nrows();
+    let fits = |a: &Option<Array2<f64>>| a.as_ref().is_none_or(|a| a.dim() == field.dim());
+    let threads = par.threads();
+    if threads < 2
+        || n < 2 * BLOCK_ROWS
+        || !(fits(&arrays.transmission) && fits(&arrays.opd) && fits(&arrays.phase))
+    {
+        return apply_pupil(field, arrays, k);
+    }
+    let mut blocks: Vec<(usize, ArrayViewMut2<'_, Complex64>)> = field
+        .axis_chunks_iter_mut(ndarray::Axis(0), BLOCK_ROWS)
+        .enumerate()
+        .map(|(b, v)| (b * BLOCK_ROWS, v))
+        .collect();
+    diffract_parallel::for_each_shared(&mut blocks, threads, |(first, view)| {
+        let rows = *first..*first + view.nrows();
+        let sub = |a| rows_of(a, rows.clone());
+        apply_pupil_rows(view, sub(&arrays.transmission), sub(&arrays.opd), sub(&arrays.phase), k);
+    });
+}
+
+/// Multiplies a view of a field by `t * exp(i k opd)` (and `exp(i phase)`), row by row, the
+/// sines and cosines from [`crate::phasor`].
 pub(crate) fn apply_pupil_view(
     field: &mut ArrayViewMut2<'_, Complex64>,
     arrays: &PupilArrays,
     k: f64,
 ) {
-    if let Some(p) = &arrays.phase {
-        Zip::from(&mut *field).and(p).for_each(|f, &p| *f *= Complex64::from_polar(1.0, p));
+    let view = |a| rows_of(a, 0..field.nrows());
+    apply_pupil_rows(field, view(&arrays.transmission), view(&arrays.opd), view(&arrays.phase), k);
+}
+
+/// Rows `rows` of `a`, if any.
+fn rows_of(a: &Option<Array2<f64>>, rows: std::ops::Range<usize>) -> Option<ArrayView2<'_, f64>> {
+    a.as_ref().map(|a| a.slice(s![rows, ..]))
+}
+
+/// Multiplies a view of a field by `exp(i phase)`, then `t * exp(i k opd)` (views of the
+/// field's shape).
+fn apply_pupil_rows<'a>(
+    field: &mut ArrayViewMut2<'_, Complex64>,
+    t: Option<ArrayView2<'a, f64>>,
+    opd: Option<ArrayView2<'a, f64>>,
+    phase: Option<ArrayView2<'a, f64>>,
+    k: f64,
+) {
+    if let Some(p) = phase {
+        multiply_rows(field, &[p], |f, rows| multiply_row(f, Factor::Phase(rows[0])));
     }
-    match (&arrays.transmission, &arrays.opd) {
+    match (t, opd) {
         (None, None) => {}
         (Some(t), None) => Zip::from(field).and(t).for_each(|f, &t| *f *= t),
-        (None, Some(o)) => {
-            Zip::from(field).and(o).for_each(|f, &o| *f *= Complex64::from_polar(1.0, k * o))
-        }
-        (Some(t), Some(o)) => Zip::from(field).and(t).and(o).for_each(|f, &t, &o| {
-            *f = if t == 0.0 {
-                Complex64::new(0.0, 0.0)
-            } else {
-                *f * Complex64::from_polar(t, k * o)
-            }
+        (None, Some(o)) => multiply_rows(field, &[o], |f, rows| {
+            multiply_row(f, Factor::Opd { t: None, opd: rows[0], k })
         }),
+        (Some(t), Some(o)) => multiply_rows(field, &[t, o], |f, rows| {
+            multiply_row(f, Factor::Opd { t: Some(rows[0]), opd: rows[1], k })
+        }),
+    }
+}
+
+/// Calls `op` with each row of `field` and the same row of each of `arrays`, as slices
+/// (from standard-layout copies when a view's rows are strided).
+fn multiply_rows(
+    field: &mut ArrayViewMut2<'_, Complex64>,
+    arrays: &[ArrayView2<'_, f64>],
+    op: impl Fn(&mut [Complex64], &[&[f64]; 2]),
+) {
+    let contiguous = |stride: isize, cols: usize| stride == 1 || cols <= 1;
+    let (rows, cols) = field.dim();
+    if !contiguous(field.strides()[1], cols) || arrays.iter().any(|a| !a.is_standard_layout()) {
+        let mut own = field.as_standard_layout().into_owned();
+        let standard: Vec<Array2<f64>> =
+            arrays.iter().map(|a| a.as_standard_layout().into_owned()).collect();
+        let views: Vec<ArrayView2<'_, f64>> = standard.iter().map(|a| a.view()).collect();
+        multiply_rows(&mut own.view_mut(), &views, op);
+        field.assign(&own);
+        return;
+    }
+    for i in 0..rows {
+        let mut row = field.row_mut(i);
+        let f = row.as_slice_mut().expect("contiguous row");
+        let a = arrays[0].row(i).to_slice().expect("standard layout");
+        let b = arrays.get(1).map_or(a, |b| b.row(i).to_slice().expect("standard layout"));
+        op(f, &[a, b]);
     }
 }
 

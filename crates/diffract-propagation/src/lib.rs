@@ -25,6 +25,7 @@ mod error;
 mod field;
 mod fresnel;
 mod jitter;
+mod phasor;
 mod plan;
 mod psf;
 mod source;

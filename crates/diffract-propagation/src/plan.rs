@@ -279,6 +279,10 @@ struct LiveDm {
     opd_full: Array2<f64>,
     /// The OPD as applied (cut when the group is cut).
     opd: Array2<f64>,
+    /// The step's arrays installed by the last update (also held by the step, and by the
+    /// entrance when it is the same): the next update rewrites their OPD in place instead
+    /// of folding new arrays. `None` until then, or when another update replaced them.
+    installed: Option<Arc<PupilArrays>>,
 }
 
 /// An FFT plan with the backend and FFTW thread count it was made for.
@@ -437,6 +441,31 @@ fn fold<'a>(
         }
     }
     acc
+}
+
+/// Rewrites the OPD of `arrays` (a step's folded arrays) as [`fold_arrays`] folds it from
+/// `before`, the optic's `own` OPD and `after`: the same sums in the same order, into the
+/// array already there.
+fn fold_opd_into(
+    arrays: &mut PupilArrays,
+    before: &PupilArrays,
+    own: &Array2<f64>,
+    after: &[PupilArrays],
+) {
+    let mut parts = before
+        .opd
+        .iter()
+        .chain(std::iter::once(own))
+        .chain(after.iter().filter_map(|a| a.opd.as_ref()));
+    let first = parts.next().expect("the optic's own OPD");
+    match arrays.opd.as_mut() {
+        Some(acc) if acc.dim() == first.dim() => acc.assign(first),
+        _ => arrays.opd = Some(first.clone()),
+    }
+    let acc = arrays.opd.as_mut().expect("set above");
+    for p in parts {
+        *acc += p;
+    }
 }
 
 impl PsfPlan {
@@ -1077,6 +1106,7 @@ impl PsfPlan {
                 geometry,
                 opd_full: Array2::zeros((n, n)),
                 opd: Array2::zeros(cut.map_or((n, n), |c| (c, c))),
+                installed: None,
             };
             self.live[live].dm = Some(kept);
         }
@@ -1084,28 +1114,84 @@ impl PsfPlan {
             let d = self.live[live].dm.as_ref().expect("kept above");
             self.norm_with(index, d.transmission.as_ref())?
         };
+        // The arrays of the last update, unshared: only their OPD changes (the mirror's
+        // transmission and phase, and the other optics' arrays, are those folded last time).
+        let previous = self.take_installed(live, &group);
         let l = &mut self.live[live];
         let d = l.dm.as_mut().expect("kept above");
-        d.sampling
-            .opd_into(dm, &mut d.opd_full)
-            .map_err(|e| PropagationError::System(e.to_string()))?;
-        if cut.is_some() {
-            let o = pad_offset(d.opd.nrows(), d.opd_full.nrows());
-            let m = d.opd.nrows();
-            d.opd.assign(&d.opd_full.slice(s![o..o + m, o..o + m]));
-        } else {
-            std::mem::swap(&mut d.opd, &mut d.opd_full);
+        let alone =
+            cut.is_none() && l.before.opd.is_none() && l.after.iter().all(|a| a.opd.is_none());
+        let (combined, written) = match previous {
+            // The mirror's OPD is the step's: written straight into the step's array.
+            Some(mut arrays) if alone && arrays.opd.is_some() => {
+                let written = d.sampling.opd_into(dm, arrays.opd.as_mut().expect("checked"));
+                (Some(arrays), written)
+            }
+            previous => match d.sampling.opd_into(dm, &mut d.opd_full) {
+                Err(e) => (previous, Err(e)),
+                Ok(()) => {
+                    if cut.is_some() {
+                        let o = pad_offset(d.opd.nrows(), d.opd_full.nrows());
+                        let m = d.opd.nrows();
+                        d.opd.assign(&d.opd_full.slice(s![o..o + m, o..o + m]));
+                    } else {
+                        std::mem::swap(&mut d.opd, &mut d.opd_full);
+                    }
+                    let combined = match previous {
+                        Some(mut arrays) => {
+                            fold_opd_into(&mut arrays, &l.before, &d.opd, &l.after);
+                            arrays
+                        }
+                        None => fold_arrays(
+                            &l.before,
+                            (d.transmission.as_ref(), Some(&d.opd), d.phase.as_ref()),
+                            &l.after,
+                        ),
+                    };
+                    if cut.is_none() {
+                        std::mem::swap(&mut d.opd, &mut d.opd_full);
+                    }
+                    (Some(combined), Ok(()))
+                }
+            },
+        };
+        if let Some(arrays) = combined {
+            // On failure the arrays taken out are put back as they were, with the old optic.
+            let (optic, norm) = match (&written, &self.planes[index]) {
+                (Err(_), Plane::Pupil(old)) => (Arc::clone(old), self.norm),
+                _ => (Arc::new(dm.clone()) as Arc<dyn PupilOptic>, norm),
+            };
+            let installed = self.install(index, &group, optic, arrays, norm);
+            if let Some(d) = self.live[live].dm.as_mut() {
+                d.installed = Some(installed);
+            }
         }
-        let combined = fold_arrays(
-            &l.before,
-            (d.transmission.as_ref(), Some(&d.opd), d.phase.as_ref()),
-            &l.after,
-        );
-        if cut.is_none() {
-            std::mem::swap(&mut d.opd, &mut d.opd_full);
+        written.map_err(|e| PropagationError::System(e.to_string()))
+    }
+
+    /// The arrays installed by the last [`PsfPlan::update_dm`] of live plane `live`, taken
+    /// out of its step (and of the entrance, when shared) so that they are no longer
+    /// shared (copied if something else still holds them); `None` when there are none. The
+    /// step is left with empty arrays until the next [`PsfPlan::install`].
+    fn take_installed(&mut self, live: usize, group: &PupilGroup) -> Option<PupilArrays> {
+        let arrays = self.live[live].dm.as_mut()?.installed.take()?;
+        let empty = Arc::new(PupilArrays { transmission: None, opd: None, phase: None });
+        if let Some(step) = self
+            .steps
+            .iter_mut()
+            .find(|s| s.name() == PupilOptics::NAME && s.planes().as_ref() == Some(&group.planes))
+        {
+            *step =
+                Box::new(PupilOptics { planes: group.planes.clone(), arrays: Arc::clone(&empty) });
         }
-        self.install(index, &group, Arc::new(dm.clone()), combined, norm);
-        Ok(())
+        if Arc::ptr_eq(&self.entrance, &arrays) {
+            self.entrance = empty;
+        }
+        Some(Arc::try_unwrap(arrays).unwrap_or_else(|shared| PupilArrays {
+            transmission: shared.transmission.clone(),
+            opd: shared.opd.clone(),
+            phase: shared.phase.clone(),
+        }))
     }
 
     /// The group of pupil plane `index`, checking that `optic` may replace its optic.
@@ -1176,7 +1262,8 @@ impl PsfPlan {
         self.live.len() - 1
     }
 
-    /// Puts `optic` in plane `index` and `arrays` (its step's combined arrays) in its step.
+    /// Puts `optic` in plane `index` and `arrays` (its step's combined arrays) in its step;
+    /// returns the arrays as shared with the step.
     fn install(
         &mut self,
         index: usize,
@@ -1184,9 +1271,13 @@ impl PsfPlan {
         optic: Arc<dyn PupilOptic>,
         arrays: PupilArrays,
         norm: f64,
-    ) {
+    ) -> Arc<PupilArrays> {
         self.planes[index] = Plane::Pupil(optic);
         self.norm = norm;
+        // Arrays kept by earlier updates are no longer the ones in use.
+        for d in self.live.iter_mut().filter_map(|l| l.dm.as_mut()) {
+            d.installed = None;
+        }
         let arrays = Arc::new(arrays);
         let planes = group.planes.clone();
         if let Some(step) = self
@@ -1199,11 +1290,12 @@ impl PsfPlan {
         let leading = self.planes.iter().take_while(|p| matches!(p, Plane::Pupil(_))).count();
         if index < leading {
             self.entrance = if planes == (0..leading) {
-                arrays
+                Arc::clone(&arrays)
             } else {
                 Arc::new(sample_pupil(&self.planes[..leading], &self.grid))
             };
         }
+        arrays
     }
 
     /// The combined amplitude transmission of the optics before the first image plane.

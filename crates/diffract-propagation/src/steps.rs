@@ -2,7 +2,7 @@
 //! aligner, zero-padded FFTs between pupil and image, matrix Fourier transforms onto a box
 //! and back, the semi-analytic occulter, the detector transform, and plane recordings.
 
-use crate::field::{apply_image, apply_pupil, pad, pad_offset, tilt, unpad, PupilArrays};
+use crate::field::{apply_image, apply_pupil_par, pad, pad_offset, tilt, unpad, PupilArrays};
 use crate::step::Recorded;
 use crate::system::AlignerDirection;
 use crate::{
@@ -60,12 +60,12 @@ impl Step for PupilOptics {
     fn apply(
         &self,
         wf: &mut Wavefront,
-        _: &Exec<'_>,
+        exec: &Exec<'_>,
         _: &mut Scratch,
     ) -> Result<(), PropagationError> {
         pupil_of(wf, self.name())?;
         let k = 2.0 * PI / wf.wavelength;
-        apply_pupil(&mut wf.field, &self.arrays, k);
+        apply_pupil_par(&mut wf.field, &self.arrays, k, exec.par);
         Ok(())
     }
 

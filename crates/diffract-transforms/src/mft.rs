@@ -8,8 +8,9 @@
 
 use crate::{complex_matmul, real_matmul, GemmBackend, Real, TransformError};
 use diffract_parallel::Par;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use num_complex::Complex;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::sync::{Arc, Mutex};
@@ -113,6 +114,39 @@ enum Matrices<T: Real> {
 #[derive(Debug, Default)]
 pub struct MftScratch<T: Real> {
     bufs: [Vec<T>; 4],
+    /// Each thread's buffers for its block of output rows.
+    blocks: Vec<[Vec<T>; 4]>,
+}
+
+/// `fn $name<T>(args)` calling `$kernel(args)` compiled for AVX-512F or AVX2 when the
+/// processor has them (the kernels are plain sums and differences: the same values at every
+/// vector width).
+macro_rules! vectorised {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) => $kernel:ident) => {
+        $(#[$m])*
+        fn $name<T: Real>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512<T: Real>($($arg: $ty),*) {
+                    $kernel($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<T: Real>($($arg: $ty),*) {
+                    $kernel($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the processor has AVX-512F (checked just above).
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2 (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $kernel($($arg),*)
+        }
+    };
 }
 
 /// The first `len` elements of `v` (grown with zeros as needed).
@@ -244,7 +278,7 @@ impl<T: Real> MftPlan<T> {
         &self,
         input: ArrayView2<'_, Complex<T>>,
         scratch: &mut MftScratch<T>,
-        mut output: ArrayViewMut2<'_, Complex<T>>,
+        output: ArrayViewMut2<'_, Complex<T>>,
         backend: GemmBackend,
         par: Par,
     ) -> Result<(), TransformError> {
@@ -260,7 +294,7 @@ impl<T: Real> MftPlan<T> {
         }
         let input = input.as_standard_layout();
         let (ny, nx) = g.input;
-        let (my, mx) = g.output;
+        let my = g.output.0;
         match &self.matrices {
             Matrices::General { left, right } => {
                 let t1 = buffer(&mut scratch.bufs[0], 2 * my * nx);
@@ -281,100 +315,51 @@ impl<T: Real> MftPlan<T> {
             }
             Matrices::Symmetric { left_c, left_s, right_c, right_s } => {
                 let hy = ny.div_ceil(2);
-                let hx = nx.div_ceil(2);
-                let [b0, b1, b2, b3] = &mut scratch.bufs;
-                // 1. Fold the input rows: plus/minus, as real (hy x 2nx) matrices.
-                let plus = buffer(b0, hy * 2 * nx);
-                let minus = buffer(b1, hy * 2 * nx);
-                let a = as_real(input.as_slice().expect("standard layout"));
                 let w = 2 * nx;
-                for y in 0..hy {
-                    let top = &a[y * w..(y + 1) * w];
-                    let yb = ny - 1 - y;
-                    let (p, m) = (&mut plus[y * w..(y + 1) * w], &mut minus[y * w..(y + 1) * w]);
-                    if yb == y {
-                        p.copy_from_slice(top);
-                        m.fill(T::zero());
-                    } else {
-                        let bot = &a[yb * w..(yb + 1) * w];
-                        for k in 0..w {
-                            p[k] = top[k] + bot[k];
-                            m[k] = top[k] - bot[k];
-                        }
-                    }
+                let [b0, b1, ..] = &mut scratch.bufs;
+                // 1. Fold the input rows: plus/minus, as real (hy x 2nx) matrices.
+                let plus = buffer(b0, hy * w);
+                let minus = buffer(b1, hy * w);
+                let a = as_real(input.as_slice().expect("standard layout"));
+                fold_rows(a, ny, w, plus, minus);
+                let (plus, minus) = (&*plus, &*minus);
+                let halves = SymmetricHalves { left_c, left_s, right_c, right_s, plus, minus, nx };
+                // 2.-5. by blocks of output rows shared among the threads: each block's
+                // values are those of the whole product (the same sums over the same inputs).
+                let threads = par.threads();
+                let blocks = match threads {
+                    1 => 1,
+                    2 => my / MIN_BLOCK_ROWS,
+                    t => t.min(my / MIN_BLOCK_ROWS),
                 }
-                // 2. U = C_L . plus, W = S_L . minus (my x 2nx real each).
-                let u = buffer(b2, my * w);
-                real_matmul(
-                    backend,
-                    par,
-                    left_c.view(),
-                    ArrayView2::from_shape((hy, w), &*plus).expect("shape"),
-                    ArrayViewMut2::from_shape((my, w), &mut *u).expect("shape"),
-                )?;
-                let wv = buffer(b3, my * w);
-                real_matmul(
-                    backend,
-                    par,
-                    left_s.view(),
-                    ArrayView2::from_shape((hy, w), &*minus).expect("shape"),
-                    ArrayViewMut2::from_shape((my, w), &mut *wv).expect("shape"),
-                )?;
-                // t1 = U + i W. 3. Fold its columns into plus/minus as real (2my x hx)
-                // matrices: row 2r holds the real parts of row r, row 2r + 1 the imaginary.
-                let plus = buffer(b0, 2 * my * hx);
-                let minus = buffer(b1, 2 * my * hx);
-                let (u, wv) = (&b2[..my * w], &b3[..my * w]);
-                for r in 0..my {
-                    let ur = &u[r * w..(r + 1) * w];
-                    let wr = &wv[r * w..(r + 1) * w];
-                    for x in 0..hx {
-                        let xb = nx - 1 - x;
-                        // t1[r, x] = (ur.re - wr.im) + i (ur.im + wr.re)
-                        let (re_a, im_a) = (ur[2 * x] - wr[2 * x + 1], ur[2 * x + 1] + wr[2 * x]);
-                        let (re_b, im_b) = if xb == x {
-                            (T::zero(), T::zero())
-                        } else {
-                            (ur[2 * xb] - wr[2 * xb + 1], ur[2 * xb + 1] + wr[2 * xb])
-                        };
-                        let (pr, pi, mr, mi) = if xb == x {
-                            (re_a, im_a, T::zero(), T::zero())
-                        } else {
-                            (re_a + re_b, im_a + im_b, re_a - re_b, im_a - im_b)
-                        };
-                        plus[2 * r * hx + x] = pr;
-                        plus[(2 * r + 1) * hx + x] = pi;
-                        minus[2 * r * hx + x] = mr;
-                        minus[(2 * r + 1) * hx + x] = mi;
-                    }
+                .max(1);
+                if scratch.blocks.len() < blocks {
+                    scratch.blocks.resize_with(blocks, Default::default);
                 }
-                // 4. U2 = plus . C_R, W2 = minus . S_R (2my x mx real each).
-                let u2 = buffer(b2, 2 * my * mx);
-                real_matmul(
-                    backend,
-                    par,
-                    ArrayView2::from_shape((2 * my, hx), &b0[..2 * my * hx]).expect("shape"),
-                    right_c.view(),
-                    ArrayViewMut2::from_shape((2 * my, mx), &mut *u2).expect("shape"),
-                )?;
-                let w2 = buffer(b3, 2 * my * mx);
-                real_matmul(
-                    backend,
-                    par,
-                    ArrayView2::from_shape((2 * my, hx), &b1[..2 * my * hx]).expect("shape"),
-                    right_s.view(),
-                    ArrayViewMut2::from_shape((2 * my, mx), &mut *w2).expect("shape"),
-                )?;
-                // 5. out = U2 + i W2.
-                let (u2, w2) = (&b2[..2 * my * mx], &b3[..2 * my * mx]);
-                for r in 0..my {
-                    for c in 0..mx {
-                        let (ure, uim) = (u2[2 * r * mx + c], u2[(2 * r + 1) * mx + c]);
-                        let (wre, wim) = (w2[2 * r * mx + c], w2[(2 * r + 1) * mx + c]);
-                        output[[r, c]] = Complex::new(ure - wim, uim + wre);
-                    }
+                if blocks == 1 {
+                    return halves.rows(0, output, &mut scratch.blocks[0], backend);
                 }
-                Ok(())
+                let per_block = my.div_ceil(blocks);
+                let mut parts = Vec::with_capacity(blocks);
+                let mut rest = output;
+                let mut first = 0;
+                for block in scratch.blocks[..blocks].iter_mut() {
+                    let take = per_block.min(my - first);
+                    let (head, tail) = rest.split_at(Axis(0), take);
+                    parts.push((first, head, block, Ok(())));
+                    rest = tail;
+                    first += take;
+                }
+                let run = |(first, out, block, result): &mut Part<'_, '_, T>| {
+                    *result = halves.rows(*first, out.view_mut(), block, backend);
+                };
+                if threads == 2 {
+                    // The calling thread and one helper that keeps spinning between calls.
+                    diffract_parallel::for_each_shared(&mut parts, 2, run);
+                } else {
+                    parts.par_iter_mut().for_each(run);
+                }
+                parts.into_iter().try_for_each(|p| p.3)
             }
         }
     }
@@ -393,6 +378,171 @@ impl<T: Real> MftPlan<T> {
         let mut out = Array2::zeros(self.geometry.output);
         self.apply_with(input, &mut MftScratch::default(), out.view_mut(), backend, par)?;
         Ok(out)
+    }
+}
+
+/// Output rows of a block of the symmetric MFT's products, when threads share them.
+const MIN_BLOCK_ROWS: usize = 32;
+
+/// A block of output rows: its first row, its part of the output, its buffers, its result.
+type Part<'o, 'b, T> =
+    (usize, ArrayViewMut2<'o, Complex<T>>, &'b mut [Vec<T>; 4], Result<(), TransformError>);
+
+/// The real halves of a symmetric plan and the folded input rows: what every block of
+/// output rows reads.
+struct SymmetricHalves<'a, T: Real> {
+    left_c: &'a Array2<T>,
+    left_s: &'a Array2<T>,
+    right_c: &'a Array2<T>,
+    right_s: &'a Array2<T>,
+    /// Sums and differences of the input rows `y` and `ny - 1 - y` (hy x 2nx, real).
+    plus: &'a [T],
+    minus: &'a [T],
+    nx: usize,
+}
+
+impl<T: Real> SymmetricHalves<'_, T> {
+    /// Steps 2 to 5 for the output rows `first..first + out.nrows()` into `out`.
+    fn rows(
+        &self,
+        first: usize,
+        mut out: ArrayViewMut2<'_, Complex<T>>,
+        block: &mut [Vec<T>; 4],
+        backend: GemmBackend,
+    ) -> Result<(), TransformError> {
+        let (rows, mx) = out.dim();
+        let nx = self.nx;
+        let (hy, hx, w) = (self.left_c.ncols(), nx.div_ceil(2), 2 * nx);
+        let [b0, b1, b2, b3] = block;
+        let plus = ArrayView2::from_shape((hy, w), self.plus).expect("shape");
+        let minus = ArrayView2::from_shape((hy, w), self.minus).expect("shape");
+        let range = s![first..first + rows, ..];
+        // 2. U = C_L . plus, W = S_L . minus (rows x 2nx real each).
+        let u = buffer(b2, rows * w);
+        real_matmul(
+            backend,
+            Par::Seq,
+            self.left_c.slice(range),
+            plus,
+            ArrayViewMut2::from_shape((rows, w), &mut *u).expect("shape"),
+        )?;
+        let wv = buffer(b3, rows * w);
+        real_matmul(
+            backend,
+            Par::Seq,
+            self.left_s.slice(range),
+            minus,
+            ArrayViewMut2::from_shape((rows, w), &mut *wv).expect("shape"),
+        )?;
+        // t1 = U + i W. 3. Fold its columns into plus/minus as real (2 rows x hx)
+        // matrices: row 2r holds the real parts of row r, row 2r + 1 the imaginary.
+        let plus2 = buffer(b0, 2 * rows * hx);
+        let minus2 = buffer(b1, 2 * rows * hx);
+        fold_columns(&b2[..rows * w], &b3[..rows * w], nx, plus2, minus2);
+        // 4. U2 = plus . C_R, W2 = minus . S_R (2 rows x mx real each).
+        let u2 = buffer(b2, 2 * rows * mx);
+        real_matmul(
+            backend,
+            Par::Seq,
+            ArrayView2::from_shape((2 * rows, hx), &b0[..2 * rows * hx]).expect("shape"),
+            self.right_c.view(),
+            ArrayViewMut2::from_shape((2 * rows, mx), &mut *u2).expect("shape"),
+        )?;
+        let w2 = buffer(b3, 2 * rows * mx);
+        real_matmul(
+            backend,
+            Par::Seq,
+            ArrayView2::from_shape((2 * rows, hx), &b1[..2 * rows * hx]).expect("shape"),
+            self.right_s.view(),
+            ArrayViewMut2::from_shape((2 * rows, mx), &mut *w2).expect("shape"),
+        )?;
+        // 5. out = U2 + i W2.
+        let (u2, w2) = (&b2[..2 * rows * mx], &b3[..2 * rows * mx]);
+        for r in 0..rows {
+            let (ure, uim) =
+                (&u2[2 * r * mx..(2 * r + 1) * mx], &u2[(2 * r + 1) * mx..(2 * r + 2) * mx]);
+            let (wre, wim) =
+                (&w2[2 * r * mx..(2 * r + 1) * mx], &w2[(2 * r + 1) * mx..(2 * r + 2) * mx]);
+            let mut row = out.row_mut(r);
+            let values = ure.iter().zip(uim).zip(wre.iter().zip(wim));
+            match row.as_slice_mut() {
+                Some(o) => {
+                    for (o, ((ure, uim), (wre, wim))) in o.iter_mut().zip(values) {
+                        *o = Complex::new(*ure - *wim, *uim + *wre);
+                    }
+                }
+                None => {
+                    for (o, ((ure, uim), (wre, wim))) in row.iter_mut().zip(values) {
+                        *o = Complex::new(*ure - *wim, *uim + *wre);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+vectorised! {
+    /// Step 1: `plus[y] = a[y] + a[ny - 1 - y]`, `minus[y] = a[y] - a[ny - 1 - y]` for the
+    /// rows `y < ceil(ny / 2)` of `a` (rows of `w` reals); the middle row of an odd `ny` is
+    /// copied to `plus`, with zeros in `minus`.
+    fn fold_rows(a: &[T], ny: usize, w: usize, plus: &mut [T], minus: &mut [T]) => fold_rows_kernel
+}
+
+#[inline(always)]
+fn fold_rows_kernel<T: Real>(a: &[T], ny: usize, w: usize, plus: &mut [T], minus: &mut [T]) {
+    for (y, (p, m)) in plus.chunks_exact_mut(w).zip(minus.chunks_exact_mut(w)).enumerate() {
+        let top = &a[y * w..(y + 1) * w];
+        let yb = ny - 1 - y;
+        if yb == y {
+            p.copy_from_slice(top);
+            m.fill(T::zero());
+        } else {
+            let bot = &a[yb * w..(yb + 1) * w];
+            for (((p, m), t), b) in p.iter_mut().zip(m.iter_mut()).zip(top).zip(bot) {
+                *p = *t + *b;
+                *m = *t - *b;
+            }
+        }
+    }
+}
+
+vectorised! {
+    /// Step 3: for each row r of `t1 = u + i wv` (`u`, `wv` rows of 2 nx reals, interleaved
+    /// complex), the sums and differences of its columns `x` and `nx - 1 - x`, real parts in
+    /// row 2r of `plus`/`minus` and imaginary parts in row 2r + 1 (rows of ceil(nx / 2)).
+    fn fold_columns(u: &[T], wv: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) => fold_columns_kernel
+}
+
+#[inline(always)]
+fn fold_columns_kernel<T: Real>(u: &[T], wv: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
+    let (w, hx, half) = (2 * nx, nx.div_ceil(2), nx / 2);
+    let mut re = vec![T::zero(); nx];
+    let mut im = vec![T::zero(); nx];
+    let rows = u.len() / w;
+    for r in 0..rows {
+        let (ur, wr) = (&u[r * w..(r + 1) * w], &wv[r * w..(r + 1) * w]);
+        // t1[r, x] = (ur.re - wr.im) + i (ur.im + wr.re)
+        for (((re, im), uv), wv) in
+            re.iter_mut().zip(im.iter_mut()).zip(ur.chunks_exact(2)).zip(wr.chunks_exact(2))
+        {
+            *re = uv[0] - wv[1];
+            *im = uv[1] + wv[0];
+        }
+        let (p, rest) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+        let (m, mrest) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+        for (part, (p, m)) in [(&re, (p, m)), (&im, (rest, mrest))] {
+            let (a, b) = (&part[..half], part[nx - half..].iter().rev());
+            for (((p, m), a), b) in p.iter_mut().zip(m.iter_mut()).zip(a).zip(b) {
+                *p = *a + *b;
+                *m = *a - *b;
+            }
+            if hx > half {
+                // The middle column of an odd nx.
+                p[half] = part[half];
+                m[half] = T::zero();
+            }
+        }
     }
 }
 
