@@ -1,6 +1,9 @@
 //! Control loops: a plan whose pupil optic is updated (`PsfPlan::update_dm`,
-//! `PsfPlan::update_optic`) gives the PSF of a new plan of the updated system bit for bit
-//! (tolerance 0: the same optics are folded in the same order and the same steps run).
+//! `PsfPlan::update_optic`) gives the PSF of a new plan of the updated system: bit for bit
+//! after `update_optic` and for mirrors `update_dm` cannot follow by the change alone
+//! (tolerance 0: the same optics are folded in the same order and the same steps run);
+//! within 1e-12 relative L2 where `update_dm`'s next PSF adds the transform of the change
+//! to the last one (a mirror in the step feeding the detector), which differs by rounding.
 
 use diffract::optics::{
     CircularAperture, CircularOcculter, ContinuousDeformableMirror, PupilOptic, ZernikeWfe,
@@ -34,9 +37,21 @@ fn system(planes: &[Plane], oversample: usize) -> OpticalSystem {
     s
 }
 
+fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
+    let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    (d / b.iter().map(|y| y * y).sum::<f64>()).sqrt()
+}
+
 /// Updates the DM of `planes[dm_plane]` a few times, by `update_dm` and by `update_optic`,
-/// and compares each PSF with a new plan's, bit for bit.
-fn check(mut planes: Vec<Plane>, dm_plane: usize, oversample: usize, by_plane: bool) {
+/// and compares each PSF with a new plan's: bit for bit, or within 1e-12 relative L2 for
+/// `update_dm` when the mirror is in the step feeding the detector (`follows_changes`).
+fn check(
+    mut planes: Vec<Plane>,
+    dm_plane: usize,
+    oversample: usize,
+    by_plane: bool,
+    follows_changes: bool,
+) {
     let Plane::Pupil(_) = &planes[dm_plane] else { panic!("not a pupil plane") };
     let mut dm = ContinuousDeformableMirror::new(8, 8, None, 1.0).unwrap();
     planes[dm_plane] = Plane::Pupil(Arc::new(dm.clone()));
@@ -64,7 +79,12 @@ fn check(mut planes: Vec<Plane>, dm_plane: usize, oversample: usize, by_plane: b
         let want = fresh.compute(&source, &opts).unwrap();
         for (name, plan) in [("update_dm", &fast), ("update_optic", &generic)] {
             let got = plan.compute(&source, &opts).unwrap();
-            assert_eq!(got.image, want.image, "{name}, update {update}, plane {dm_plane}");
+            if name == "update_dm" && follows_changes {
+                let err = rel_l2(&got.image, &want.image);
+                assert!(err <= 1e-12, "{name}, update {update}, plane {dm_plane}: {err:e}");
+            } else {
+                assert_eq!(got.image, want.image, "{name}, update {update}, plane {dm_plane}");
+            }
             assert_eq!(plan.transmission(), fresh.transmission(), "{name}");
             assert_eq!(plan.opd(), fresh.opd(), "{name}");
         }
@@ -82,16 +102,16 @@ fn zernike() -> Plane {
 /// The example's layout: an aperture, then the mirror (one merged step).
 #[test]
 fn a_mirror_behind_an_aperture() {
-    check(vec![aperture(), aperture()], 1, 2, false);
+    check(vec![aperture(), aperture()], 1, 2, false, true);
 }
 
 /// The mirror between other optics of its step (folded before and after it), and first
 /// (the normalisation follows its transmission).
 #[test]
 fn a_mirror_among_other_optics_and_first() {
-    check(vec![aperture(), aperture(), zernike(), zernike()], 1, 2, false);
-    check(vec![aperture(), zernike()], 0, 1, false);
-    check(vec![aperture(), zernike(), aperture()], 1, 2, true);
+    check(vec![aperture(), aperture(), zernike(), zernike()], 1, 2, false, true);
+    check(vec![aperture(), zernike()], 0, 1, false, true);
+    check(vec![aperture(), zernike(), aperture()], 1, 2, true, false);
 }
 
 /// After an image plane (sampled on the zero-padded grid, then cut) and before it.
@@ -100,8 +120,8 @@ fn a_mirror_in_a_coronagraph() {
     let occulter = Plane::Image(Arc::new(CircularOcculter::new(0.15).unwrap()));
     let lyot = Plane::Pupil(Arc::new(CircularAperture::new(0.9).unwrap()));
     let planes = vec![aperture(), zernike(), occulter, aperture(), lyot];
-    check(planes.clone(), 3, 2, false);
-    check(planes, 1, 2, false);
+    check(planes.clone(), 3, 2, false, false);
+    check(planes, 1, 2, false, false);
 }
 
 /// Planes that cannot be updated, and first optics that would change the grid.

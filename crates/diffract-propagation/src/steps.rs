@@ -445,7 +445,7 @@ impl Step for SemiAnalyticOcculter {
 /// The last step, or an intermediate detector: drop any FFT padding, crop the pupil to its
 /// non-zero support (the same result from a smaller product), and MFT onto the oversampled
 /// detector.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DetectorMft {
     pub(crate) npix: usize,
     pub(crate) diameter: f64,
@@ -487,11 +487,28 @@ impl DetectorMft {
             intermediate,
         }
     }
+
+    pub(crate) const NAME: &'static str = "mft to detector";
+
+    /// The transform from a pupil field cropped to `m` of its `npix` pixels (its support) at
+    /// `wavelength`.
+    pub(crate) fn geometry(&self, m: usize, wavelength: f64) -> MftGeometry {
+        let n = self.npix;
+        let lam_d = lam_d_arcsec(wavelength, self.diameter);
+        let nlamd_y = self.fov_arcsec.0 / lam_d * m as f64 / n as f64;
+        let nlamd_x = self.fov_arcsec.1 / lam_d * m as f64 / n as f64;
+        let mut geometry = MftGeometry::square(m, nlamd_y, self.output.0, MftDirection::Forward);
+        geometry.nlamd.1 = nlamd_x;
+        geometry.output.1 = self.output.1;
+        // POPPY passes the detector offset to the MFT with its sign flipped.
+        geometry.offset = (-self.offset.0, -self.offset.1);
+        geometry
+    }
 }
 
 impl Step for DetectorMft {
     fn name(&self) -> &str {
-        "mft to detector"
+        Self::NAME
     }
 
     fn apply(
@@ -511,14 +528,7 @@ impl Step for DetectorMft {
         let o = (wf.field.nrows() - m) / 2;
         let cropped = wf.field.slice(s![o..o + m, o..o + m]);
         let lam_d = lam_d_arcsec(wf.wavelength, self.diameter);
-        let nlamd_y = self.fov_arcsec.0 / lam_d * m as f64 / n as f64;
-        let nlamd_x = self.fov_arcsec.1 / lam_d * m as f64 / n as f64;
-        let mut geometry = MftGeometry::square(m, nlamd_y, self.output.0, MftDirection::Forward);
-        geometry.nlamd.1 = nlamd_x;
-        geometry.output.1 = self.output.1;
-        // POPPY passes the detector offset to the MFT with its sign flipped.
-        geometry.offset = (-self.offset.0, -self.offset.1);
-        let image = exec.mft(&geometry, cropped, scratch)?;
+        let image = exec.mft(&self.geometry(m, wf.wavelength), cropped, scratch)?;
         scratch.give_back_field(std::mem::replace(&mut wf.field, image));
         let shift = if self.intermediate { (0.0, 0.0) } else { self.offset };
         let c = (
@@ -609,9 +619,13 @@ pub(crate) struct RecordPlane {
     pub(crate) image_plane: bool,
 }
 
+impl RecordPlane {
+    pub(crate) const NAME: &'static str = "record plane";
+}
+
 impl Step for RecordPlane {
     fn name(&self) -> &str {
-        "record plane"
+        Self::NAME
     }
 
     fn apply(

@@ -379,6 +379,78 @@ impl<T: Real> MftPlan<T> {
         self.apply_with(input, &mut MftScratch::default(), out.view_mut(), backend, par)?;
         Ok(out)
     }
+
+    /// The transform of an input that is zero outside `window`, whose first element sits
+    /// at input row and column `origin`: the window's columns of the left matrix, times the
+    /// window, times the window's rows of the right matrix. Equal to [`MftPlan::apply`] of
+    /// the zero-filled input up to rounding, at a cost proportional to the window's size
+    /// (a control loop changes the field only near a poked actuator, and the transform is
+    /// linear).
+    ///
+    /// # Errors
+    ///
+    /// [`TransformError::Shape`] when the window does not fit in the plan's input or
+    /// `output` does not have the plan's output shape.
+    pub fn apply_window(
+        &self,
+        window: ArrayView2<'_, Complex<T>>,
+        origin: (usize, usize),
+        output: ArrayViewMut2<'_, Complex<T>>,
+        backend: GemmBackend,
+        par: Par,
+    ) -> Result<(), TransformError> {
+        let g = &self.geometry;
+        let (h, w) = window.dim();
+        if origin.0 + h > g.input.0 || origin.1 + w > g.input.1 || output.dim() != g.output {
+            return Err(TransformError::Shape(format!(
+                "MFT planned for {:?} -> {:?}, given a {:?} window at {:?} -> {:?}",
+                g.input,
+                g.output,
+                window.dim(),
+                origin,
+                output.dim()
+            )));
+        }
+        let (my, mx) = g.output;
+        let (left, right) = match &self.matrices {
+            Matrices::General { left, right } => (
+                left.slice(s![.., origin.0..origin.0 + h]).to_owned(),
+                right.slice(s![origin.1..origin.1 + w, ..]).to_owned(),
+            ),
+            Matrices::Symmetric { left_c, left_s, right_c, right_s } => {
+                // Inputs past the middle mirror those before it: the same cosine, the sine
+                // negated.
+                let mirrored = |n: usize, j: usize| {
+                    if j < n.div_ceil(2) {
+                        (j, T::one())
+                    } else {
+                        (n - 1 - j, -T::one())
+                    }
+                };
+                let rows: Vec<(usize, T)> =
+                    (0..h).map(|j| mirrored(g.input.0, origin.0 + j)).collect();
+                let mut left = Array2::zeros((my, h));
+                for ((mut out, c), s) in
+                    left.rows_mut().into_iter().zip(left_c.rows()).zip(left_s.rows())
+                {
+                    for (z, &(k, sign)) in out.iter_mut().zip(&rows) {
+                        *z = Complex::new(c[k], sign * s[k]);
+                    }
+                }
+                let mut right = Array2::zeros((w, mx));
+                for (i, mut out) in right.rows_mut().into_iter().enumerate() {
+                    let (k, sign) = mirrored(g.input.1, origin.1 + i);
+                    for ((z, &c), &s) in out.iter_mut().zip(right_c.row(k)).zip(right_s.row(k)) {
+                        *z = Complex::new(c, sign * s);
+                    }
+                }
+                (left, right)
+            }
+        };
+        let mut t = Array2::zeros((my, w));
+        complex_matmul(backend, par, left.view(), window, t.view_mut())?;
+        complex_matmul(backend, par, t.view(), right.view(), output)
+    }
 }
 
 /// Output rows of a block of the symmetric MFT's products, when threads share them.

@@ -287,3 +287,56 @@ fn thread_counts_split_the_mft_without_changing_it() {
         }
     }
 }
+
+/// Reference: the whole transform of the input zero-filled outside a window (linearity).
+/// Windows on either side of the middle, across it and at the edges, odd and even sizes,
+/// with and without an offset (the symmetric and the general plans), both precisions;
+/// tolerance 1e-12 of the largest value in f64, 1e-5 in f32. A window that does not fit is
+/// an error.
+#[test]
+fn a_window_transforms_as_the_zero_filled_input() {
+    let cases = [
+        ((64, 64), (40, 48), (0.0, 0.0), (3, 50), (20, 11)),
+        ((63, 70), (33, 31), (0.0, 0.0), (20, 0), (43, 35)),
+        ((64, 64), (40, 40), (1.5, -2.0), (0, 30), (64, 34)),
+        ((31, 31), (16, 16), (0.0, 0.0), (15, 15), (1, 1)),
+    ];
+    for (input, output, offset, origin, size) in cases {
+        let g = MftGeometry {
+            input,
+            nlamd: (9.5, 11.0),
+            output,
+            offset,
+            direction: MftDirection::Forward,
+        };
+        let window = random_field(size.0, size.1, 5);
+        let mut full = Array2::zeros(input);
+        full.slice_mut(ndarray::s![origin.0..origin.0 + size.0, origin.1..origin.1 + size.1])
+            .assign(&window);
+        let plan = MftPlan::<f64>::new(&g).unwrap();
+        let plan32 = MftPlan::<f32>::new(&g).unwrap();
+        let c32 = |a: &Array2<Complex64>| {
+            a.mapv(|z| num_complex::Complex32::new(z.re as f32, z.im as f32))
+        };
+        for backend in GemmBackend::compiled() {
+            let want = plan.apply(full.view(), backend, Par::Seq).unwrap();
+            let scale = want.iter().map(|z| z.norm()).fold(0.0, f64::max);
+            let mut got = Array2::zeros(output);
+            plan.apply_window(window.view(), origin, got.view_mut(), backend, Par::Seq).unwrap();
+            let err = max_abs_diff(&got, &want) / scale;
+            assert!(err < 1e-12, "{input:?} {origin:?} {size:?} {backend}: {err:e}");
+            let mut got32 = Array2::zeros(output);
+            plan32
+                .apply_window(c32(&window).view(), origin, got32.view_mut(), backend, Par::Seq)
+                .unwrap();
+            let got32 = got32.mapv(|z| Complex64::new(z.re.into(), z.im.into()));
+            let err = max_abs_diff(&got32, &want) / scale;
+            assert!(err < 1e-5, "f32 {input:?} {origin:?} {size:?} {backend}: {err:e}");
+        }
+        let mut out = Array2::zeros(output);
+        let past = (input.0 - size.0 + 1, origin.1);
+        assert!(plan
+            .apply_window(window.view(), past, out.view_mut(), GemmBackend::Gemm, Par::Seq)
+            .is_err());
+    }
+}

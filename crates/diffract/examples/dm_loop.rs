@@ -72,5 +72,18 @@ fn run(opts: ComputeOptions) -> Result<f64, Box<dyn std::error::Error>> {
     }
     let seconds = start.elapsed().as_secs_f64();
     assert!(total > 0.5 * UPDATES as f64 && total < UPDATES as f64, "{total}");
+    // The loop's last PSF against a new plan of the final mirror: the plan follows each
+    // update by its change alone, equal up to rounding.
+    let last = plan.compute(&source, &opts)?;
+    let mut fresh = OpticalSystem::new("dm loop", 256, 2);
+    fresh.add_pupil(CircularAperture::new(1.0)?);
+    fresh.add_pupil(dm);
+    fresh.set_detector(Detector::with_fov_pixels(0.05, 64)?);
+    let want = fresh.plan()?.compute(&source, &opts)?;
+    let diff: f64 = last.image.iter().zip(&want.image).map(|(a, b)| (a - b) * (a - b)).sum();
+    let err = (diff / want.image.iter().map(|b| b * b).sum::<f64>()).sqrt();
+    // Single-precision transforms round each change at about 1e-7.
+    let tolerance = if opts.precision == Precision::F32 { 1e-6 } else { 1e-12 };
+    assert!(err <= tolerance, "the loop's PSF differs from a new plan's by {err:e}");
     Ok(UPDATES as f64 / seconds)
 }
