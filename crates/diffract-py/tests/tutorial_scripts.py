@@ -1,0 +1,50 @@
+"""POPPY tutorial-style scripts, written once against a module called ``poppy``.
+
+Each function takes the module to run on: ``poppy`` itself (``data/make_reference.py``
+stores the result as a FITS file under POPPY 1.1.2) or ``diffract`` (the parity tests), so
+the two runs differ only in the import, as a user's script would.
+"""
+
+import astropy.units as u
+
+# POPPY's own numbers for a 6.5 m telescope, three wavelengths across 2 microns.
+SOURCE = {"wavelengths": [1.8e-6, 2.0e-6, 2.2e-6], "weights": [0.3, 0.4, 0.3]}
+
+
+def obscured_zernike(poppy):
+    """A circular pupil (radius as a Quantity) with a secondary on three spiders and
+    low-order Zernike wavefront error, polychromatic."""
+    osys = poppy.OpticalSystem(name="obscured_zernike", npix=256, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=3.25 * u.m))
+    osys.add_pupil(
+        poppy.SecondaryObscuration(secondary_radius=0.5, n_supports=3, support_width=0.1)
+    )
+    osys.add_pupil(
+        poppy.ZernikeWFE(
+            radius=3.25, coefficients=[0.0, 0.0, 0.0, 50e-9, 20e-9, -30e-9, 10e-9]
+        )
+    )
+    osys.add_detector(pixelscale=0.031, fov_arcsec=2.0)
+    return osys.calc_psf(source=SOURCE)
+
+
+def segmented_spiders(poppy):
+    """Two rings of hexagonal segments behind a secondary on four spiders, with defocus
+    and astigmatism in nanometres, wavelengths as a Quantity array with weights."""
+    osys = poppy.OpticalSystem(name="segmented_spiders", npix=256, oversample=2)
+    osys.add_pupil(poppy.MultiHexagonAperture(rings=2, flattoflat=1.2, gap=0.05))
+    osys.add_pupil(
+        poppy.SecondaryObscuration(
+            secondary_radius=0.6 * u.m, n_supports=4, support_width=5 * u.cm
+        )
+    )
+    osys.add_pupil(
+        poppy.ZernikeWFE(radius=3.3, coefficients=[0, 0, 0, 40, 0, 25] * u.nm)
+    )
+    osys.add_detector(pixelscale=0.02 * u.arcsec / u.pixel, fov_pixels=64)
+    return osys.calc_psf(
+        wavelength=[1.0, 1.1, 1.2] * u.micron, weight=[1.0, 2.0, 1.0]
+    )
+
+
+SCRIPTS = {"obscured_zernike": obscured_zernike, "segmented_spiders": segmented_spiders}
