@@ -20,9 +20,7 @@ def obscured_zernike(poppy):
         poppy.SecondaryObscuration(secondary_radius=0.5, n_supports=3, support_width=0.1)
     )
     osys.add_pupil(
-        poppy.ZernikeWFE(
-            radius=3.25, coefficients=[0.0, 0.0, 0.0, 50e-9, 20e-9, -30e-9, 10e-9]
-        )
+        poppy.ZernikeWFE(radius=3.25, coefficients=[0.0, 0.0, 0.0, 50e-9, 20e-9, -30e-9, 10e-9])
     )
     osys.add_detector(pixelscale=0.031, fov_arcsec=2.0)
     return osys.calc_psf(source=SOURCE)
@@ -34,17 +32,33 @@ def segmented_spiders(poppy):
     osys = poppy.OpticalSystem(name="segmented_spiders", npix=256, oversample=2)
     osys.add_pupil(poppy.MultiHexagonAperture(rings=2, flattoflat=1.2, gap=0.05))
     osys.add_pupil(
-        poppy.SecondaryObscuration(
-            secondary_radius=0.6 * u.m, n_supports=4, support_width=5 * u.cm
-        )
+        poppy.SecondaryObscuration(secondary_radius=0.6 * u.m, n_supports=4, support_width=5 * u.cm)
     )
-    osys.add_pupil(
-        poppy.ZernikeWFE(radius=3.3, coefficients=[0, 0, 0, 40, 0, 25] * u.nm)
-    )
+    osys.add_pupil(poppy.ZernikeWFE(radius=3.3, coefficients=[0, 0, 0, 40, 0, 25] * u.nm))
     osys.add_detector(pixelscale=0.02 * u.arcsec / u.pixel, fov_pixels=64)
-    return osys.calc_psf(
-        wavelength=[1.0, 1.1, 1.2] * u.micron, weight=[1.0, 2.0, 1.0]
-    )
+    return osys.calc_psf(wavelength=[1.0, 1.1, 1.2] * u.micron, weight=[1.0, 2.0, 1.0])
 
 
-SCRIPTS = {"obscured_zernike": obscured_zernike, "segmented_spiders": segmented_spiders}
+def lyot_coronagraph(poppy):
+    """A Lyot coronagraph: a 2 m pupil, an occulting spot of 0.3 arcsec in the image
+    plane, a Lyot stop undersized to 90%, one wavelength."""
+    osys = poppy.OpticalSystem(name="lyot_coronagraph", npix=256, oversample=4)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0))
+    osys.add_image(poppy.CircularOcculter(radius=0.3 * u.arcsec))
+    osys.add_pupil(poppy.CircularAperture(radius=0.9))
+    osys.add_detector(pixelscale=0.025, fov_arcsec=2.0)
+    return osys.calc_psf(wavelength=1e-6)
+
+
+# Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
+# measure_ee, energy fractions for measure_radius_at_ee.
+EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
+EE_FRACTIONS = [0.3, 0.5, 0.7]
+# The scripts measured (a coronagraph's dark core is no PSF to fit a Gaussian to).
+MEASURED = ["obscured_zernike", "segmented_spiders"]
+
+SCRIPTS = {
+    "obscured_zernike": obscured_zernike,
+    "segmented_spiders": segmented_spiders,
+    "lyot_coronagraph": lyot_coronagraph,
+}

@@ -22,22 +22,27 @@ from .optics import (
     ZernikeWFE,
 )
 from .systems import Detector, OpticalSystem
+from .utils import measure_centroid, measure_ee, measure_fwhm, measure_radius_at_ee
 
 __all__ = [
-    "__version__",
-    "OpticalSystem",
-    "Detector",
-    "OpticalElement",
     "AnalyticOpticalElement",
-    "ScalarTransmission",
     "CircularAperture",
-    "SecondaryObscuration",
+    "CircularOcculter",
+    "Detector",
     "HexagonAperture",
     "MultiHexagonAperture",
-    "SquareAperture",
+    "OpticalElement",
+    "OpticalSystem",
     "RectangleAperture",
+    "ScalarTransmission",
+    "SecondaryObscuration",
+    "SquareAperture",
     "ZernikeWFE",
-    "CircularOcculter",
+    "__version__",
+    "measure_centroid",
+    "measure_ee",
+    "measure_fwhm",
+    "measure_radius_at_ee",
 ]
 
 # POPPY names diffract does not offer from Python yet, and what each needs.
@@ -81,10 +86,6 @@ _NOT_YET = {
     "display_psf": "PSF display",
     "display_profiles": "profile display",
     "radial_profile": "radial profiles",
-    "measure_ee": "encircled energy",
-    "measure_radius_at_ee": "encircled energy",
-    "measure_fwhm": "FWHM measurement",
-    "measure_centroid": "centroids",
     "measure_sharpness": "sharpness",
 }
 

@@ -11,17 +11,17 @@ import math
 from . import _units
 
 __all__ = [
-    "OpticalElement",
     "AnalyticOpticalElement",
-    "ScalarTransmission",
     "CircularAperture",
-    "SecondaryObscuration",
+    "CircularOcculter",
     "HexagonAperture",
     "MultiHexagonAperture",
-    "SquareAperture",
+    "OpticalElement",
     "RectangleAperture",
+    "ScalarTransmission",
+    "SecondaryObscuration",
+    "SquareAperture",
     "ZernikeWFE",
-    "CircularOcculter",
 ]
 
 
@@ -51,7 +51,7 @@ class OpticalElement:
     def _pupil_diameter(self):
         """The pupil diameter this optic sets when first, if it differs from diffract's
         natural size of the kind; else ``None``."""
-        return None
+        return
 
     def __repr__(self):
         return f"<{type(self).__name__}: {self.name}>"
@@ -62,8 +62,16 @@ class AnalyticOpticalElement(OpticalElement):
     ``shift_x``, ``shift_y`` (metres in pupil planes, arcseconds in image planes) and
     ``rotation`` (degrees, counter-clockwise)."""
 
-    def __init__(self, name=None, shift_x=None, shift_y=None, rotation=None,
-                 inclination_x=None, inclination_y=None, planetype=None):
+    def __init__(
+        self,
+        name=None,
+        shift_x=None,
+        shift_y=None,
+        rotation=None,
+        inclination_x=None,
+        inclination_y=None,
+        planetype=None,
+    ):
         super().__init__(name=name, planetype=planetype)
         if inclination_x is not None or inclination_y is not None:
             raise NotImplementedError(
@@ -117,8 +125,9 @@ class CircularAperture(AnalyticOpticalElement):
 
     _kind = "circular_aperture"
 
-    def __init__(self, name=None, radius=1.0, pad_factor=1.0, planetype=None,
-                 gray_pixel=True, **kwargs):
+    def __init__(
+        self, name=None, radius=1.0, pad_factor=1.0, planetype=None, gray_pixel=True, **kwargs
+    ):
         if not gray_pixel:
             raise NotImplementedError(
                 "CircularAperture(gray_pixel=False): diffract's circles always have exact "
@@ -146,8 +155,15 @@ class SecondaryObscuration(AnalyticOpticalElement):
 
     _kind = "secondary_obscuration"
 
-    def __init__(self, name=None, secondary_radius=0.5, n_supports=4, support_width=0.01,
-                 support_angle_offset=0.0, **kwargs):
+    def __init__(
+        self,
+        name=None,
+        secondary_radius=0.5,
+        n_supports=4,
+        support_width=0.01,
+        support_angle_offset=0.0,
+        **kwargs,
+    ):
         self.n_supports = _units.integer(n_supports, "n_supports")
         if name is None:
             name = f"Secondary Obscuration with {self.n_supports} supports"
@@ -202,8 +218,17 @@ class MultiHexagonAperture(AnalyticOpticalElement):
 
     _kind = "multi_hexagon_aperture"
 
-    def __init__(self, name="MultiHex", flattoflat=1.0, side=None, gap=0.01, rings=1,
-                 segmentlist=None, center=False, **kwargs):
+    def __init__(
+        self,
+        name="MultiHex",
+        flattoflat=1.0,
+        side=None,
+        gap=0.01,
+        rings=1,
+        segmentlist=None,
+        center=False,
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         if side is not None:
             self.flattoflat = _units.scalar(side, "m", "side") * math.sqrt(3.0)
@@ -214,8 +239,7 @@ class MultiHexagonAperture(AnalyticOpticalElement):
         self.gap = _units.scalar(gap, "m", "gap")
         self.rings = _units.integer(rings, "rings")
         self.segmentlist = (
-            None if segmentlist is None
-            else [_units.integer(s, "segmentlist") for s in segmentlist]
+            None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
         )
         self.center = bool(center)
 
@@ -269,8 +293,9 @@ class ZernikeWFE(AnalyticOpticalElement):
 
     _kind = "zernike_wfe"
 
-    def __init__(self, name="Zernike WFE", coefficients=None, radius=None,
-                 aperture_stop=False, **kwargs):
+    def __init__(
+        self, name="Zernike WFE", coefficients=None, radius=None, aperture_stop=False, **kwargs
+    ):
         if radius is None:
             raise ValueError(
                 "You must specify a radius for the unit circle over which the Zernike "

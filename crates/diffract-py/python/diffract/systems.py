@@ -8,7 +8,7 @@ from astropy.io import fits
 from . import _diffract, _toml, _units
 from .optics import OpticalElement
 
-__all__ = ["OpticalSystem", "Detector"]
+__all__ = ["Detector", "OpticalSystem"]
 
 
 class Detector:
@@ -16,15 +16,23 @@ class Detector:
     as ``fov_pixels`` or ``fov_arcsec`` (a number, or ``(y, x)``), ``oversample`` (must be
     the system's), ``offset`` ``(y, x)`` in computed pixels as POPPY 1.1.2 applies it."""
 
-    def __init__(self, pixelscale=1.0, fov_pixels=None, fov_arcsec=None, oversample=1,
-                 name="Detector", offset=None):
+    def __init__(
+        self,
+        pixelscale=1.0,
+        fov_pixels=None,
+        fov_arcsec=None,
+        oversample=1,
+        name="Detector",
+        offset=None,
+    ):
         self.name = name
         self.pixelscale = _units.scalar(pixelscale, "arcsec", "pixelscale")
         if fov_pixels is None and fov_arcsec is None:
             raise ValueError("Either fov_pixels or fov_arcsec must be specified!")
         self.fov_pixels = None if fov_pixels is None else _fov(fov_pixels, None, "fov_pixels")
         self.fov_arcsec = (
-            None if fov_pixels is not None or fov_arcsec is None
+            None
+            if fov_pixels is not None or fov_arcsec is None
             else _fov(fov_arcsec, "arcsec", "fov_arcsec")
         )
         self.oversample = _units.integer(oversample, "oversample")
@@ -63,8 +71,9 @@ class OpticalSystem:
     pupil (default 1024); ``pupil_diameter`` (metres) the width of the pupil array
     (default: the first optic's size). Optics are added in the order of the light path."""
 
-    def __init__(self, name="unnamed system", verbose=True, oversample=2, npix=None,
-                 pupil_diameter=None):
+    def __init__(
+        self, name="unnamed system", verbose=True, oversample=2, npix=None, pupil_diameter=None
+    ):
         self.name = name
         self.verbose = verbose
         self.oversample = _units.integer(oversample, "oversample")
@@ -162,10 +171,21 @@ class OpticalSystem:
             )
         return _toml.scene_text(top, source, optics, detector)
 
-    def calc_psf(self, wavelength=1e-6, weight=None, save_intermediates=False,
-                 save_intermediates_what="all", display=False, return_intermediates=False,
-                 return_final=False, source=None, normalize="first",
-                 display_intermediates=False, progressbar=False, inwave=None):
+    def calc_psf(
+        self,
+        wavelength=1e-6,
+        weight=None,
+        save_intermediates=False,
+        save_intermediates_what="all",
+        display=False,
+        return_intermediates=False,
+        return_final=False,
+        source=None,
+        normalize="first",
+        display_intermediates=False,
+        progressbar=False,
+        inwave=None,
+    ):
         """Computes the PSF: monochromatic at ``wavelength`` (metres or a Quantity), or the
         weighted sum over a list of wavelengths with ``weight`` (normalised to sum 1), or
         over ``source={'wavelengths': ..., 'weights': ...}``. ``normalize`` is "first",
