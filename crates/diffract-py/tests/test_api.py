@@ -94,9 +94,10 @@ def test_rectangular_detector():
 
 def test_scalar_transmission_scales_intensity():
     ref = small_system().calc_psf(1e-6)[0].data
-    osys = small_system()
-    osys.planes.insert(1, diffract.ScalarTransmission(transmission=0.5))
-    osys._plane_kinds.insert(1, "pupil")
+    osys = diffract.OpticalSystem(name="small", npix=64, oversample=2)
+    osys.add_pupil(diffract.CircularAperture(radius=1.0))
+    osys.add_pupil(diffract.ScalarTransmission(transmission=0.5))
+    osys.add_detector(pixelscale=0.05, fov_pixels=16 * u.pixel)
     np.testing.assert_allclose(osys.calc_psf(1e-6)[0].data, 0.25 * ref, rtol=1e-12)
 
 

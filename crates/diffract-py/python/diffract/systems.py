@@ -3,6 +3,8 @@
 
 import warnings
 
+import astropy.units as u
+import numpy as np
 from astropy.io import fits
 
 from . import _diffract, _toml, _units
@@ -51,7 +53,10 @@ class Detector:
 
 
 def _fov(value, unit, name):
-    """A field of view: one number (square) or ``(y, x)``."""
+    """A field of view: one number (square) or ``(y, x)``; pixels may be a Quantity in
+    ``u.pixel``."""
+    if unit is None and isinstance(value, u.Quantity):
+        value = list(np.atleast_1d(value.to_value(u.pixel)))
     if unit is None:
         values = value if isinstance(value, (list, tuple)) else [value]
         values = [_units.integer(v, name) for v in values]
