@@ -119,3 +119,10 @@ def test_optic_after_the_detector():
     osys.add_pupil(diffract.CircularAperture())
     with pytest.raises(NotImplementedError, match="after the detector"):
         osys.calc_psf(1e-6)
+
+
+def test_inverse_transmission_needs_an_optic():
+    with pytest.raises(ValueError, match="valid optic"):
+        diffract.InverseTransmission(None)
+    with pytest.raises(NotImplementedError, match="inverted twice"):
+        diffract.InverseTransmission(diffract.InverseTransmission(diffract.CircularAperture()))

@@ -50,6 +50,30 @@ def lyot_coronagraph(poppy):
     return osys.calc_psf(wavelength=1e-6)
 
 
+def segmented_circles_lens(poppy):
+    """Seven circular segments, defocus from a thin lens, and an inverted hexagon (a
+    polygon turned by 15 degrees) darkening the centre; three wavelengths."""
+    osys = poppy.OpticalSystem(name="segmented_circles_lens", npix=256, oversample=2)
+    osys.add_pupil(poppy.MultiCircularAperture(rings=1, segment_radius=0.5, gap=0.05))
+    osys.add_pupil(poppy.ThinLens(nwaves=0.5, reference_wavelength=1.5e-6, radius=1.6))
+    osys.add_pupil(poppy.InverseTransmission(poppy.NgonAperture(nsides=6, radius=0.3, rotation=15)))
+    osys.add_detector(pixelscale=0.05, fov_pixels=48)
+    return osys.calc_psf(wavelength=[1.4e-6, 1.5e-6, 1.6e-6])
+
+
+def field_stops(poppy):
+    """Two image planes: an annular field stop, then a rotated rectangular one, each
+    followed by a pupil stop; the second image plane shifted off axis."""
+    osys = poppy.OpticalSystem(name="field_stops", npix=128, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0))
+    osys.add_image(poppy.AnnularFieldStop(radius_inner=0.1, radius_outer=1.5))
+    osys.add_pupil(poppy.CircularAperture(radius=0.95))
+    osys.add_image(poppy.RectangularFieldStop(width=1.0, height=3.0, rotation=30, shift_x=0.05))
+    osys.add_pupil(poppy.SquareAperture(size=1.6))
+    osys.add_detector(pixelscale=0.04, fov_arcsec=2.0)
+    return osys.calc_psf(wavelength=1.2e-6)
+
+
 # Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
 # measure_ee, energy fractions for measure_radius_at_ee.
 EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
@@ -61,4 +85,6 @@ SCRIPTS = {
     "obscured_zernike": obscured_zernike,
     "segmented_spiders": segmented_spiders,
     "lyot_coronagraph": lyot_coronagraph,
+    "segmented_circles_lens": segmented_circles_lens,
+    "field_stops": field_stops,
 }

@@ -12,15 +12,22 @@ from . import _units
 
 __all__ = [
     "AnalyticOpticalElement",
+    "AnnularFieldStop",
     "CircularAperture",
     "CircularOcculter",
     "HexagonAperture",
+    "InverseTransmission",
+    "MultiCircularAperture",
     "MultiHexagonAperture",
+    "NgonAperture",
     "OpticalElement",
     "RectangleAperture",
+    "RectangularFieldStop",
     "ScalarTransmission",
     "SecondaryObscuration",
     "SquareAperture",
+    "SquareFieldStop",
+    "ThinLens",
     "ZernikeWFE",
 ]
 
@@ -330,3 +337,165 @@ class CircularOcculter(AnalyticOpticalElement):
 
     def _own_keys(self):
         return {"radius_arcsec": self.radius}
+
+
+class InverseTransmission(AnalyticOpticalElement):
+    """Amplitude transmission 1 - t of another optic, its OPD kept (POPPY's
+    ``InverseTransmission``); in the plane the optic allows."""
+
+    def __init__(self, optic=None):
+        if not isinstance(optic, OpticalElement):
+            raise ValueError("Need to supply an valid optic to invert!")  # noqa: TRY004 (POPPY)
+        if isinstance(optic, InverseTransmission):
+            raise NotImplementedError(
+                "InverseTransmission(InverseTransmission(...)): an optic inverted twice"
+            )
+        super().__init__(name=f"1-{optic.name}")
+        self.optic = optic
+
+    @property
+    def _kind(self):
+        return self.optic._kind
+
+    @property
+    def _planes(self):
+        return self.optic._planes
+
+    def _keys(self, plane):
+        keys = self.optic._keys(plane)
+        keys["inverse"] = True
+        return keys
+
+
+class NgonAperture(AnalyticOpticalElement):
+    """A regular polygon of ``nsides`` (6) with vertices at ``radius`` metres (1) (POPPY's
+    ``NgonAperture``); ``rotation`` in degrees turns it as POPPY 1.1.2 does (by twice
+    the angle)."""
+
+    _kind = "ngon_aperture"
+
+    def __init__(self, name=None, nsides=6, radius=1.0, rotation=0.0, **kwargs):
+        self.nsides = _units.integer(nsides, "nsides")
+        self.radius = _units.scalar(radius, "m", "radius")
+        if name is None:
+            name = f"{self.nsides}-gon, radius= {self.radius} m"
+        super().__init__(name=name, rotation=rotation, **kwargs)
+
+    def _own_keys(self):
+        return {"nsides": self.nsides, "radius_m": self.radius}
+
+
+class MultiCircularAperture(AnalyticOpticalElement):
+    """Rings of circular segments with gray edges (POPPY's ``MultiCircularAperture``):
+    ``segment_radius`` (1 m) and ``gap`` (0.01 m), ``rings`` (1), ``segmentlist`` (all),
+    ``center`` (True)."""
+
+    _kind = "multi_circular_aperture"
+
+    def __init__(
+        self,
+        name="multiCirc",
+        rings=1,
+        segment_radius=1.0,
+        gap=0.01,
+        segmentlist=None,
+        center=True,
+        gray_pixel=True,
+        **kwargs,
+    ):
+        if not gray_pixel:
+            raise NotImplementedError(
+                "MultiCircularAperture(gray_pixel=False): diffract's circles always have "
+                "exact gray edge pixels"
+            )
+        super().__init__(name=name, **kwargs)
+        self.rings = _units.integer(rings, "rings")
+        self.segment_radius = _units.scalar(segment_radius, "m", "segment_radius")
+        self.gap = _units.scalar(gap, "m", "gap")
+        self.segmentlist = (
+            None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
+        )
+        self.center = bool(center)
+
+    def _own_keys(self):
+        return {
+            "rings": self.rings,
+            "segment_radius_m": self.segment_radius,
+            "gap_m": self.gap,
+            "center": self.center,
+            "segments": self.segmentlist,
+        }
+
+
+class ThinLens(AnalyticOpticalElement):
+    """A circular aperture of ``radius`` metres (1) with defocus of ``nwaves`` (4) waves
+    peak to valley at ``reference_wavelength`` (1e-6 m) (POPPY's ``ThinLens``)."""
+
+    _kind = "thin_lens"
+
+    def __init__(
+        self, name="Thin lens", nwaves=4.0, reference_wavelength=1e-6, radius=1.0, **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.nwaves = _units.scalar(nwaves, "", "nwaves")
+        self.reference_wavelength = _units.scalar(reference_wavelength, "m", "reference_wavelength")
+        self.radius = _units.scalar(radius, "m", "radius")
+
+    def _own_keys(self):
+        return {
+            "nwaves": self.nwaves,
+            "reference_wavelength_m": self.reference_wavelength,
+            "radius_m": self.radius,
+        }
+
+
+class AnnularFieldStop(AnalyticOpticalElement):
+    """Light passes between ``radius_inner`` (0) and ``radius_outer`` (1; 0: no outer
+    edge) arcseconds, gray edges, in an image plane (POPPY's ``AnnularFieldStop``)."""
+
+    _kind = "annular_field_stop"
+    _planes = ("image",)
+
+    def __init__(
+        self, name="unnamed annular field stop", radius_inner=0.0, radius_outer=1.0, **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.radius_inner = _units.scalar(radius_inner, "arcsec", "radius_inner")
+        self.radius_outer = _units.scalar(radius_outer, "arcsec", "radius_outer")
+
+    def _own_keys(self):
+        return {
+            "radius_inner_arcsec": self.radius_inner,
+            "radius_outer_arcsec": self.radius_outer,
+        }
+
+
+class RectangularFieldStop(AnalyticOpticalElement):
+    """A rectangular opening ``width`` (0.5) along X by ``height`` (5) arcseconds in an
+    image plane, ``rotation`` in degrees (POPPY's ``RectangularFieldStop``)."""
+
+    _kind = "rectangular_field_stop"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed field stop", width=0.5, height=5.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.width = _units.scalar(width, "arcsec", "width")
+        self.height = _units.scalar(height, "arcsec", "height")
+
+    def _own_keys(self):
+        return {"width_arcsec": self.width, "height_arcsec": self.height}
+
+
+class SquareFieldStop(AnalyticOpticalElement):
+    """A square opening of ``size`` arcseconds (20) in an image plane, ``rotation`` in
+    degrees (POPPY's ``SquareFieldStop``)."""
+
+    _kind = "square_field_stop"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed field stop", size=20.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.size = _units.scalar(size, "arcsec", "size")
+
+    def _own_keys(self):
+        return {"size_arcsec": self.size}
