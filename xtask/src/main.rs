@@ -5,11 +5,15 @@
 //! - `cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR]`: every compiled
 //!   backend x parallel mode x oversampling on the benchmark scenes; writes a markdown table
 //!   and a PNG plot (default DIR: target/bench-matrix).
+//! - `cargo xtask test [--python-only]`: every test suite, the README's test command: the
+//!   workspace's cargo tests, then the Python package built into a virtual environment and
+//!   its pytest suite (module `test`).
 //! - `cargo xtask gallery`: pictures of every optic kind and every example scene's PSF in
 //!   docs/gallery, listed in docs/gallery.md.
 
 mod bench_matrix;
 mod gallery;
+mod test;
 
 use diffract::io::{read_image, Scene};
 use diffract::propagation::ComputeOptions;
@@ -18,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,6 +73,20 @@ fn main() -> ExitCode {
         Some("gallery") => {
             let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/gallery");
             match gallery::run(&out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("test") => {
+            let python_only = match args.get(1).map(String::as_str) {
+                None => false,
+                Some("--python-only") if args.len() == 2 => true,
+                Some(_) => return fail(USAGE),
+            };
+            match test::run_all(python_only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -1,5 +1,6 @@
 //! FITS output (PSFs with POPPY's header keywords) and image input.
 
+use crate::header::{field_cards, fresnel_cards, psf_header, Card, CardValue};
 use crate::IoError;
 use diffract_propagation::{Normalization, PlaneImage, Psf};
 use fitsio::images::{ImageDescription, ImageType};
@@ -634,23 +635,16 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
     let (mut f, primary) = create_with_image(tmp, over.view())?;
     if let Some(fresnel) = &psf.fresnel {
         // A Fresnel output: one HDU in metres, as POPPY's Fresnel calc_psf.
-        return write_fresnel_keys(&mut f, &primary, psf, fresnel, opts).map_err(e);
+        return write_cards(&mut f, &primary, &fresnel_cards(psf, fresnel, opts)).map_err(e);
     }
-    write_keys(&mut f, &primary, psf, opts, psf.oversample, psf.pixelscale_arcsec, "OVERSAMP")
-        .map_err(e)?;
+    let header = psf_header(psf, opts);
+    write_cards(&mut f, &primary, &header.primary).map_err(e)?;
 
     let det_desc =
         ImageDescription { data_type: ImageType::Double, dimensions: &[det.nrows(), det.ncols()] };
     let hdu = f.create_image("DET_SAMP", &det_desc).map_err(e)?;
     hdu.write_image(&mut f, det.as_slice().expect("standard layout")).map_err(e)?;
-    let det_scale = psf.pixelscale_arcsec * psf.oversample as f64;
-    write_keys(&mut f, &hdu, psf, opts, 1, det_scale, "DET_SAMP").map_err(e)?;
-    hdu.write_key(
-        &mut f,
-        "CALCSAMP",
-        (psf.oversample as i64, "Oversampling factor of the calculation"),
-    )
-    .map_err(e)?;
+    write_cards(&mut f, &hdu, &header.det_samp).map_err(e)?;
     if let Some((real, imag)) = &opts.complex_field {
         for (extname, part, what) in [("REAL", real, "real"), ("IMAG", imag, "imaginary")] {
             let part = part.as_standard_layout();
@@ -660,160 +654,28 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
             };
             let hdu = f.create_image(extname, &desc).map_err(e)?;
             hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
-            let comment = format!("The {what} part of the detector field");
-            hdu.write_key(&mut f, "CONTENT", (comment.as_str(), "Field amplitude, oversampled"))
-                .map_err(e)?;
-            hdu.write_key(&mut f, "WAVELEN", (psf.wavelengths[0], "Wavelength in meters"))
-                .map_err(e)?;
-            hdu.write_key(
-                &mut f,
-                "PIXELSCL",
-                (psf.pixelscale_arcsec, "Scale in arcsec/pix (after oversampling)"),
-            )
-            .map_err(e)?;
-            hdu.write_key(&mut f, "NORMALIZ", (opts.normalization.name(), "Normalization"))
-                .map_err(e)?;
+            write_cards(&mut f, &hdu, &field_cards(psf, opts, what)).map_err(e)?;
         }
     }
     Ok(())
 }
 
-/// The header of a Fresnel output: POPPY's keys for a wavefront in metres, and the plane's
-/// position along the beam.
-fn write_fresnel_keys(
+/// Writes header cards in order.
+fn write_cards(
     f: &mut FitsFile,
     hdu: &fitsio::hdu::FitsHdu,
-    psf: &Psf,
-    fresnel: &diffract_propagation::FresnelOutput,
-    opts: &WriteOptions,
+    cards: &[Card],
 ) -> fitsio::errors::Result<()> {
-    if let Some(name) = &opts.name {
-        hdu.write_key(f, "OBJECT", (name.as_str(), "Scene name"))?;
-    }
-    hdu.write_key(f, "PROPAGAT", ("fresnel", "Propagation (Gaussian-beam Fresnel)"))?;
-    hdu.write_key(f, "WAVELEN", (psf.mean_wavelength, "Weighted mean wavelength in meters"))?;
-    hdu.write_key(
-        f,
-        "PIXELSCL",
-        (fresnel.pixelscale_m, "Pixel scale in meters/pixel (first wavelength)"),
-    )?;
-    hdu.write_key(f, "PIXUNIT", ("meter", "Unit of PIXELSCL"))?;
-    hdu.write_key(f, "DIAM", (psf.pupil_diameter, "Pupil diameter in meters (not incl padding)"))?;
-    hdu.write_key(f, "PLANEZ", (fresnel.z_m, "Position of this plane along the beam [m]"))?;
-    hdu.write_key(f, "BEAMRATI", (fresnel.beam_ratio, "Pupil diameter over array width"))?;
-    hdu.write_key(f, "NPIX", (fresnel.npix as i64, "Samples across the entrance pupil"))?;
-    write_spectrum(f, hdu, psf)?;
-    hdu.write_key(f, "NORMALIZ", ("first", "PSF normalization method"))?;
-    write_seeds(f, hdu, opts)?;
-    hdu.write_key(
-        f,
-        "SOFTWARE",
-        (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
-    )?;
-    hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
-    hdu.write_key(f, "PRECISIO", (psf.precision.name(), "Precision of the FFTs"))?;
-    hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
-    Ok(())
-}
-
-/// `NWAVES`, `WAVEn` and `WGHTn`: the wavelengths and their normalised weights.
-fn write_spectrum(
-    f: &mut FitsFile,
-    hdu: &fitsio::hdu::FitsHdu,
-    psf: &Psf,
-) -> fitsio::errors::Result<()> {
-    hdu.write_key(
-        f,
-        "NWAVES",
-        (psf.wavelengths.len() as i64, "Number of wavelengths used in calculation"),
-    )?;
-    for (i, (w, g)) in psf.wavelengths.iter().zip(&psf.weights).enumerate() {
-        hdu.write_key(f, &format!("WAVE{i}"), (*w, format!("Wavelength {i}").as_str()))?;
-        hdu.write_key(f, &format!("WGHT{i}"), (*g, format!("Wavelength weight {i}").as_str()))?;
-    }
-    Ok(())
-}
-
-/// `SEEDn` for every random optic, so a run with drawn seeds can be repeated.
-fn write_seeds(
-    f: &mut FitsFile,
-    hdu: &fitsio::hdu::FitsHdu,
-    opts: &WriteOptions,
-) -> fitsio::errors::Result<()> {
-    for &(optic, seed) in &opts.seeds {
-        // FITS integers are signed 64-bit; seeds are below 2^63.
-        let seed = i64::try_from(seed).unwrap_or(i64::MAX);
-        hdu.write_key(f, &format!("SEED{optic}"), (seed, "Seed of this optic's random screen"))?;
-    }
-    Ok(())
-}
-
-fn write_keys(
-    f: &mut FitsFile,
-    hdu: &fitsio::hdu::FitsHdu,
-    psf: &Psf,
-    opts: &WriteOptions,
-    oversamp: usize,
-    pixelscale: f64,
-    extname: &str,
-) -> fitsio::errors::Result<()> {
-    if extname == "OVERSAMP" {
-        hdu.write_key(f, "EXTNAME", extname)?;
-    }
-    if let Some(name) = &opts.name {
-        hdu.write_key(f, "OBJECT", (name.as_str(), "Scene name"))?;
-    }
-    hdu.write_key(f, "WAVELEN", (psf.mean_wavelength, "Weighted mean wavelength in meters"))?;
-    hdu.write_key(
-        f,
-        "DIFFLMT",
-        (psf.diffraction_limit_arcsec, "Diffraction limit lambda/D in arcsec"),
-    )?;
-    hdu.write_key(f, "OVERSAMP", (oversamp as i64, "Oversampling factor for FFTs in computation"))?;
-    hdu.write_key(
-        f,
-        "DET_SAMP",
-        (psf.oversample as i64, "Oversampling factor for MFT to detector plane"),
-    )?;
-    hdu.write_key(f, "PIXELSCL", (pixelscale, "Scale in arcsec/pix (after oversampling)"))?;
-    let (ny, nx) = psf.image.dim();
-    if ny == nx {
-        hdu.write_key(f, "FOV", (psf.fov_arcsec, "Field of view in arcsec (full array)"))?;
-    } else {
-        // A rectangular detector, as POPPY writes one: the field along each axis.
-        let per_px = psf.pixelscale_arcsec;
-        let (fy, fx) = (ny as f64 * per_px, nx as f64 * per_px);
-        hdu.write_key(f, "FOV_X", (fx, "Field of view in arcsec (full array), X direction"))?;
-        hdu.write_key(f, "FOV_Y", (fy, "Field of view in arcsec (full array), Y direction"))?;
-        hdu.write_key(f, "PIXUNIT", ("arcsecond", "Unit of PIXELSCL"))?;
-    }
-    hdu.write_key(f, "PUPLDIAM", (psf.pupil_diameter, "Width of the pupil array in meters"))?;
-    write_spectrum(f, hdu, psf)?;
-    hdu.write_key(f, "NORMALIZ", (opts.normalization.name(), "PSF normalization method"))?;
-    write_seeds(f, hdu, opts)?;
-    hdu.write_key(
-        f,
-        "SOFTWARE",
-        (concat!("diffract ", env!("CARGO_PKG_VERSION")), "Software that computed this PSF"),
-    )?;
-    hdu.write_key(f, "GEMMBACK", (psf.gemm.name(), "Matrix-product backend of the MFT"))?;
-    hdu.write_key(f, "FFTTYPE", (psf.fft.name(), "Algorithm for FFTs"))?;
-    hdu.write_key(
-        f,
-        "PRECISIO",
-        (psf.precision.name(), "Precision of the matrix Fourier transforms"),
-    )?;
-    hdu.write_key(f, "NWORKERS", (psf.workers as i64, "Wavelengths computed in parallel"))?;
-    if let Some(g) = &opts.grid_point {
-        hdu.write_key(f, "GRIDHASH", (g.hash.as_str(), "Hash of the grid (scene and points)"))?;
-        hdu.write_key(f, "GRIDIDX", (g.index as i64, "Index of this point in the grid"))?;
-        hdu.write_key(f, "OFFX", (g.offset_x_arcsec, "Source offset x [arcsec]"))?;
-        hdu.write_key(f, "OFFY", (g.offset_y_arcsec, "Source offset y [arcsec]"))?;
-    }
-    if let Some((sigma, strehl)) = psf.jitter {
-        hdu.write_key(f, "JITRTYPE", ("Gaussian convolution", "Type of jitter applied"))?;
-        hdu.write_key(f, "JITRSIGM", (sigma, "Gaussian sigma for jitter, per axis [arcsec]"))?;
-        hdu.write_key(f, "JITRSTRL", (strehl, "Strehl reduction from jitter"))?;
+    for card in cards {
+        let key = card.key.as_str();
+        match (&card.value, card.comment.as_deref()) {
+            (CardValue::Int(v), Some(c)) => hdu.write_key(f, key, (*v, c))?,
+            (CardValue::Int(v), None) => hdu.write_key(f, key, *v)?,
+            (CardValue::Float(v), Some(c)) => hdu.write_key(f, key, (*v, c))?,
+            (CardValue::Float(v), None) => hdu.write_key(f, key, *v)?,
+            (CardValue::Str(v), Some(c)) => hdu.write_key(f, key, (v.as_str(), c))?,
+            (CardValue::Str(v), None) => hdu.write_key(f, key, v.as_str())?,
+        }
     }
     Ok(())
 }

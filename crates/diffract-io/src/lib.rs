@@ -27,6 +27,7 @@
 
 mod error;
 mod fits;
+mod header;
 mod pupil;
 mod scene;
 
@@ -35,6 +36,7 @@ pub use fits::{
     atomic_write, read_image, read_image_slice, read_throughput_table, write_cube, write_image,
     write_plane, write_psf, FitsImage, GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
 };
+pub use header::{psf_header, Card, CardValue, PsfHeader};
 pub use pupil::write_pupil;
 pub use scene::{
     kind_info, AnyScene, FresnelScene, GridSpec, KindInfo, OpticContext, OpticPlane, OpticSpec,

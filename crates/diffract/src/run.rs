@@ -350,6 +350,71 @@ fn check_outputs(opts: &RunOptions) -> Result<(), RunError> {
     Ok(())
 }
 
+/// A PSF computed from a system, with what its file records besides the arrays. Made by
+/// [`compute_system`] (fields may be added in later versions).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Computed {
+    /// The PSF.
+    pub psf: Psf,
+    /// The intensity after every plane, when asked for.
+    pub planes: Vec<PlaneImage>,
+    /// Where the field was normalised.
+    pub normalization: Normalization,
+    /// The seeds of the random optics, `(1-based optic number, seed)`.
+    pub seeds: Vec<(usize, u64)>,
+}
+
+impl Computed {
+    /// The [`WriteOptions`] that record this PSF as [`run_system`] writes it, named `name`
+    /// (header `OBJECT`); with [`crate::io::psf_header`] they give its header cards.
+    pub fn write_options(&self, name: Option<&str>) -> WriteOptions {
+        let write = WriteOptions::new()
+            .with_normalization(self.normalization)
+            .with_seeds(self.seeds.clone());
+        match name {
+            Some(name) => write.with_name(name),
+            None => write,
+        }
+    }
+}
+
+/// Plans `system` (plane by plane when `with_planes`) and computes it for `source`, writing
+/// nothing: what [`run_system`] computes before it writes, for callers that keep the PSF in
+/// memory (the Python package).
+///
+/// # Errors
+///
+/// [`RunError::Plan`] when the system cannot be planned; [`RunError::Schedule`] and
+/// [`RunError::Compute`] as [`run_plan`].
+pub fn compute_system(
+    system: &OpticalSystem,
+    source: &Source,
+    compute: &ComputeOptions,
+    with_planes: bool,
+) -> Result<Computed, RunError> {
+    let plan = if with_planes { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
+        .map_err(RunError::Plan)?;
+    let (psf, planes) = compute_planned(&plan, source, compute, with_planes)?;
+    Ok(Computed { psf, planes, normalization: plan.normalization(), seeds: optic_seeds(system) })
+}
+
+/// Checks the schedule and computes the PSF (with the planes when asked).
+fn compute_planned(
+    plan: &PsfPlan,
+    source: &Source,
+    compute: &ComputeOptions,
+    with_planes: bool,
+) -> Result<(Psf, Vec<PlaneImage>), RunError> {
+    // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
+    plan.schedule(source.wavelengths().len(), compute).map_err(RunError::Schedule)?;
+    if with_planes {
+        plan.compute_with_planes(source, compute).map_err(RunError::Compute)
+    } else {
+        Ok((plan.compute(source, compute).map_err(RunError::Compute)?, Vec::new()))
+    }
+}
+
 fn run_planned(
     plan: &PsfPlan,
     source: &Source,
@@ -357,20 +422,16 @@ fn run_planned(
     start: Instant,
     seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
-    // Refuse a schedule that cannot run (FFTW threads inside several workers) up front.
-    plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
     let wavelengths = source.wavelengths();
     if opts.complex && wavelengths.len() != 1 {
+        // Refuse a schedule that cannot run first, as before any other check.
+        plan.schedule(wavelengths.len(), &opts.compute).map_err(RunError::Schedule)?;
         return Err(RunError::Output(format!(
             "the complex field (--complex) needs a single wavelength; the source has {}",
             wavelengths.len()
         )));
     }
-    let (psf, planes) = if opts.planes_dir.is_some() {
-        plan.compute_with_planes(source, &opts.compute).map_err(RunError::Compute)?
-    } else {
-        (plan.compute(source, &opts.compute).map_err(RunError::Compute)?, Vec::new())
-    };
+    let (psf, planes) = compute_planned(plan, source, &opts.compute, opts.planes_dir.is_some())?;
     let field = if opts.complex {
         let wf = plan
             .propagate(wavelengths[0], source, &opts.compute, |_, _, _| {})

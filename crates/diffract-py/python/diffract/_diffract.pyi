@@ -1,0 +1,34 @@
+"""Type stubs of the extension module diffract._diffract (crates/diffract-py/src/lib.rs)."""
+
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+_Card: TypeAlias = tuple[str, int | float | str, str | None]
+_Image: TypeAlias = npt.NDArray[np.float64]
+
+__version__: str
+
+def check_scene(scene: str) -> None: ...
+def compute_psf(
+    scene: str, workers: int | None = None
+) -> tuple[_Image, _Image, list[_Card], list[_Card]]: ...
+
+class EeCurve:
+    def at(self, radius: float) -> float: ...
+
+def ee_curve(
+    image: _Image,
+    pixelscale: float,
+    center: tuple[float, float] | None = None,
+    binsize: float | None = None,
+    inverse: bool = False,
+) -> EeCurve: ...
+def fwhm(
+    image: _Image,
+    pixelscale: float,
+    center: tuple[float, float] | None = None,
+    threshold: float = 0.1,
+) -> float: ...
+def centroid(image: _Image, boxsize: int = 20) -> tuple[float, float]: ...

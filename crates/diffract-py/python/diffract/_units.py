@@ -1,0 +1,69 @@
+"""Units at the boundary: floats are in POPPY's default units (metres, arcseconds,
+degrees); astropy Quantities are converted to them."""
+
+import numbers
+
+import astropy.units as u
+import numpy as np
+
+#: POPPY's pixel scales may be given per pixel (``0.02 * u.arcsec / u.pixel``).
+_PER_PIXEL = (u.arcsec / u.pixel, u.meter / u.pixel)
+
+
+def _convert(value, unit, name):
+    unit = u.Unit(unit)
+    try:
+        return value.to_value(unit)
+    except u.UnitConversionError:
+        for per_pixel in _PER_PIXEL:
+            if per_pixel.physical_type == (unit / u.pixel).physical_type:
+                try:
+                    return value.to_value(unit / u.pixel)
+                except u.UnitConversionError:
+                    pass
+        raise ValueError(
+            f"{name}: {value} is not convertible to {unit} (the unit POPPY expects)"
+        ) from None
+
+
+def scalar(value, unit, name):
+    """``value`` (a number or a Quantity) as a float in ``unit``."""
+    if isinstance(value, u.Quantity):
+        value = _convert(value, unit, name)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number or an astropy Quantity, got {value!r}")
+    return float(value)
+
+
+def optional_scalar(value, unit, name):
+    """As :func:`scalar`, with ``None`` kept."""
+    return None if value is None else scalar(value, unit, name)
+
+
+def array(values, unit, name):
+    """``values`` (a number, a sequence of numbers or Quantities, or a Quantity array) as a
+    list of floats in ``unit``."""
+    if isinstance(values, u.Quantity):
+        values = _convert(values, unit, name)
+    elif isinstance(values, (list, tuple)):
+        values = [_convert(v, unit, name) if isinstance(v, u.Quantity) else v for v in values]
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers or astropy Quantities, got {values!r}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return [float(x) for x in arr]
+
+
+def integer(value, name):
+    """``value`` as an int (a whole float such as 2.0 included, as numpy's)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return int(value)
+    raise TypeError(f"{name} must be an integer, got {value!r}")

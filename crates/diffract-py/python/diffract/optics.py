@@ -1,0 +1,501 @@
+"""Optics with POPPY's class names, arguments, defaults and units.
+
+Each optic holds its parameters, converted to diffract's units (metres, arcseconds,
+degrees) when it is made, and describes itself as one ``[[optic]]`` table of a scene
+(docs/scene-format.md); the Rust library samples it. Floats are in POPPY's default units,
+astropy Quantities are converted.
+"""
+
+import math
+
+from . import _units
+
+__all__ = [
+    "AnalyticOpticalElement",
+    "AnnularFieldStop",
+    "CircularAperture",
+    "CircularOcculter",
+    "HexagonAperture",
+    "InverseTransmission",
+    "MultiCircularAperture",
+    "MultiHexagonAperture",
+    "NgonAperture",
+    "OpticalElement",
+    "RectangleAperture",
+    "RectangularFieldStop",
+    "ScalarTransmission",
+    "SecondaryObscuration",
+    "SquareAperture",
+    "SquareFieldStop",
+    "ThinLens",
+    "ZernikeWFE",
+]
+
+
+class OpticalElement:
+    """Base of diffract's optics (POPPY's ``OpticalElement``). Not made directly."""
+
+    #: The scene kind (docs/scene-format.md).
+    _kind = None
+    #: The planes the optic may sit in.
+    _planes = ("pupil",)
+
+    def __init__(self, name=None, planetype=None):
+        self.name = name if name is not None else type(self).__name__
+        # POPPY's planetype is set by add_pupil / add_image here; it is accepted and kept.
+        self.planetype = planetype
+
+    def _keys(self, plane):
+        """The optic's own scene keys (without ``plane`` and ``kind``)."""
+        raise NotImplementedError
+
+    def _scene_table(self, plane):
+        """The optic as one ``[[optic]]`` table in ``plane`` ("pupil" or "image")."""
+        table = {"plane": plane, "kind": self._kind}
+        table.update(self._keys(plane))
+        return table
+
+    def _pupil_diameter(self):
+        """The pupil diameter this optic sets when first, if it differs from diffract's
+        natural size of the kind; else ``None``."""
+        return
+
+    def __repr__(self):
+        return f"<{type(self).__name__}: {self.name}>"
+
+
+class AnalyticOpticalElement(OpticalElement):
+    """An optic described by a function (POPPY's ``AnalyticOpticalElement``): takes
+    ``shift_x``, ``shift_y`` (metres in pupil planes, arcseconds in image planes) and
+    ``rotation`` (degrees, counter-clockwise)."""
+
+    def __init__(
+        self,
+        name=None,
+        shift_x=None,
+        shift_y=None,
+        rotation=None,
+        inclination_x=None,
+        inclination_y=None,
+        planetype=None,
+    ):
+        super().__init__(name=name, planetype=planetype)
+        if inclination_x is not None or inclination_y is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__}(inclination_x=, inclination_y=): diffract has no "
+                "inclined (foreshortened) optics"
+            )
+        # Kept as given; converted when the plane (and so the unit) is known.
+        self.shift_x = shift_x
+        self.shift_y = shift_y
+        self.rotation = _units.optional_scalar(rotation, "deg", "rotation")
+
+    def _placement(self, plane):
+        unit, suffix = ("m", "_m") if plane == "pupil" else ("arcsec", "_arcsec")
+        keys = {}
+        if self.shift_x is not None:
+            keys["shift_x" + suffix] = _units.scalar(self.shift_x, unit, "shift_x")
+        if self.shift_y is not None:
+            keys["shift_y" + suffix] = _units.scalar(self.shift_y, unit, "shift_y")
+        if self.rotation is not None:
+            keys["rotation_deg"] = self.rotation
+        return keys
+
+    def _own_keys(self):
+        raise NotImplementedError
+
+    def _keys(self, plane):
+        keys = self._own_keys()
+        keys.update(self._placement(plane))
+        return keys
+
+
+class ScalarTransmission(AnalyticOpticalElement):
+    """Uniform amplitude transmission, in either plane (POPPY's ``ScalarTransmission``)."""
+
+    _kind = "scalar_transmission"
+    _planes = ("pupil", "image")
+
+    def __init__(self, name=None, transmission=1.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.transmission = _units.scalar(transmission, "", "transmission")
+
+    def _own_keys(self):
+        return {"transmission": self.transmission}
+
+
+class CircularAperture(AnalyticOpticalElement):
+    """A circular pupil with exact gray edge pixels (POPPY's ``CircularAperture``).
+
+    ``radius`` in metres (default 1 m). ``pad_factor`` scales the pupil diameter it sets
+    as the first optic (2 radius pad_factor), as POPPY's ``pupil_diam``."""
+
+    _kind = "circular_aperture"
+
+    def __init__(
+        self, name=None, radius=1.0, pad_factor=1.0, planetype=None, gray_pixel=True, **kwargs
+    ):
+        if not gray_pixel:
+            raise NotImplementedError(
+                "CircularAperture(gray_pixel=False): diffract's circles always have exact "
+                "gray edge pixels"
+            )
+        self.radius = _units.scalar(radius, "m", "radius")
+        if name is None:
+            name = f"Circle, radius={self.radius} m"
+        super().__init__(name=name, planetype=planetype, **kwargs)
+        self.pad_factor = _units.scalar(pad_factor, "", "pad_factor")
+
+    def _own_keys(self):
+        return {"radius_m": self.radius}
+
+    def _pupil_diameter(self):
+        if self.pad_factor == 1.0:
+            return None
+        return 2 * self.radius * self.pad_factor
+
+
+class SecondaryObscuration(AnalyticOpticalElement):
+    """A central obscuration on ``n_supports`` spiders (POPPY's ``SecondaryObscuration``):
+    ``secondary_radius`` and ``support_width`` in metres, ``support_angle_offset`` in
+    degrees (spiders at 360 k / n + offset from +X)."""
+
+    _kind = "secondary_obscuration"
+
+    def __init__(
+        self,
+        name=None,
+        secondary_radius=0.5,
+        n_supports=4,
+        support_width=0.01,
+        support_angle_offset=0.0,
+        **kwargs,
+    ):
+        self.n_supports = _units.integer(n_supports, "n_supports")
+        if name is None:
+            name = f"Secondary Obscuration with {self.n_supports} supports"
+        super().__init__(name=name, **kwargs)
+        self.secondary_radius = _units.scalar(secondary_radius, "m", "secondary_radius")
+        self.support_width = _units.scalar(support_width, "m", "support_width")
+        self.support_angle_offset = _units.scalar(
+            support_angle_offset, "deg", "support_angle_offset"
+        )
+
+    def _own_keys(self):
+        return {
+            "secondary_radius_m": self.secondary_radius,
+            "n_supports": self.n_supports,
+            "support_width_m": self.support_width,
+            "support_angle_offset_deg": self.support_angle_offset,
+        }
+
+
+class HexagonAperture(AnalyticOpticalElement):
+    """A hexagon with flat sides parallel to X (POPPY's ``HexagonAperture``): one of
+    ``side``, ``diameter`` (vertex to vertex) or ``flattoflat``, in metres (default: side
+    1 m); ``rotation`` in degrees."""
+
+    _kind = "hexagon_aperture"
+
+    def __init__(self, name=None, side=None, diameter=None, flattoflat=None, **kwargs):
+        if flattoflat is not None and side is None and diameter is None:
+            self.flattoflat = _units.scalar(flattoflat, "m", "flattoflat")
+            side = self.flattoflat / math.sqrt(3.0)
+        else:
+            if side is not None:
+                side = _units.scalar(side, "m", "side")
+            elif diameter is not None:
+                side = _units.scalar(diameter, "m", "diameter") / 2
+            else:
+                side = 1.0
+            self.flattoflat = side * math.sqrt(3.0)
+        self.side = side
+        if name is None:
+            name = f"Hexagon, side length= {side} m"
+        super().__init__(name=name, **kwargs)
+
+    def _own_keys(self):
+        return {"flattoflat_m": self.flattoflat}
+
+
+class MultiHexagonAperture(AnalyticOpticalElement):
+    """Rings of hexagonal segments (POPPY's ``MultiHexagonAperture``): ``flattoflat`` (or
+    ``side``) and ``gap`` in metres, ``rings``, ``segmentlist`` (segment numbers, 0 the
+    centre; default all), ``center`` (include the central segment)."""
+
+    _kind = "multi_hexagon_aperture"
+
+    def __init__(
+        self,
+        name="MultiHex",
+        flattoflat=1.0,
+        side=None,
+        gap=0.01,
+        rings=1,
+        segmentlist=None,
+        center=False,
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if side is not None:
+            self.flattoflat = _units.scalar(side, "m", "side") * math.sqrt(3.0)
+        elif flattoflat is None:
+            self.flattoflat = math.sqrt(3.0)  # POPPY's default side of 1 m
+        else:
+            self.flattoflat = _units.scalar(flattoflat, "m", "flattoflat")
+        self.gap = _units.scalar(gap, "m", "gap")
+        self.rings = _units.integer(rings, "rings")
+        self.segmentlist = (
+            None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
+        )
+        self.center = bool(center)
+
+    def _own_keys(self):
+        return {
+            "rings": self.rings,
+            "flattoflat_m": self.flattoflat,
+            "gap_m": self.gap,
+            "center": self.center,
+            "segments": self.segmentlist,
+        }
+
+
+class RectangleAperture(AnalyticOpticalElement):
+    """A rectangle (POPPY's ``RectangleAperture``): ``width`` along X and ``height`` in
+    metres (defaults 0.5 and 1), ``rotation`` in degrees."""
+
+    _kind = "rectangle_aperture"
+
+    def __init__(self, name=None, width=0.5, height=1.0, rotation=0.0, **kwargs):
+        self.width = _units.scalar(width, "m", "width")
+        self.height = _units.scalar(height, "m", "height")
+        if name is None:
+            name = f"Rectangle, size= {self.width} m wide * {self.height} m high"
+        super().__init__(name=name, rotation=rotation, **kwargs)
+
+    def _own_keys(self):
+        return {"width_m": self.width, "height_m": self.height}
+
+
+class SquareAperture(AnalyticOpticalElement):
+    """A square of side ``size`` metres (default 1), ``rotation`` in degrees (POPPY's
+    ``SquareAperture``)."""
+
+    _kind = "square_aperture"
+
+    def __init__(self, name=None, size=1.0, **kwargs):
+        self.size = _units.scalar(size, "m", "size")
+        if name is None:
+            name = f"Square, side length= {self.size} m"
+        super().__init__(name=name, **kwargs)
+
+    def _own_keys(self):
+        return {"size_m": self.size}
+
+
+class ZernikeWFE(AnalyticOpticalElement):
+    """Wavefront error as Zernike polynomials (POPPY's ``ZernikeWFE``): ``coefficients``
+    in metres RMS, Noll order from piston; ``radius`` (metres) of the unit circle they are
+    normalised over. OPD only, zero outside the radius."""
+
+    _kind = "zernike_wfe"
+
+    def __init__(
+        self, name="Zernike WFE", coefficients=None, radius=None, aperture_stop=False, **kwargs
+    ):
+        if radius is None:
+            raise ValueError(
+                "You must specify a radius for the unit circle over which the Zernike "
+                "polynomials are normalized"
+            )
+        if aperture_stop:
+            raise NotImplementedError(
+                "ZernikeWFE(aperture_stop=True): diffract's Zernike optic is OPD only; "
+                "add a CircularAperture for the stop"
+            )
+        super().__init__(name=name, **kwargs)
+        self.radius = _units.scalar(radius, "m", "radius")
+        self.coefficients = (
+            [] if coefficients is None else _units.array(coefficients, "m", "coefficients")
+        )
+        self.aperture_stop = False
+
+    def _own_keys(self):
+        return {"radius_m": self.radius, "coefficients_m": self.coefficients}
+
+
+class CircularOcculter(AnalyticOpticalElement):
+    """An opaque disc of ``radius`` arcseconds (default 1) with gray edges, in an image
+    plane (POPPY's ``CircularOcculter``)."""
+
+    _kind = "circular_occulter"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed occulter", radius=1.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.radius = _units.scalar(radius, "arcsec", "radius")
+
+    def _own_keys(self):
+        return {"radius_arcsec": self.radius}
+
+
+class InverseTransmission(AnalyticOpticalElement):
+    """Amplitude transmission 1 - t of another optic, its OPD kept (POPPY's
+    ``InverseTransmission``); in the plane the optic allows."""
+
+    def __init__(self, optic=None):
+        if not isinstance(optic, OpticalElement):
+            raise ValueError("Need to supply an valid optic to invert!")  # noqa: TRY004 (POPPY)
+        if isinstance(optic, InverseTransmission):
+            raise NotImplementedError(
+                "InverseTransmission(InverseTransmission(...)): an optic inverted twice"
+            )
+        super().__init__(name=f"1-{optic.name}")
+        self.optic = optic
+
+    @property
+    def _kind(self):
+        return self.optic._kind
+
+    @property
+    def _planes(self):
+        return self.optic._planes
+
+    def _keys(self, plane):
+        keys = self.optic._keys(plane)
+        keys["inverse"] = True
+        return keys
+
+
+class NgonAperture(AnalyticOpticalElement):
+    """A regular polygon of ``nsides`` (6) with vertices at ``radius`` metres (1) (POPPY's
+    ``NgonAperture``); ``rotation`` in degrees turns it as POPPY 1.1.2 does (by twice
+    the angle)."""
+
+    _kind = "ngon_aperture"
+
+    def __init__(self, name=None, nsides=6, radius=1.0, rotation=0.0, **kwargs):
+        self.nsides = _units.integer(nsides, "nsides")
+        self.radius = _units.scalar(radius, "m", "radius")
+        if name is None:
+            name = f"{self.nsides}-gon, radius= {self.radius} m"
+        super().__init__(name=name, rotation=rotation, **kwargs)
+
+    def _own_keys(self):
+        return {"nsides": self.nsides, "radius_m": self.radius}
+
+
+class MultiCircularAperture(AnalyticOpticalElement):
+    """Rings of circular segments with gray edges (POPPY's ``MultiCircularAperture``):
+    ``segment_radius`` (1 m) and ``gap`` (0.01 m), ``rings`` (1), ``segmentlist`` (all),
+    ``center`` (True)."""
+
+    _kind = "multi_circular_aperture"
+
+    def __init__(
+        self,
+        name="multiCirc",
+        rings=1,
+        segment_radius=1.0,
+        gap=0.01,
+        segmentlist=None,
+        center=True,
+        gray_pixel=True,
+        **kwargs,
+    ):
+        if not gray_pixel:
+            raise NotImplementedError(
+                "MultiCircularAperture(gray_pixel=False): diffract's circles always have "
+                "exact gray edge pixels"
+            )
+        super().__init__(name=name, **kwargs)
+        self.rings = _units.integer(rings, "rings")
+        self.segment_radius = _units.scalar(segment_radius, "m", "segment_radius")
+        self.gap = _units.scalar(gap, "m", "gap")
+        self.segmentlist = (
+            None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
+        )
+        self.center = bool(center)
+
+    def _own_keys(self):
+        return {
+            "rings": self.rings,
+            "segment_radius_m": self.segment_radius,
+            "gap_m": self.gap,
+            "center": self.center,
+            "segments": self.segmentlist,
+        }
+
+
+class ThinLens(AnalyticOpticalElement):
+    """A circular aperture of ``radius`` metres (1) with defocus of ``nwaves`` (4) waves
+    peak to valley at ``reference_wavelength`` (1e-6 m) (POPPY's ``ThinLens``)."""
+
+    _kind = "thin_lens"
+
+    def __init__(
+        self, name="Thin lens", nwaves=4.0, reference_wavelength=1e-6, radius=1.0, **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.nwaves = _units.scalar(nwaves, "", "nwaves")
+        self.reference_wavelength = _units.scalar(reference_wavelength, "m", "reference_wavelength")
+        self.radius = _units.scalar(radius, "m", "radius")
+
+    def _own_keys(self):
+        return {
+            "nwaves": self.nwaves,
+            "reference_wavelength_m": self.reference_wavelength,
+            "radius_m": self.radius,
+        }
+
+
+class AnnularFieldStop(AnalyticOpticalElement):
+    """Light passes between ``radius_inner`` (0) and ``radius_outer`` (1; 0: no outer
+    edge) arcseconds, gray edges, in an image plane (POPPY's ``AnnularFieldStop``)."""
+
+    _kind = "annular_field_stop"
+    _planes = ("image",)
+
+    def __init__(
+        self, name="unnamed annular field stop", radius_inner=0.0, radius_outer=1.0, **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.radius_inner = _units.scalar(radius_inner, "arcsec", "radius_inner")
+        self.radius_outer = _units.scalar(radius_outer, "arcsec", "radius_outer")
+
+    def _own_keys(self):
+        return {
+            "radius_inner_arcsec": self.radius_inner,
+            "radius_outer_arcsec": self.radius_outer,
+        }
+
+
+class RectangularFieldStop(AnalyticOpticalElement):
+    """A rectangular opening ``width`` (0.5) along X by ``height`` (5) arcseconds in an
+    image plane, ``rotation`` in degrees (POPPY's ``RectangularFieldStop``)."""
+
+    _kind = "rectangular_field_stop"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed field stop", width=0.5, height=5.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.width = _units.scalar(width, "arcsec", "width")
+        self.height = _units.scalar(height, "arcsec", "height")
+
+    def _own_keys(self):
+        return {"width_arcsec": self.width, "height_arcsec": self.height}
+
+
+class SquareFieldStop(AnalyticOpticalElement):
+    """A square opening of ``size`` arcseconds (20) in an image plane, ``rotation`` in
+    degrees (POPPY's ``SquareFieldStop``)."""
+
+    _kind = "square_field_stop"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed field stop", size=20.0, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.size = _units.scalar(size, "arcsec", "size")
+
+    def _own_keys(self):
+        return {"size_arcsec": self.size}

@@ -1,0 +1,90 @@
+"""POPPY tutorial-style scripts, written once against a module called ``poppy``.
+
+Each function takes the module to run on: ``poppy`` itself (``data/make_reference.py``
+stores the result as a FITS file under POPPY 1.1.2) or ``diffract`` (the parity tests), so
+the two runs differ only in the import, as a user's script would.
+"""
+
+import astropy.units as u
+
+# POPPY's own numbers for a 6.5 m telescope, three wavelengths across 2 microns.
+SOURCE = {"wavelengths": [1.8e-6, 2.0e-6, 2.2e-6], "weights": [0.3, 0.4, 0.3]}
+
+
+def obscured_zernike(poppy):
+    """A circular pupil (radius as a Quantity) with a secondary on three spiders and
+    low-order Zernike wavefront error, polychromatic."""
+    osys = poppy.OpticalSystem(name="obscured_zernike", npix=256, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=3.25 * u.m))
+    osys.add_pupil(
+        poppy.SecondaryObscuration(secondary_radius=0.5, n_supports=3, support_width=0.1)
+    )
+    osys.add_pupil(
+        poppy.ZernikeWFE(radius=3.25, coefficients=[0.0, 0.0, 0.0, 50e-9, 20e-9, -30e-9, 10e-9])
+    )
+    osys.add_detector(pixelscale=0.031, fov_arcsec=2.0)
+    return osys.calc_psf(source=SOURCE)
+
+
+def segmented_spiders(poppy):
+    """Two rings of hexagonal segments behind a secondary on four spiders, with defocus
+    and astigmatism in nanometres, wavelengths as a Quantity array with weights."""
+    osys = poppy.OpticalSystem(name="segmented_spiders", npix=256, oversample=2)
+    osys.add_pupil(poppy.MultiHexagonAperture(rings=2, flattoflat=1.2, gap=0.05))
+    osys.add_pupil(
+        poppy.SecondaryObscuration(secondary_radius=0.6 * u.m, n_supports=4, support_width=5 * u.cm)
+    )
+    osys.add_pupil(poppy.ZernikeWFE(radius=3.3, coefficients=[0, 0, 0, 40, 0, 25] * u.nm))
+    osys.add_detector(pixelscale=0.02 * u.arcsec / u.pixel, fov_pixels=64)
+    return osys.calc_psf(wavelength=[1.0, 1.1, 1.2] * u.micron, weight=[1.0, 2.0, 1.0])
+
+
+def lyot_coronagraph(poppy):
+    """A Lyot coronagraph: a 2 m pupil, an occulting spot of 0.3 arcsec in the image
+    plane, a Lyot stop undersized to 90%, one wavelength."""
+    osys = poppy.OpticalSystem(name="lyot_coronagraph", npix=256, oversample=4)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0))
+    osys.add_image(poppy.CircularOcculter(radius=0.3 * u.arcsec))
+    osys.add_pupil(poppy.CircularAperture(radius=0.9))
+    osys.add_detector(pixelscale=0.025, fov_arcsec=2.0)
+    return osys.calc_psf(wavelength=1e-6)
+
+
+def segmented_circles_lens(poppy):
+    """Seven circular segments, defocus from a thin lens, and an inverted hexagon (a
+    polygon turned by 15 degrees) darkening the centre; three wavelengths."""
+    osys = poppy.OpticalSystem(name="segmented_circles_lens", npix=256, oversample=2)
+    osys.add_pupil(poppy.MultiCircularAperture(rings=1, segment_radius=0.5, gap=0.05))
+    osys.add_pupil(poppy.ThinLens(nwaves=0.5, reference_wavelength=1.5e-6, radius=1.6))
+    osys.add_pupil(poppy.InverseTransmission(poppy.NgonAperture(nsides=6, radius=0.3, rotation=15)))
+    osys.add_detector(pixelscale=0.05, fov_pixels=48)
+    return osys.calc_psf(wavelength=[1.4e-6, 1.5e-6, 1.6e-6])
+
+
+def field_stops(poppy):
+    """Two image planes: an annular field stop, then a rotated rectangular one, each
+    followed by a pupil stop; the second image plane shifted off axis."""
+    osys = poppy.OpticalSystem(name="field_stops", npix=128, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0))
+    osys.add_image(poppy.AnnularFieldStop(radius_inner=0.1, radius_outer=1.5))
+    osys.add_pupil(poppy.CircularAperture(radius=0.95))
+    osys.add_image(poppy.RectangularFieldStop(width=1.0, height=3.0, rotation=30, shift_x=0.05))
+    osys.add_pupil(poppy.SquareAperture(size=1.6))
+    osys.add_detector(pixelscale=0.04, fov_arcsec=2.0)
+    return osys.calc_psf(wavelength=1.2e-6)
+
+
+# Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
+# measure_ee, energy fractions for measure_radius_at_ee.
+EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
+EE_FRACTIONS = [0.3, 0.5, 0.7]
+# The scripts measured (a coronagraph's dark core is no PSF to fit a Gaussian to).
+MEASURED = ["obscured_zernike", "segmented_spiders"]
+
+SCRIPTS = {
+    "obscured_zernike": obscured_zernike,
+    "segmented_spiders": segmented_spiders,
+    "lyot_coronagraph": lyot_coronagraph,
+    "segmented_circles_lens": segmented_circles_lens,
+    "field_stops": field_stops,
+}
