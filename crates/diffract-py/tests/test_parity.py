@@ -22,6 +22,12 @@ REL_L2_MAX = 1e-4
 #: the same meaning (POPPY's WGHTn are the weights as given; diffract's are normalised).
 SHARED_NUMBERS = ["WAVELEN", "DIFFLMT", "OVERSAMP", "DET_SAMP", "PIXELSCL", "FOV", "NWAVES"]
 
+#: Keywords POPPY 1.1.2 writes with another meaning in some scripts: its
+#: SemiAnalyticCoronagraph writes the occulter box's oversampling (8) as OVERSAMP and
+#: DET_SAMP, though the image it returns is sampled at the detector's (2), which diffract
+#: writes.
+HEADER_DIFFERS = {"semi_analytic_lyot": {"OVERSAMP", "DET_SAMP"}}
+
 
 def relative_l2(a, ref):
     return float(np.linalg.norm(a - ref) / np.linalg.norm(ref))
@@ -46,9 +52,11 @@ def test_psf_matches_poppy(script_run):
 
 
 def test_header_matches_poppy(script_run):
-    _, hdul, ref = script_run
+    name, hdul, ref = script_run
     header = hdul[0].header
     for key in SHARED_NUMBERS:
+        if key in HEADER_DIFFERS.get(name, ()):
+            continue
         assert header[key] == pytest.approx(ref.header[key], rel=1e-12), key
     for i in range(ref.header["NWAVES"]):
         assert header[f"WAVE{i}"] == pytest.approx(ref.header[f"WAVE{i}"], rel=1e-12)

@@ -6,6 +6,8 @@ the two runs differ only in the import, as a user's script would.
 """
 
 import astropy.units as u
+import numpy as np
+from astropy.io import fits
 
 # POPPY's own numbers for a 6.5 m telescope, three wavelengths across 2 microns.
 SOURCE = {"wavelengths": [1.8e-6, 2.0e-6, 2.2e-6], "weights": [0.3, 0.4, 0.3]}
@@ -74,6 +76,92 @@ def field_stops(poppy):
     return osys.calc_psf(wavelength=1.2e-6)
 
 
+def _pupil_arrays(n, radius_px):
+    """A gray-free circular pupil with a vertical bar and a tilted, defocused OPD in
+    metres, ``n`` pixels across: plain numpy, as a user builds an optic."""
+    y, x = (np.indices((n, n)) - (n - 1) / 2) / radius_px
+    r2 = x**2 + y**2
+    transmission = ((r2 <= 1) & (np.abs(x) > 0.04)).astype(float)
+    opd = np.where(r2 <= 1, 40e-9 * (2 * r2 - 1) + 25e-9 * x - 15e-9 * y**3, 0.0)
+    return transmission, opd
+
+
+def array_optic(poppy):
+    """An ArrayOpticalElement pupil from numpy arrays (transmission and OPD) at 1 cm per
+    pixel, with a circular aperture after it, polychromatic."""
+    transmission, opd = _pupil_arrays(128, 60)
+    osys = poppy.OpticalSystem(name="array_optic", oversample=2, pupil_diameter=1.28)
+    osys.add_pupil(
+        poppy.ArrayOpticalElement(
+            transmission=transmission, opd=opd, pixelscale=0.01 * u.m / u.pixel, name="pupil"
+        )
+    )
+    osys.add_pupil(poppy.SecondaryObscuration(secondary_radius=0.1, support_width=0.02))
+    osys.add_detector(pixelscale=0.05, fov_pixels=40)
+    return osys.calc_psf(wavelength=[0.9e-6, 1.0e-6, 1.1e-6], weight=[1, 2, 1])
+
+
+def fits_optic(poppy):
+    """A FITSOpticalElement from in-memory FITS files: a transmission cube (slice 1 used),
+    an OPD in nanometres (BUNIT) flipped and turned by 90 degrees, the pixel scale read
+    from a header keyword named by the script."""
+    transmission, opd = _pupil_arrays(96, 44)
+    cube = np.stack([np.ones_like(transmission), transmission])
+    t_hdul = fits.HDUList([fits.PrimaryHDU(cube)])
+    t_hdul[0].header["PIXELSCL"] = 0.02
+    o_hdul = fits.HDUList([fits.PrimaryHDU(opd * 1e9)])
+    o_hdul[0].header["BUNIT"] = "nm"
+    o_hdul[0].header["PIXELSCL"] = 0.02
+    optic = poppy.FITSOpticalElement(
+        transmission=t_hdul,
+        opd=o_hdul,
+        transmission_index=1,
+        pixelscale="PIXELSCL",
+        flip_x=True,
+        rotation=90,
+    )
+    osys = poppy.OpticalSystem(name="fits_optic", oversample=2)
+    osys.add_pupil(optic)
+    osys.add_pupil(poppy.CircularAperture(radius=0.85))
+    osys.add_detector(pixelscale=0.08, fov_arcsec=3.2)
+    return osys.calc_psf(wavelength=1.5e-6)
+
+
+def deformable_mirrors(poppy):
+    """A continuous DM (actuators set one by one and a surface in nanometres) behind a
+    circular pupil, then a hexagonally segmented DM with pistons and tilts, two
+    wavelengths."""
+    osys = poppy.OpticalSystem(name="deformable_mirrors", npix=128, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0, pad_factor=1.1))
+    dm = poppy.ContinuousDeformableMirror(dm_shape=(8, 8), radius=1.0)
+    surface = np.zeros((8, 8))
+    surface[2, 5] = 30.0
+    surface[6, 1] = -20.0
+    dm.set_surface(surface * u.nm)
+    dm.set_actuator(3, 4, 50e-9)
+    dm.set_actuator(4, 4, -40 * u.nm)
+    osys.add_pupil(dm)
+    hexdm = poppy.HexSegmentedDeformableMirror(rings=1, flattoflat=0.6, gap=0.02)
+    hexdm.set_actuator(0, 60 * u.nm, 0, 0)
+    hexdm.set_actuator(2, 0, 2e-7, 0)
+    hexdm.set_actuator(5, -30e-9, 0, -1.5e-7 * u.radian)
+    osys.add_pupil(hexdm)
+    osys.add_detector(pixelscale=0.04, fov_pixels=40)
+    return osys.calc_psf(wavelength=[1.0e-6, 1.2e-6])
+
+
+def semi_analytic_lyot(poppy):
+    """A Lyot coronagraph computed by the semi-analytic method (POPPY's
+    SemiAnalyticCoronagraph wrapping an ordinary system), one wavelength."""
+    osys = poppy.OpticalSystem(name="semi_analytic_lyot", npix=128, oversample=2)
+    osys.add_pupil(poppy.CircularAperture(radius=1.0))
+    osys.add_image(poppy.CircularOcculter(radius=0.25))
+    osys.add_pupil(poppy.CircularAperture(radius=0.85))
+    osys.add_detector(pixelscale=0.02, fov_arcsec=1.2)
+    sam = poppy.SemiAnalyticCoronagraph(osys, oversample=8, occulter_box=0.3)
+    return sam.calc_psf(wavelength=1.1e-6)
+
+
 # Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
 # measure_ee, energy fractions for measure_radius_at_ee.
 EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
@@ -87,4 +175,8 @@ SCRIPTS = {
     "lyot_coronagraph": lyot_coronagraph,
     "segmented_circles_lens": segmented_circles_lens,
     "field_stops": field_stops,
+    "array_optic": array_optic,
+    "fits_optic": fits_optic,
+    "deformable_mirrors": deformable_mirrors,
+    "semi_analytic_lyot": semi_analytic_lyot,
 }

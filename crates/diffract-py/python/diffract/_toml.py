@@ -20,6 +20,9 @@ def _value(v):
         return json.dumps(v)  # a TOML basic string
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # an inline table (an optic inside a compound or a stage)
+        items = ", ".join(f"{k} = {_value(x)}" for k, x in v.items() if x is not None)
+        return "{ " + items + " }"
     raise TypeError(f"cannot write {v!r} into a scene")
 
 
@@ -29,10 +32,10 @@ def _table(lines, values):
             lines.append(f"{key} = {_value(v)}")
 
 
-def scene_text(top, source, optics, detector):
+def scene_text(top, source, optics, detector, coronagraph=None):
     """The scene's TOML: top-level keys, ``[source]``, one ``[[optic]]`` per dict of
-    ``optics`` (in order) and ``[detector]`` (when not ``None``). ``None`` values are
-    left out."""
+    ``optics`` (in order), ``[detector]`` and ``[coronagraph]`` (each when not ``None``).
+    ``None`` values are left out."""
     lines = []
     _table(lines, top)
     lines.append("\n[source]")
@@ -43,4 +46,7 @@ def scene_text(top, source, optics, detector):
     if detector is not None:
         lines.append("\n[detector]")
         _table(lines, detector)
+    if coronagraph is not None:
+        lines.append("\n[coronagraph]")
+        _table(lines, coronagraph)
     return "\n".join(lines) + "\n"

@@ -13,21 +13,34 @@ from . import _units
 __all__ = [
     "AnalyticOpticalElement",
     "AnnularFieldStop",
+    "AsymmetricSecondaryObscuration",
+    "BandLimitedCoronagraph",
+    "BarOcculter",
     "CircularAperture",
     "CircularOcculter",
+    "CircularPhaseMask",
+    "CompoundAnalyticOptic",
+    "FQPM_FFT_aligner",
+    "GaussianAperture",
     "HexagonAperture",
+    "IdealFQPM",
     "InverseTransmission",
+    "KeystoneSegmentedCircularAperture",
+    "KnifeEdge",
     "MultiCircularAperture",
     "MultiHexagonAperture",
     "NgonAperture",
     "OpticalElement",
+    "QuadraticLens",
     "RectangleAperture",
     "RectangularFieldStop",
+    "ScalarOpticalPathDifference",
     "ScalarTransmission",
     "SecondaryObscuration",
     "SquareAperture",
     "SquareFieldStop",
     "ThinLens",
+    "TipTiltStage",
     "ZernikeWFE",
 ]
 
@@ -49,10 +62,15 @@ class OpticalElement:
         """The optic's own scene keys (without ``plane`` and ``kind``)."""
         raise NotImplementedError
 
-    def _scene_table(self, plane):
+    def _keys_in(self, plane, ctx):
+        """The optic's own scene keys in a system: ``ctx`` holds what optics from arrays
+        need (``files``, where they write their arrays, and ``pupil_pixelscale``)."""
+        return self._keys(plane)
+
+    def _scene_table(self, plane, ctx=None):
         """The optic as one ``[[optic]]`` table in ``plane`` ("pupil" or "image")."""
         table = {"plane": plane, "kind": self._kind}
-        table.update(self._keys(plane))
+        table.update(self._keys_in(plane, ctx))
         return table
 
     def _pupil_diameter(self):
@@ -361,8 +379,8 @@ class InverseTransmission(AnalyticOpticalElement):
     def _planes(self):
         return self.optic._planes
 
-    def _keys(self, plane):
-        keys = self.optic._keys(plane)
+    def _keys_in(self, plane, ctx):
+        keys = self.optic._keys_in(plane, ctx)
         keys["inverse"] = True
         return keys
 
@@ -499,3 +517,334 @@ class SquareFieldStop(AnalyticOpticalElement):
 
     def _own_keys(self):
         return {"size_arcsec": self.size}
+
+
+class GaussianAperture(AnalyticOpticalElement):
+    """A Gaussian amplitude t = exp(-(r / w)^2) (POPPY's ``GaussianAperture``): ``fwhm``
+    or ``w`` in metres (exactly one; w = fwhm / (2 sqrt(ln 2))), ``pupil_diam`` (3 fwhm)
+    the pupil it sets as the first optic."""
+
+    _kind = "gaussian_aperture"
+
+    def __init__(self, name=None, fwhm=None, w=None, pupil_diam=None, **kwargs):
+        if (fwhm is None) == (w is None):
+            raise ValueError("Either the fwhm or w parameter must be set, not both.")
+        if fwhm is not None:
+            self.fwhm = _units.scalar(fwhm, "m", "fwhm")
+            self.w = self.fwhm / (2 * math.sqrt(math.log(2)))
+        else:
+            self.w = _units.scalar(w, "m", "w")
+            self.fwhm = self.w * 2 * math.sqrt(math.log(2))
+        if name is None:
+            name = f"Gaussian aperture with fwhm ={self.fwhm:.2f}"
+        super().__init__(name=name, **kwargs)
+        self.pupil_diam = (
+            3 * self.fwhm if pupil_diam is None else _units.scalar(pupil_diam, "m", "pupil_diam")
+        )
+
+    def _own_keys(self):
+        return {"w_m": self.w}
+
+    def _pupil_diameter(self):
+        return self.pupil_diam
+
+
+class AsymmetricSecondaryObscuration(SecondaryObscuration):
+    """A secondary on spiders at arbitrary angles (POPPY's
+    ``AsymmetricSecondaryObscuration``): ``support_angle`` in degrees counter-clockwise
+    from +Y ((0, 90, 240)), ``support_width`` (0.01 m), ``support_offset_x``,
+    ``support_offset_y`` (0 m; where each spider starts), each one value for all spiders
+    or one per angle; ``secondary_radius`` (0.5 m) as ``SecondaryObscuration``."""
+
+    _kind = "asymmetric_secondary_obscuration"
+
+    def __init__(
+        self,
+        support_angle=(0, 90, 240),
+        support_width=0.01,
+        support_offset_x=0.0,
+        support_offset_y=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.support_angle = _units.array(support_angle, "deg", "support_angle")
+        self.support_width = _units.array(support_width, "m", "support_width")
+        self.support_offset_x = _units.array(support_offset_x, "m", "support_offset_x")
+        self.support_offset_y = _units.array(support_offset_y, "m", "support_offset_y")
+
+    def _own_keys(self):
+        return {
+            "secondary_radius_m": self.secondary_radius,
+            "support_angle_deg": self.support_angle,
+            "support_width_m": self.support_width,
+            "support_offset_x_m": self.support_offset_x,
+            "support_offset_y_m": self.support_offset_y,
+        }
+
+
+class KnifeEdge(AnalyticOpticalElement):
+    """Transmission 1 where x < 0, 0 elsewhere, the edge along +Y through the optic's
+    centre before ``rotation`` (degrees) (POPPY's ``KnifeEdge``); either plane."""
+
+    _kind = "knife_edge"
+    _planes = ("pupil", "image")
+
+    def __init__(self, name=None, rotation=0, **kwargs):
+        super().__init__(name="Knife edge" if name is None else name, **kwargs)
+        self.rotation_edge = _units.scalar(rotation, "deg", "rotation")
+
+    def _own_keys(self):
+        return {"rotation_deg": self.rotation_edge}
+
+
+class ScalarOpticalPathDifference(AnalyticOpticalElement):
+    """The same OPD everywhere, ``opd`` metres (1e-6) (POPPY's
+    ``ScalarOpticalPathDifference``); either plane."""
+
+    _kind = "scalar_optical_path_difference"
+    _planes = ("pupil", "image")
+
+    def __init__(self, name=None, opd=1e-6, **kwargs):
+        super().__init__(name="Scalar OPD" if name is None else name, **kwargs)
+        self.opd = _units.scalar(opd, "m", "opd")
+
+    def _own_keys(self):
+        return {"opd_m": self.opd}
+
+
+class KeystoneSegmentedCircularAperture(AnalyticOpticalElement):
+    """A circle cut into rings of keystone sections (POPPY's
+    ``KeystoneSegmentedCircularAperture``): ``radius`` (1 m), ``rings`` (2), ``nsections``
+    (4; one for all rings or one per ring), ``gap_radii`` (metres; default radius (k + 1)
+    / rings), ``gap`` (0.01 m), ``rotation``; hard edges (``gray_pixel=True`` is
+    refused)."""
+
+    _kind = "keystone_segmented_circular_aperture"
+
+    def __init__(
+        self,
+        name=None,
+        radius=1.0,
+        rings=2,
+        nsections=4,
+        gap_radii=None,
+        gap=0.01,
+        gray_pixel=False,
+        rotation=0,
+        **kwargs,
+    ):
+        if gray_pixel:
+            raise NotImplementedError(
+                "KeystoneSegmentedCircularAperture(gray_pixel=True): diffract's keystone "
+                "pupil has hard edges"
+            )
+        super().__init__(
+            name="Keystone segments" if name is None else name,
+            rotation=rotation if rotation else None,
+            **kwargs,
+        )
+        self.radius = _units.scalar(radius, "m", "radius")
+        self.rings = _units.integer(rings, "rings")
+        sections = nsections if isinstance(nsections, (list, tuple)) else [nsections]
+        self.nsections = [_units.integer(n, "nsections") for n in sections]
+        self.gap_radii = None if gap_radii is None else _units.array(gap_radii, "m", "gap_radii")
+        self.gap = _units.scalar(gap, "m", "gap")
+
+    def _own_keys(self):
+        return {
+            "radius_m": self.radius,
+            "rings": self.rings,
+            "nsections": self.nsections,
+            "gap_radii_m": self.gap_radii,
+            "gap_m": self.gap,
+        }
+
+
+def _inner_table(optic, plane, what):
+    """An optic as a table inside a compound or stage (analytic optics only)."""
+    if not isinstance(optic, AnalyticOpticalElement):
+        raise NotImplementedError(
+            f"{what}: a {type(optic).__name__} inside it (analytic optics only)"
+        )
+    table = {"kind": optic._kind}
+    table.update(optic._keys_in(plane, None))
+    return table
+
+
+class TipTiltStage(AnalyticOpticalElement):
+    """An optic on a tip-tilt stage (POPPY's ``TipTiltStage``): ``optic`` (analytic),
+    ``radius`` (1 m) of the Zernike tilts, ``include_factor_of_two`` (False);
+    ``set_tip_tilt(tip, tilt)`` in arcsec (a positive tip moves the PSF toward +X, tilt
+    toward +Y), ``get_tip_tilt()``."""
+
+    _kind = "tip_tilt_stage"
+
+    def __init__(self, optic=None, radius=1.0, include_factor_of_two=False, **kwargs):
+        if optic is None:
+            raise ValueError("TipTiltStage needs an optic")
+        super().__init__(name=kwargs.pop("name", f"TipTiltStage for {optic.name}"), **kwargs)
+        self.optic = optic
+        self.radius = _units.scalar(radius, "m", "radius")
+        self.include_factor_of_two = bool(include_factor_of_two)
+        self.tip = 0.0
+        self.tilt = 0.0
+
+    def set_tip_tilt(self, tip, tilt):
+        """Sets the stage's tip and tilt, arcsec (or angle Quantities)."""
+        self.tip = _units.scalar(tip, "arcsec", "tip")
+        self.tilt = _units.scalar(tilt, "arcsec", "tilt")
+
+    def get_tip_tilt(self):
+        """The Zernike tilt coefficients (metres RMS, Noll 2 and 3) the stage applies."""
+        coeff = 2 if self.include_factor_of_two else 1
+        arcsec = math.pi / (180 * 3600)
+        return [
+            self.tip * arcsec * self.radius * coeff / 2,
+            self.tilt * arcsec * self.radius * coeff / 2,
+        ]
+
+    def _own_keys(self):
+        return {
+            "optic": _inner_table(self.optic, "pupil", "TipTiltStage"),
+            "radius_m": self.radius,
+            "tip_arcsec": self.tip,
+            "tilt_arcsec": self.tilt,
+            "include_factor_of_two": self.include_factor_of_two,
+        }
+
+
+class CompoundAnalyticOptic(AnalyticOpticalElement):
+    """Analytic optics in one plane (POPPY's ``CompoundAnalyticOptic``): ``opticslist``,
+    ``mergemode`` "and" (transmissions multiplied, OPDs summed) or "or"; either plane.
+    Shifts and rotations of the compound itself are ignored, as POPPY's; place its
+    optics."""
+
+    _kind = "compound_optic"
+    _planes = ("pupil", "image")
+
+    def __init__(self, opticslist=None, name="unnamed", mergemode="and", verbose=True, **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not opticslist:
+            raise ValueError("CompoundAnalyticOptic needs a list of optics")
+        if mergemode not in ("and", "or"):
+            raise ValueError(f"mergemode must be 'and' or 'or', got {mergemode!r}")
+        self.opticslist = list(opticslist)
+        self.mergemode = mergemode
+
+    def _keys_in(self, plane, ctx):
+        return {
+            "optics": [_inner_table(o, plane, "CompoundAnalyticOptic") for o in self.opticslist],
+            "merge": self.mergemode,
+        }
+
+    def _pupil_diameter(self):
+        sizes = [o._pupil_diameter() for o in self.opticslist]
+        sizes = [s for s in sizes if s is not None]
+        return max(sizes) if sizes else None
+
+
+class BarOcculter(AnalyticOpticalElement):
+    """An opaque bar ``width`` arcsec wide (1) along Y, 10 arcsec long, turned by
+    ``rotation`` (POPPY's ``BarOcculter``); image plane."""
+
+    _kind = "bar_occulter"
+    _planes = ("image",)
+
+    def __init__(self, name="bar occulter", width=1.0, height=10.0, **kwargs):
+        if _units.scalar(height, "arcsec", "height") != 10.0:
+            raise NotImplementedError("BarOcculter(height=): diffract's bar is 10 arcsec long")
+        super().__init__(name=name, **kwargs)
+        self.width = _units.scalar(width, "arcsec", "width")
+        self.height = 10.0
+
+    def _own_keys(self):
+        return {"width_arcsec": self.width}
+
+
+class BandLimitedCoronagraph(AnalyticOpticalElement):
+    """A band-limited occulter (POPPY's ``BandLimitedCoronagraph``): ``kind``
+    "circular" (1 - (2 J1(sigma r) / (sigma r))^2) or "linear" (1 - sinc^2(sigma y)),
+    ``sigma`` (1 per arcsec), ``wavelength`` (accepted, unused, as POPPY's); image
+    plane."""
+
+    _kind = "band_limited_coronagraph"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed BLC", kind="circular", sigma=1, wavelength=None, **kwargs):
+        if kind not in ("circular", "linear"):
+            raise ValueError(f"kind must be 'circular' or 'linear', got {kind!r}")
+        super().__init__(name=name, **kwargs)
+        self.kind = kind
+        self.sigma = _units.scalar(sigma, "", "sigma")
+        self.wavelength = _units.optional_scalar(wavelength, "m", "wavelength")
+
+    def _own_keys(self):
+        return {"profile": self.kind, "sigma": self.sigma, "wavelength_m": self.wavelength}
+
+
+class IdealFQPM(AnalyticOpticalElement):
+    """A four-quadrant phase mask with a pi step at ``wavelength`` (10.65e-6 m) (POPPY's
+    ``IdealFQPM``); image plane, centred on the pixel corner by ``FQPM_FFT_aligner``."""
+
+    _kind = "ideal_fqpm"
+    _planes = ("image",)
+
+    def __init__(self, name="unnamed FQPM ", wavelength=10.65e-6, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.central_wavelength = _units.scalar(wavelength, "m", "wavelength")
+
+    def _own_keys(self):
+        return {"wavelength_m": self.central_wavelength}
+
+
+class FQPM_FFT_aligner(AnalyticOpticalElement):
+    """Tilts the beam by half an FFT image pixel, ``direction`` "forward" (before the
+    mask) or "backward" (after it) (POPPY's ``FQPM_FFT_aligner``); pupil plane."""
+
+    _kind = "fqpm_fft_aligner"
+
+    def __init__(self, name="FQPM FFT aligner", direction="forward", **kwargs):
+        direction = direction.lower()
+        if direction not in ("forward", "backward"):
+            raise ValueError(f"Invalid direction {direction!r}: must be forward or backward")
+        super().__init__(name=name, **kwargs)
+        self.direction = direction
+
+    def _own_keys(self):
+        return {"direction": self.direction}
+
+
+class CircularPhaseMask(AnalyticOpticalElement):
+    """OPD ``retardance`` waves (0.5) at ``wavelength`` (1e-6 m) inside ``radius`` arcsec
+    (1), no gray pixels (POPPY's ``CircularPhaseMask``); image plane."""
+
+    _kind = "circular_phase_mask"
+    _planes = ("image",)
+
+    def __init__(self, name=None, radius=1.0, wavelength=1e-6, retardance=0.5, **kwargs):
+        super().__init__(name=f"Phase mask r={radius}" if name is None else name, **kwargs)
+        self.radius = _units.scalar(radius, "arcsec", "radius")
+        self.wavelength = _units.scalar(wavelength, "m", "wavelength")
+        self.retardance = _units.scalar(retardance, "", "retardance")
+
+    def _own_keys(self):
+        return {
+            "radius_arcsec": self.radius,
+            "wavelength_m": self.wavelength,
+            "retardance": self.retardance,
+        }
+
+
+class QuadraticLens(AnalyticOpticalElement):
+    """A lens of focal length ``f_lens`` metres (1) (POPPY's ``QuadraticLens``): in an
+    ``OpticalSystem`` pupil plane the OPD (x^2 + y^2) / (2 f) over the whole array, as
+    POPPY applies it there."""
+
+    _kind = "quadratic_lens"
+
+    def __init__(self, f_lens=1.0, planetype=None, name="Quadratic Lens", **kwargs):
+        super().__init__(name=name, planetype=planetype, **kwargs)
+        self.fl = _units.scalar(f_lens, "m", "f_lens")
+
+    def _own_keys(self):
+        return {"focal_length_m": self.fl}

@@ -1,6 +1,7 @@
 """POPPY's ``OpticalSystem`` for Fraunhofer imaging: pupil and image planes, a detector,
 ``calc_psf`` returning an astropy ``HDUList`` laid out as POPPY's."""
 
+import tempfile
 import warnings
 
 import astropy.units as u
@@ -8,9 +9,10 @@ import numpy as np
 from astropy.io import fits
 
 from . import _diffract, _toml, _units
+from .array_optics import ArrayFiles
 from .optics import OpticalElement
 
-__all__ = ["Detector", "OpticalSystem"]
+__all__ = ["Detector", "MatrixFTCoronagraph", "OpticalSystem", "SemiAnalyticCoronagraph"]
 
 
 class Detector:
@@ -97,11 +99,18 @@ class OpticalSystem:
 
     def _add(self, plane, optic, function, index, kwargs):
         method = f"add_{plane}"
-        if function is not None or kwargs:
+        if function is not None:
             raise NotImplementedError(
-                f"{method}(function=..., transmission=/opd= files): optics from names or "
-                "FITS files are not available from Python yet; pass an optic object"
+                f"{method}(function=...): optics named by strings are not available from "
+                "Python; pass an optic object"
             )
+        if optic is None and kwargs:
+            # POPPY: the keyword arguments describe a FITSOpticalElement.
+            from .array_optics import FITSOpticalElement
+
+            optic = FITSOpticalElement(**kwargs)
+        elif kwargs:
+            raise TypeError(f"{method}() got unexpected arguments {sorted(kwargs)}")
         if index is not None:
             raise NotImplementedError(f"{method}(index=): optics are appended in order")
         if optic is None:
@@ -119,11 +128,13 @@ class OpticalSystem:
         return optic
 
     def add_pupil(self, optic=None, function=None, index=None, **kwargs):
-        """Adds a pupil-plane optic and returns it."""
+        """Adds a pupil-plane optic and returns it; without one, the keyword arguments
+        (``transmission=``, ``opd=``, ...) make a ``FITSOpticalElement``, as POPPY's."""
         return self._add("pupil", optic, function, index, kwargs)
 
     def add_image(self, optic=None, function=None, index=None, **kwargs):
-        """Adds an image-plane optic and returns it."""
+        """Adds an image-plane optic and returns it; without one, the keyword arguments
+        make a ``FITSOpticalElement``, as POPPY's."""
         return self._add("image", optic, function, index, kwargs)
 
     def add_detector(self, pixelscale, oversample=None, index=None, **kwargs):
@@ -144,8 +155,25 @@ class OpticalSystem:
         self._plane_kinds.append("detector")
         return detector
 
-    def _scene(self, wavelengths, weights, normalize):
-        """The system and spectrum as scene text (docs/scene-format.md)."""
+    def _pupil_pixelscale(self, pupil_diameter):
+        """Metres per pupil pixel when the system's pupil is known before the first optic
+        is read, else ``None`` (an array optic without a pixel scale samples the pupil
+        as the system)."""
+        if pupil_diameter is None:
+            return None
+        npix = self.npix
+        if npix is None and self.planes:
+            shape = getattr(self.planes[0], "shape", None)
+            npix = shape[0] if shape is not None else None
+        return pupil_diameter / (1024 if npix is None else npix)
+
+    def _scene(self, wavelengths, weights, normalize, files):
+        """The system and spectrum as scene text (docs/scene-format.md); optics from
+        arrays write them with ``files`` (an ``ArrayFiles``)."""
+        pupil_diameter = self.pupil_diameter
+        if pupil_diameter is None and self.planes and self._plane_kinds[0] == "pupil":
+            pupil_diameter = self.planes[0]._pupil_diameter()
+        ctx = {"files": files, "pupil_pixelscale": self._pupil_pixelscale(pupil_diameter)}
         optics, detector = [], None
         for plane, optic in zip(self._plane_kinds, self.planes):
             if detector is not None:
@@ -156,10 +184,7 @@ class OpticalSystem:
             if plane == "detector":
                 detector = optic._scene_table()
             else:
-                optics.append(optic._scene_table(plane))
-        pupil_diameter = self.pupil_diameter
-        if pupil_diameter is None and self.planes and self._plane_kinds[0] == "pupil":
-            pupil_diameter = self.planes[0]._pupil_diameter()
+                optics.append(optic._scene_table(plane, ctx))
         top = {
             "name": str(self.name),
             "npix": self.npix,
@@ -174,7 +199,11 @@ class OpticalSystem:
             source["offset_theta_deg"] = _units.scalar(
                 self.source_offset_theta, "deg", "source_offset_theta"
             )
-        return _toml.scene_text(top, source, optics, detector)
+        return _toml.scene_text(top, source, optics, detector, self._coronagraph())
+
+    def _coronagraph(self):
+        """The scene's ``[coronagraph]`` table, or ``None`` (plain FFTs)."""
+        return
 
     def calc_psf(
         self,
@@ -217,8 +246,9 @@ class OpticalSystem:
             weight = source["weights"]
         wavelengths = _units.array(wavelength, "m", "wavelength")
         weights = None if weight is None else _units.array(weight, "", "weight")
-        text = self._scene(wavelengths, weights, normalize)
-        over, det, primary_cards, det_cards = _diffract.compute_psf(text)
+        with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
+            text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
+            over, det, primary_cards, det_cards = _diffract.compute_psf(text)
         primary = fits.PrimaryHDU(over)
         det_hdu = fits.ImageHDU(det, name="DET_SAMP")
         with warnings.catch_warnings():
@@ -230,8 +260,94 @@ class OpticalSystem:
         return fits.HDUList([primary, det_hdu])
 
     def describe(self):
-        """The scene text of this system at 1 micron, as ``diffract psf`` reads it."""
-        return self._scene([1e-6], None, "first")
+        """The scene text of this system at 1 micron, as ``diffract psf`` reads it (optics
+        from arrays name placeholders for the files ``calc_psf`` writes)."""
+        return self._scene([1e-6], None, "first", ArrayFiles(None))
 
     def __repr__(self):
         return f"<OpticalSystem: {self.name}>"
+
+
+class _CoronagraphSystem(OpticalSystem):
+    """An existing system computed with matrix Fourier transforms onto a small
+    image-plane box (the scene's ``[coronagraph]``)."""
+
+    _method = None
+
+    def __init__(self, existing_optical_system, oversample, occulter_box, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
+        system = existing_optical_system
+        super().__init__(
+            name=f"{type(self).__name__} for {system.name}",
+            verbose=system.verbose,
+            oversample=system.oversample,
+            npix=system.npix,
+            pupil_diameter=system.pupil_diameter,
+        )
+        self.planes = system.planes
+        self._plane_kinds = system._plane_kinds
+        self.source_offset_r = system.source_offset_r
+        self.source_offset_theta = system.source_offset_theta
+        self.box_oversample = _units.integer(oversample, "oversample")
+        if not np.isscalar(occulter_box) and not isinstance(occulter_box, u.Quantity):
+            raise NotImplementedError(
+                f"{type(self).__name__}(occulter_box=(y, x)): diffract's box is square"
+            )
+        self.occulter_box = _units.scalar(occulter_box, "arcsec", "occulter_box")
+
+    def _coronagraph(self):
+        return {
+            "method": self._method,
+            "occulter_box_arcsec": self.occulter_box,
+            "oversample": self.box_oversample,
+        }
+
+
+class SemiAnalyticCoronagraph(_CoronagraphSystem):
+    """POPPY's ``SemiAnalyticCoronagraph``: an existing Lyot system (pupil, occulter in
+    an image plane, Lyot stop, detector) computed by Soummer et al.'s semi-analytic
+    method: ``oversample`` (8) samples the occulter box (detector pixel / oversample),
+    ``occulter_box`` (1 arcsec) its half-size, ``fpm_index`` (1) the occulter's plane,
+    the Lyot stop the plane after it."""
+
+    _method = "semi_analytic"
+
+    def __init__(
+        self, existing_optical_system, oversample=8, occulter_box=1.0, fpm_index=1, **kwargs
+    ):
+        kinds = existing_optical_system._plane_kinds
+        fpm_index = _units.integer(fpm_index, "fpm_index")
+        if not (
+            0 <= fpm_index < len(kinds) - 2
+            and kinds[fpm_index] == "image"
+            and kinds[fpm_index + 1] == "pupil"
+            and kinds[-1] == "detector"
+        ):
+            raise ValueError(
+                f"Plane {fpm_index} is not of the right type for a semianalytic coronagraph "
+                "calculation: the occulter must be an image plane, followed by the Lyot "
+                "pupil, with the detector last"
+            )
+        self.fpm_index = fpm_index
+        super().__init__(existing_optical_system, oversample, occulter_box, **kwargs)
+        self.occulter = self.planes[fpm_index]
+        self.lyotplane = self.planes[fpm_index + 1]
+        self.detector = self.planes[-1]
+
+
+class MatrixFTCoronagraph(_CoronagraphSystem):
+    """POPPY's ``MatrixFTCoronagraph``: an existing system whose image-plane optics
+    transmit only inside a box, computed by matrix Fourier transforms: ``oversample``
+    (4; the box sampled at lambda / (2 D oversample)), ``occulter_box`` (1 arcsec) the
+    box's half-size."""
+
+    _method = "matrix_ft"
+
+    def __init__(self, existing_optical_system, oversample=4, occulter_box=1.0, **kwargs):
+        if len(existing_optical_system.planes) < 4:
+            raise ValueError(
+                "Input optical system must have at least 4 planes to be convertible into a "
+                "MatrixFTCoronagraph"
+            )
+        super().__init__(existing_optical_system, oversample, occulter_box, **kwargs)

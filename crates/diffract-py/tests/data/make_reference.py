@@ -1,7 +1,8 @@
 """Writes the POPPY 1.1.2 reference PSFs of ../tutorial_scripts.py beside this file.
 
-usage: python make_reference.py   (under a Python with poppy 1.1.2, astropy, numpy)
-Writes <script>.fits for every script: POPPY's own calc_psf HDUList, unchanged; and
+usage: python make_reference.py [SCRIPT ...]   (under a Python with poppy 1.1.2, astropy,
+numpy)
+Writes <script>.fits for every script (or the ones named): POPPY's own calc_psf HDUList, unchanged; and
 measurements.json: for the MEASURED scripts, POPPY's measure_ee (at EE_RADII arcsec), measure_radius_at_ee (at
 EE_FRACTIONS), measure_fwhm and measure_centroid of each of those files.
 """
@@ -22,8 +23,14 @@ poppy.conf.use_fftw = False
 
 if __name__ == "__main__":
     assert poppy.__version__.startswith("1.1.2"), poppy.__version__
+    only = sys.argv[1:]
+    unknown = sorted(set(only) - set(SCRIPTS))
+    if unknown:
+        sys.exit(f"unknown scripts: {unknown}")
     measured = {}
     for name, script in SCRIPTS.items():
+        if only and name not in only:
+            continue
         hdul = script(poppy)
         out = os.path.join(HERE, f"{name}.fits")
         hdul.writeto(out, overwrite=True)
@@ -42,6 +49,8 @@ if __name__ == "__main__":
                 for c in poppy.utils.measure_centroid(hdul, units="arcsec", relativeto="center")
             ],
         }
+    if only and not set(only) & set(MEASURED):
+        sys.exit(0)
     with open(os.path.join(HERE, "measurements.json"), "w") as f:
         json.dump({"poppy": poppy.__version__, "measurements": measured}, f, indent=1)
         f.write("\n")
