@@ -60,9 +60,12 @@ impl Cards {
     }
 }
 
-/// The header of a Fraunhofer PSF (`psf.fresnel` is `None`) as [`write_psf`](crate::write_psf)
-/// writes it with `opts`.
+/// The header of a PSF as [`write_psf`](crate::write_psf) writes it with `opts`: for a
+/// Fresnel output (`psf.fresnel` is `Some`) the one HDU's cards, `det_samp` empty.
 pub fn psf_header(psf: &Psf, opts: &WriteOptions) -> PsfHeader {
+    if let Some(fresnel) = &psf.fresnel {
+        return PsfHeader { primary: fresnel_cards(psf, fresnel, opts), det_samp: Vec::new() };
+    }
     let primary = psf_cards(psf, opts, psf.oversample, psf.pixelscale_arcsec, "OVERSAMP");
     let det_scale = psf.pixelscale_arcsec * psf.oversample as f64;
     let mut det = psf_cards(psf, opts, 1, det_scale, "DET_SAMP");

@@ -8,10 +8,10 @@
 //! Bad input is a `ValueError` carrying the command line's one-line message; a failure
 //! while computing is a `RuntimeError`.
 
-use diffract::io::{psf_header, Card, CardValue, Scene};
+use diffract::io::{psf_header, AnyScene, Card, CardValue};
 use diffract::measure::{array_center, fw_centroid, fwhm_fit, PoppyEe};
 use diffract::propagation::ComputeOptions;
-use diffract::run::{compute_system, RunError};
+use diffract::run::{compute_fresnel, compute_system, RunError};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -23,9 +23,10 @@ type PyCard<'py> = (String, Bound<'py, PyAny>, Option<String>);
 /// The oversampled PSF, the detector-sampled PSF, and their header cards.
 type PsfParts<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<PyCard<'py>>, Vec<PyCard<'py>>);
 
-/// Reads scene text as the command line reads a scene file (without a file name).
-fn read_scene(scene: &str) -> PyResult<Scene> {
-    Scene::from_toml_str(scene, None).map_err(|e| PyValueError::new_err(e.to_string()))
+/// Reads scene text (of either propagation) as the command line reads a scene file
+/// (without a file name).
+fn read_scene(scene: &str) -> PyResult<AnyScene> {
+    AnyScene::from_toml_str(scene, None).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Bad input (a system that cannot be planned or scheduled) is a `ValueError`; a failure
@@ -67,7 +68,7 @@ fn check_scene(scene: &str) -> PyResult<()> {
     read_scene(scene).map(|_| ())
 }
 
-/// Computes the PSF of a Fraunhofer scene (TOML text, docs/scene-format.md).
+/// Computes the PSF of a scene (TOML text, docs/scene-format.md), Fraunhofer or Fresnel.
 ///
 /// Returns `(oversampled, det_samp, primary_cards, det_samp_cards)`: two float64 arrays
 /// and, for each, the header cards `(keyword, value, comment)` that `diffract psf` writes.
@@ -86,9 +87,12 @@ fn compute_psf<'py>(
         None => ComputeOptions::default(),
     };
     let computed = py
-        .detach(|| compute_system(&scene.system, &scene.source, &compute, false))
+        .detach(|| match &scene {
+            AnyScene::Fraunhofer(s) => compute_system(&s.system, &s.source, &compute, false),
+            AnyScene::Fresnel(s) => compute_fresnel(&s.system, &s.source, &compute),
+        })
         .map_err(run_error)?;
-    let header = psf_header(&computed.psf, &computed.write_options(Some(&scene.name)));
+    let header = psf_header(&computed.psf, &computed.write_options(Some(scene.name())));
     Ok((
         to_numpy(py, &computed.psf.image)?,
         to_numpy(py, &computed.psf.detector_sampled())?,

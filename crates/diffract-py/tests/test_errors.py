@@ -75,7 +75,7 @@ def test_detector_needs_a_field():
 
 @pytest.mark.parametrize(
     "name",
-    ["FresnelOpticalSystem", "Wavefront", "display_psf"],
+    ["FresnelWavefront", "Wavefront", "display_psf"],
 )
 def test_missing_poppy_names(name):
     with pytest.raises(NotImplementedError, match=name):

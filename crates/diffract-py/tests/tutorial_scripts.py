@@ -162,6 +162,21 @@ def semi_analytic_lyot(poppy):
     return sam.calc_psf(wavelength=1.1e-6)
 
 
+def fresnel_telescope(poppy):
+    """A Fresnel system: an obscured 0.5 m pupil focused by a quadratic lens of 5 m onto a
+    detector in metres per pixel, two wavelengths."""
+    fosys = poppy.FresnelOpticalSystem(
+        name="fresnel_telescope", pupil_diameter=0.5 * u.m, npix=64, beam_ratio=0.25
+    )
+    fosys.add_optic(poppy.CircularAperture(radius=0.25))
+    fosys.add_optic(
+        poppy.SecondaryObscuration(secondary_radius=0.06, n_supports=3, support_width=0.01)
+    )
+    fosys.add_optic(poppy.QuadraticLens(f_lens=5.0 * u.m, name="primary"))
+    fosys.add_detector(pixelscale=5 * u.micron / u.pixel, fov_pixels=40, distance=5.0 * u.m)
+    return fosys.calc_psf(wavelength=[0.9e-6, 1.1e-6])
+
+
 # Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
 # measure_ee, energy fractions for measure_radius_at_ee.
 EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
@@ -179,4 +194,5 @@ SCRIPTS = {
     "fits_optic": fits_optic,
     "deformable_mirrors": deformable_mirrors,
     "semi_analytic_lyot": semi_analytic_lyot,
+    "fresnel_telescope": fresnel_telescope,
 }

@@ -399,6 +399,31 @@ pub fn compute_system(
     Ok(Computed { psf, planes, normalization: plan.normalization(), seeds: optic_seeds(system) })
 }
 
+/// Plans the Fresnel `system` and computes it for `source`, writing nothing: what
+/// [`run_fresnel`] computes before it writes (the Python package's `FresnelOpticalSystem`).
+/// The light is normalised after the first optic ("first").
+///
+/// # Errors
+///
+/// [`RunError::Plan`] when the system cannot be planned; [`RunError::Schedule`] and
+/// [`RunError::Compute`] as [`run_fresnel`].
+pub fn compute_fresnel(
+    system: &FresnelSystem,
+    source: &Source,
+    compute: &ComputeOptions,
+) -> Result<Computed, RunError> {
+    let plan = system.plan().map_err(RunError::Plan)?;
+    plan.schedule(source.wavelengths().len(), compute).map_err(RunError::Schedule)?;
+    let psf = plan.compute(source, compute).map_err(RunError::Compute)?;
+    let seeds = system
+        .elements()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.optic.seed().map(|s| (i + 1, s)))
+        .collect();
+    Ok(Computed { psf, planes: Vec::new(), normalization: Normalization::First, seeds })
+}
+
 /// Checks the schedule and computes the PSF (with the planes when asked).
 fn compute_planned(
     plan: &PsfPlan,

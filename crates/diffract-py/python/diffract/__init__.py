@@ -2,8 +2,9 @@
 
 A POPPY script runs on diffract with ``import diffract as poppy`` for what diffract offers
 from Python today (docs/python.md): ``OpticalSystem`` with ``add_pupil``, ``add_image``,
-``add_detector`` and ``calc_psf`` (an astropy ``HDUList`` as POPPY's), and the optics
-below. POPPY names diffract does not offer raise ``NotImplementedError`` naming what is
+``add_detector`` and ``calc_psf`` (an astropy ``HDUList`` as POPPY's), its coronagraph
+wrappers, ``FresnelOpticalSystem``, and the optics below (analytic, from arrays and FITS
+files, wavefront-error screens and deformable mirrors). POPPY names diffract does not offer raise ``NotImplementedError`` naming what is
 missing. The computation runs in Rust with the GIL released.
 """
 
@@ -15,6 +16,7 @@ from .dms import (
     ContinuousDeformableMirror,
     HexSegmentedDeformableMirror,
 )
+from .fresnel import FresnelOpticalSystem
 from .optics import (
     AnalyticOpticalElement,
     AnnularFieldStop,
@@ -74,6 +76,7 @@ __all__ = [
     "Detector",
     "FITSOpticalElement",
     "FQPM_FFT_aligner",
+    "FresnelOpticalSystem",
     "GaussianAperture",
     "HexSegmentedDeformableMirror",
     "HexagonAperture",
@@ -114,7 +117,6 @@ __all__ = [
 
 # POPPY names diffract does not offer from Python yet, and what each needs.
 _NOT_YET = {
-    "FresnelOpticalSystem": "Fresnel propagation",
     "FresnelWavefront": "Fresnel propagation",
     "Wavefront": "wavefront objects",
     "Instrument": "instruments",

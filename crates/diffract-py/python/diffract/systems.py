@@ -248,16 +248,7 @@ class OpticalSystem:
         weights = None if weight is None else _units.array(weight, "", "weight")
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
-            over, det, primary_cards, det_cards = _diffract.compute_psf(text)
-        primary = fits.PrimaryHDU(over)
-        det_hdu = fits.ImageHDU(det, name="DET_SAMP")
-        with warnings.catch_warnings():
-            # Long comments are cut to the card, as cfitsio cuts them in diffract's files.
-            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            for hdu, cards in ((primary, primary_cards), (det_hdu, det_cards)):
-                for key, value, comment in cards:
-                    hdu.header[key] = value if comment is None else (value, comment)
-        return fits.HDUList([primary, det_hdu])
+            return psf_hdulist(text)
 
     def describe(self):
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it (optics
@@ -266,6 +257,24 @@ class OpticalSystem:
 
     def __repr__(self):
         return f"<OpticalSystem: {self.name}>"
+
+
+def psf_hdulist(text):
+    """Computes scene ``text`` and returns POPPY's ``HDUList``, with the header cards
+    diffract writes: the PSF in the primary HDU and the detector-sampled PSF in
+    ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
+    Fresnel ``calc_psf``)."""
+    over, det, primary_cards, det_cards = _diffract.compute_psf(text)
+    hdus = [(fits.PrimaryHDU(over), primary_cards)]
+    if det_cards:
+        hdus.append((fits.ImageHDU(det, name="DET_SAMP"), det_cards))
+    with warnings.catch_warnings():
+        # Long comments are cut to the card, as cfitsio cuts them in diffract's files.
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        for hdu, cards in hdus:
+            for key, value, comment in cards:
+                hdu.header[key] = value if comment is None else (value, comment)
+    return fits.HDUList([hdu for hdu, _ in hdus])
 
 
 class _CoronagraphSystem(OpticalSystem):

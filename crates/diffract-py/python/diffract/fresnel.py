@@ -1,0 +1,168 @@
+"""POPPY's ``FresnelOpticalSystem``: optics at distances along a Gaussian beam, the scene's
+``propagation = "fresnel"`` (docs/scene-format.md, "Fresnel scenes")."""
+
+import tempfile
+
+from . import _toml, _units
+from .array_optics import ArrayFiles
+from .optics import OpticalElement
+from .systems import psf_hdulist
+
+__all__ = ["FresnelOpticalSystem"]
+
+
+class _FresnelDetector:
+    """The detector of a Fresnel system: ``pixelscale`` in metres per pixel,
+    ``fov_pixels`` across (square), ``distance`` metres after the last optic."""
+
+    def __init__(self, pixelscale, fov_pixels, distance):
+        self.name = "Detector"
+        self.pixelscale = _units.scalar(pixelscale, "m", "pixelscale")
+        fov = fov_pixels
+        if hasattr(fov, "unit"):
+            fov = fov.value
+        self.fov_pixels = _units.integer(fov, "fov_pixels")
+        self.distance = _units.scalar(distance, "m", "distance")
+
+    def __repr__(self):
+        return f"<Detector: {self.name}>"
+
+
+class FresnelOpticalSystem:
+    """An optical system for Fresnel propagation (POPPY's ``FresnelOpticalSystem``):
+    ``pupil_diameter`` (1 m) of the entrance pupil, ``npix`` (1024) samples across it,
+    ``beam_ratio`` (0.5) the pupil over the array width. Optics are added with
+    ``add_optic(optic, distance=)`` (metres from the previous optic), the detector with
+    ``add_detector(pixelscale=, fov_pixels=, distance=)`` (metres per pixel); ``calc_psf``
+    as ``OpticalSystem.calc_psf``, normalised after the first optic."""
+
+    def __init__(
+        self, name="unnamed system", pupil_diameter=1.0, npix=1024, beam_ratio=0.5, verbose=True
+    ):
+        self.name = name
+        self.verbose = verbose
+        self.pupil_diameter = _units.scalar(pupil_diameter, "m", "pupil_diameter")
+        self.npix = _units.integer(npix, "npix")
+        self.beam_ratio = _units.scalar(beam_ratio, "", "beam_ratio")
+        self.planes = []
+        self.distances = []
+        self.source_offset_r = 0
+        self.source_offset_theta = 0
+
+    def __getitem__(self, num):
+        return self.planes[num]
+
+    def __len__(self):
+        return len(self.planes)
+
+    def add_optic(self, optic=None, distance=0.0, index=None):
+        """Adds ``optic`` ``distance`` metres (or a Quantity) after the previous one and
+        returns it."""
+        if index is not None:
+            raise NotImplementedError("add_optic(index=): optics are appended in order")
+        if optic is None:
+            from .optics import ScalarTransmission
+
+            optic = ScalarTransmission(name="empty plane")
+        if not isinstance(optic, OpticalElement):
+            raise NotImplementedError(
+                f"add_optic({type(optic).__name__}): only diffract's optic classes can be added"
+            )
+        if self.planes and isinstance(self.planes[-1], _FresnelDetector):
+            raise NotImplementedError("an optic after the detector of a Fresnel system")
+        self.planes.append(optic)
+        self.distances.append(_units.scalar(distance, "m", "distance"))
+        return optic
+
+    def add_detector(self, pixelscale=10e-6, fov_pixels=10, distance=0.0):
+        """Adds the detector: ``pixelscale`` metres per pixel (10 microns; a Quantity
+        such as ``10 * u.micron / u.pixel``), ``fov_pixels`` (10) across, ``distance``
+        metres after the last optic; returns it."""
+        detector = _FresnelDetector(pixelscale, fov_pixels, distance)
+        self.planes.append(detector)
+        self.distances.append(detector.distance)
+        return detector
+
+    def add_pupil(self, *args, **kwargs):
+        raise NotImplementedError(
+            "FresnelOpticalSystem.add_pupil: place optics with add_optic(optic, distance=)"
+        )
+
+    add_image = add_pupil
+
+    def _scene(self, wavelengths, weights, files):
+        ctx = {"files": files, "pupil_pixelscale": self.pupil_diameter / self.npix}
+        optics, detector = [], None
+        for optic, distance in zip(self.planes, self.distances):
+            if isinstance(optic, _FresnelDetector):
+                detector = {
+                    "pixelscale_m": optic.pixelscale,
+                    "fov_pixels": optic.fov_pixels,
+                    "distance_m": optic.distance,
+                }
+                continue
+            table = optic._scene_table("pupil", ctx)
+            del table["plane"]
+            table["distance_m"] = distance
+            optics.append(table)
+        if _units.scalar(self.source_offset_r, "arcsec", "source_offset_r") != 0:
+            raise NotImplementedError(
+                "FresnelOpticalSystem: an off-axis source (source_offset_r), as POPPY's"
+            )
+        top = {
+            "name": str(self.name),
+            "propagation": "fresnel",
+            "npix": self.npix,
+            "pupil_diameter_m": self.pupil_diameter,
+            "beam_ratio": self.beam_ratio,
+        }
+        source = {"wavelengths_m": wavelengths, "weights": weights}
+        return _toml.scene_text(top, source, optics, detector)
+
+    def calc_psf(
+        self,
+        wavelength=1e-6,
+        weight=None,
+        save_intermediates=False,
+        save_intermediates_what="all",
+        display=False,
+        return_intermediates=False,
+        return_final=False,
+        source=None,
+        normalize="first",
+        display_intermediates=False,
+        progressbar=False,
+        inwave=None,
+    ):
+        """Computes the PSF (the intensity on the detector, or over the last plane's array
+        without one) at ``wavelength`` (metres or a Quantity; a list with ``weight``, or
+        ``source={'wavelengths', 'weights'}``). Returns an astropy ``HDUList``;
+        ``PIXELSCL`` is in metres per pixel."""
+        for flag, what in (
+            (save_intermediates, "save_intermediates"),
+            (return_intermediates, "return_intermediates (the intermediate wavefronts)"),
+            (return_final, "return_final (the final complex wavefront)"),
+            (display, "display"),
+            (display_intermediates, "display_intermediates"),
+            (progressbar, "progressbar"),
+            (inwave is not None, "inwave (an input wavefront)"),
+            (normalize != "first", f"normalize={normalize!r} (Fresnel: 'first' only)"),
+        ):
+            if flag:
+                raise NotImplementedError(
+                    f"FresnelOpticalSystem.calc_psf({what}) is not available from Python yet"
+                )
+        if source is not None:
+            wavelength = source["wavelengths"]
+            weight = source["weights"]
+        wavelengths = _units.array(wavelength, "m", "wavelength")
+        weights = None if weight is None else _units.array(weight, "", "weight")
+        with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
+            return psf_hdulist(self._scene(wavelengths, weights, ArrayFiles(directory)))
+
+    def describe(self):
+        """The scene text of this system at 1 micron, as ``diffract psf`` reads it."""
+        return self._scene([1e-6], None, ArrayFiles(None))
+
+    def __repr__(self):
+        return f"<FresnelOpticalSystem: {self.name}>"
