@@ -423,3 +423,26 @@ fn circular_aperture_plane_to_plane_short_matches_the_direct_method() {
     let worst = direct.iter().zip(&ptp).map(|(d, p)| (d / pd - p / pp).abs()).fold(0.0, f64::max);
     assert!(worst < 1e-3, "peak-normalised intensities differ by {worst:e}");
 }
+
+/// `run::compute_fresnel` (the Python package's path) computes what the plan computes, and
+/// `io::psf_header` gives its output the Fresnel cards `write_psf` writes (metres per pixel,
+/// the plane's position), with no `DET_SAMP` extension.
+#[test]
+fn compute_fresnel_and_its_header() {
+    use diffract::io::{psf_header, CardValue};
+    let case = data().join("cases").join("fresnel_detector_arago.toml");
+    let AnyScene::Fresnel(scene) = AnyScene::from_file(&case).unwrap() else {
+        panic!("not a Fresnel scene")
+    };
+    let compute = ComputeOptions::default();
+    let computed = diffract::run::compute_fresnel(&scene.system, &scene.source, &compute).unwrap();
+    let direct = scene.system.plan().unwrap().compute(&scene.source, &compute).unwrap();
+    assert_eq!(computed.psf.image, direct.image);
+    let header = psf_header(&computed.psf, &computed.write_options(Some("arago")));
+    assert!(header.det_samp.is_empty());
+    let card = |key: &str| header.primary.iter().find(|c| c.key == key).map(|c| &c.value);
+    let pixelscale = direct.fresnel.as_ref().unwrap().pixelscale_m;
+    assert!(matches!(card("PIXELSCL"), Some(CardValue::Float(v)) if *v == pixelscale));
+    assert!(matches!(card("PIXUNIT"), Some(CardValue::Str(s)) if s == "meter"));
+    assert!(card("PLANEZ").is_some() && card("OVERSAMP").is_none());
+}
