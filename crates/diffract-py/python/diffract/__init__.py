@@ -59,6 +59,11 @@ __all__ = [
     "measure_radius_at_ee",
 ]
 
+# Scenes and grids from Python (docs/python.md, "Scenes and grids").
+from .scene import Scene, load_scene
+
+__all__ += ["Scene", "load_scene"]
+
 # POPPY names diffract does not offer from Python yet, and what each needs.
 _NOT_YET = {
     "FresnelOpticalSystem": "Fresnel propagation",

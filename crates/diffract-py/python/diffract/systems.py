@@ -229,6 +229,17 @@ class OpticalSystem:
                     hdu.header[key] = value if comment is None else (value, comment)
         return fits.HDUList([primary, det_hdu])
 
+    def to_toml(self, wavelength=1e-6, weight=None, source=None, normalize="first"):
+        """The system as scene text (docs/scene-format.md) with the spectrum ``calc_psf``
+        would take (``wavelength``, ``weight`` or ``source``, ``normalize``): save it and
+        ``diffract psf`` (or ``diffract.load_scene``) computes the same PSF, bit for bit."""
+        if source is not None:
+            wavelength = source["wavelengths"]
+            weight = source["weights"]
+        wavelengths = _units.array(wavelength, "m", "wavelength")
+        weights = None if weight is None else _units.array(weight, "", "weight")
+        return self._scene(wavelengths, weights, normalize)
+
     def describe(self):
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it."""
         return self._scene([1e-6], None, "first")
