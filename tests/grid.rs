@@ -248,3 +248,89 @@ fn grid_json_parses_and_lists_every_point() {
     }
     assert!(!d.path().join("cube.fits").exists());
 }
+
+/// A grid of four offsets on a 2 x 2 lattice, with a reference pixel.
+const LATTICE: &str = r#"
+name = "lattice"
+npix = 64
+oversample = 2
+
+[source]
+wavelengths_m = [1.0e-6]
+
+[[optic]]
+plane = "pupil"
+kind = "circular_aperture"
+radius_m = 1.0
+
+[detector]
+pixelscale_arcsec = 0.05
+fov_pixels = 24
+
+[grid]
+source_offsets_arcsec = [[-0.1, -0.2], [0.1, -0.2], [-0.1, 0.2], [0.1, 0.2]]
+reference_pixel = [100.0, 50.0]
+"#;
+
+fn merge_webbpsf(dir: &Path, out: &Path) -> Output {
+    bin().arg("merge").arg(dir).arg("-o").arg(out).arg("--format").arg("webbpsf").output().unwrap()
+}
+
+/// `merge --format webbpsf` writes WebbPSF's layout: the cube in the primary HDU,
+/// `DET_YX<i>` = "(y, x)" = reference + offset / detector scale, `OVERSAMP`; the slices are
+/// those of diffract's cube.
+#[test]
+fn merge_writes_the_webbpsf_layout_for_a_lattice() {
+    let d = tempfile::tempdir().unwrap();
+    let scene = d.path().join("lattice.toml");
+    std::fs::write(&scene, LATTICE).unwrap();
+    let out = d.path().join("out");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let cube = d.path().join("webbpsf.fits");
+    ok(merge_webbpsf(&out, &cube));
+    ok(merge(&out, &d.path().join("diffract.fits")));
+    let mut f = fitsio::FitsFile::open(&cube).unwrap();
+    let hdu = f.primary_hdu().unwrap();
+    let key = |f: &mut fitsio::FitsFile, k: &str| hdu.read_key::<String>(f, k).unwrap();
+    assert_eq!(key(&mut f, "DET_YX0"), "(46.0, 98.0)");
+    assert_eq!(key(&mut f, "DET_YX1"), "(46.0, 102.0)");
+    assert_eq!(key(&mut f, "DET_YX2"), "(54.0, 98.0)");
+    assert_eq!(key(&mut f, "DET_YX3"), "(54.0, 102.0)");
+    assert_eq!(hdu.read_key::<i64>(&mut f, "OVERSAMP").unwrap(), 2);
+    assert_eq!(hdu.read_key::<i64>(&mut f, "NUM_PSFS").unwrap(), 4);
+    assert_eq!(hdu.read_key::<f64>(&mut f, "DETPXSCL").unwrap(), 0.05);
+    for i in 0..4 {
+        let a = diffract::io::read_image_slice(&cube, 0, i).unwrap().data;
+        let b = diffract::io::read_image_slice(&d.path().join("diffract.fits"), 0, i).unwrap().data;
+        assert_eq!(a.dim(), (48, 48));
+        assert!(a == b, "slice {i} differs");
+    }
+}
+
+/// Grids that are not one PSF per offset on a rectangular lattice are refused in one line,
+/// exit code 2, nothing written.
+#[test]
+fn merge_webbpsf_refuses_other_grids() {
+    let (d, scene) = setup();
+    let out = d.path().join("out");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let cube = d.path().join("cube.fits");
+    let o = merge_webbpsf(&out, &cube);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("3 wavelengths per offset"), "{err}");
+    assert!(!cube.exists());
+
+    let scene = d.path().join("scattered.toml");
+    let text = GRID.replace("wavelengths_m = [0.9e-6, 1.0e-6, 1.1e-6]\n", "");
+    std::fs::write(&scene, text).unwrap();
+    let out = d.path().join("scattered");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let o = merge_webbpsf(&out, &cube);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a rectangular lattice"), "{err}");
+    assert!(!cube.exists());
+}

@@ -6,7 +6,8 @@
 //! 2. The Python package: a virtual environment `target/py-test-venv` (made once, with the
 //!    interpreter of `$DIFFRACT_PYTHON`, else `python3`), numpy, astropy and pytest from
 //!    the package registry, `pip install` of the repository (maturin builds the extension
-//!    in release mode), then `pytest crates/diffract-py/tests`.
+//!    in release mode), the test extra's dask and photutils, the command line (release, for
+//!    the scene round-trip tests, `$DIFFRACT_CLI`), then `pytest crates/diffract-py/tests`.
 //!
 //! `--python-only` skips step 1.
 
@@ -52,8 +53,15 @@ fn python_tests() -> Result<(), String> {
         cmd.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(args);
         cmd
     };
-    // The package's dependencies and pytest, then the package itself, rebuilt every time.
-    run(&mut pip(&["numpy>=1.24", "astropy", "pytest"]))?;
+    // The package's dependencies and its `test` extra (pyproject.toml: pytest, dask's
+    // distributed scheduler, photutils), then the package itself, rebuilt every time.
+    run(&mut pip(&["numpy>=1.24", "astropy", "pytest", "dask[distributed]", "photutils"]))?;
     run(pip(&["--force-reinstall", "--no-deps"]).arg(&root))?;
-    run(Command::new(&python).args(["-m", "pytest", "-q", "crates/diffract-py/tests"]))
+    // The command line, for the tests that run a scene saved from Python through it.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).args(["build", "--release", "--quiet", "-p", "diffract-cli"]))?;
+    let cli = root.join("target/release/diffract");
+    run(Command::new(&python)
+        .args(["-m", "pytest", "-q", "crates/diffract-py/tests"])
+        .env("DIFFRACT_CLI", cli))
 }

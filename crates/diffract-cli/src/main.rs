@@ -88,6 +88,19 @@ struct MergeArgs {
     /// Replace an existing cube.
     #[arg(long)]
     overwrite: bool,
+    /// The cube's layout: diffract's (offsets and wavelengths per slice, a GRID table) or
+    /// WebbPSF's (DET_YX<i> detector positions, OVERSAMP), which photutils'
+    /// GriddedPSFModel.read(path, format="webbpsf") loads; webbpsf needs the offsets on a
+    /// rectangular lattice, one PSF each.
+    #[arg(long, value_enum, default_value_t = CubeLayout::Diffract)]
+    format: CubeLayout,
+}
+
+/// `diffract merge --format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CubeLayout {
+    Diffract,
+    Webbpsf,
 }
 
 #[derive(clap::Args)]
@@ -658,7 +671,12 @@ fn run_grid(args: &GridArgs) -> Result<(), Failure> {
 }
 
 fn run_merge(args: &MergeArgs) -> Result<(), Failure> {
-    let n = diffract::grid::merge(&args.dir, &args.output, args.overwrite).map_err(grid_failure)?;
+    let format = match args.format {
+        CubeLayout::Diffract => diffract::grid::CubeFormat::Diffract,
+        CubeLayout::Webbpsf => diffract::grid::CubeFormat::Webbpsf,
+    };
+    let n = diffract::grid::merge_as(&args.dir, &args.output, args.overwrite, format)
+        .map_err(grid_failure)?;
     println!("{}: {n} points", args.output.display());
     Ok(())
 }

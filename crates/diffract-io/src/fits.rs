@@ -560,6 +560,65 @@ pub fn write_cube(
     })
 }
 
+/// Writes a PSF grid in WebbPSF's layout, which photutils' `GriddedPSFModel.read(path,
+/// format="webbpsf")` loads: the cube (points, y, x) in the primary HDU, `DET_YX<i>` the
+/// string `"(y, x)"` of point i's detector position in pixels, `OVERSAMP`, `NUM_PSFS`,
+/// `PIXELSCL` (arcsec per oversampled pixel) and `DETPXSCL` (arcsec per detector pixel);
+/// atomically. Keywords of more than 8 characters (`DET_YX100` on) are HIERARCH cards.
+///
+/// # Errors
+///
+/// As [`write_cube`].
+pub fn write_webbpsf_cube(
+    path: &Path,
+    images: &[Array2<f64>],
+    det_yx: &[(f64, f64)],
+    oversample: usize,
+    detector_pixelscale: f64,
+    overwrite: bool,
+) -> Result<(), IoError> {
+    let shape = images.first().map_or((0, 0), |a| a.dim());
+    if images.is_empty() || images.iter().any(|a| a.dim() != shape) || images.len() != det_yx.len()
+    {
+        return Err(fits_err(
+            path,
+            "a cube needs at least one image, all of one shape, one per position",
+        ));
+    }
+    atomic_write_fits(path, overwrite, |tmp| {
+        let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+        let desc = ImageDescription {
+            data_type: ImageType::Double,
+            dimensions: &[images.len(), shape.0, shape.1],
+        };
+        let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
+        let hdu = f.primary_hdu().map_err(e)?;
+        hdu.write_key(&mut f, "NUM_PSFS", (images.len() as i64, "The total number of PSFs"))
+            .map_err(e)?;
+        hdu.write_key(&mut f, "OVERSAMP", (oversample as i64, "Oversampling factor")).map_err(e)?;
+        hdu.write_key(
+            &mut f,
+            "PIXELSCL",
+            (detector_pixelscale / oversample as f64, "Scale in arcsec/pix (after oversampling)"),
+        )
+        .map_err(e)?;
+        hdu.write_key(&mut f, "DETPXSCL", (detector_pixelscale, "Detector scale in arcsec/pix"))
+            .map_err(e)?;
+        for (i, (y, x)) in det_yx.iter().enumerate() {
+            let value = format!("({y:?}, {x:?})");
+            let comment = format!("The #{i} PSF's (y,x) detector pixel position");
+            hdu.write_key(&mut f, &format!("DET_YX{i}"), (value.as_str(), comment.as_str()))
+                .map_err(e)?;
+        }
+        let mut all = Vec::with_capacity(images.len() * shape.0 * shape.1);
+        for a in images {
+            all.extend(a.as_standard_layout().iter().copied());
+        }
+        hdu.write_image(&mut f, &all).map_err(e)?;
+        Ok(())
+    })
+}
+
 /// Writes a 2-D image (primary HDU, float64) with numeric header keys, atomically.
 ///
 /// # Errors

@@ -34,7 +34,8 @@ mod scene;
 pub use error::{IoError, SceneError};
 pub use fits::{
     atomic_write, read_image, read_image_slice, read_throughput_table, write_cube, write_image,
-    write_plane, write_psf, FitsImage, GridPoint, WriteOptions, MAX_IMAGE_PIXELS,
+    write_plane, write_psf, write_webbpsf_cube, FitsImage, GridPoint, WriteOptions,
+    MAX_IMAGE_PIXELS,
 };
 pub use header::{psf_header, Card, CardValue, PsfHeader};
 pub use pupil::write_pupil;

@@ -16,6 +16,7 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+use std::path::Path;
 
 /// One header card for Python: `(keyword, value, comment)`.
 type PyCard<'py> = (String, Bound<'py, PyAny>, Option<String>);
@@ -23,10 +24,12 @@ type PyCard<'py> = (String, Bound<'py, PyAny>, Option<String>);
 /// The oversampled PSF, the detector-sampled PSF, and their header cards.
 type PsfParts<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<PyCard<'py>>, Vec<PyCard<'py>>);
 
-/// Reads scene text (of either propagation) as the command line reads a scene file
-/// (without a file name).
-fn read_scene(scene: &str) -> PyResult<AnyScene> {
-    AnyScene::from_toml_str(scene, None).map_err(|e| PyValueError::new_err(e.to_string()))
+/// Reads scene text (of either propagation) as the command line reads a scene file;
+/// `file` (when the text came from one) names it in errors, gives the default name and the
+/// folder relative paths start from.
+fn read_scene(scene: &str, file: Option<&str>) -> PyResult<AnyScene> {
+    AnyScene::from_toml_str(scene, file.map(Path::new))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Bad input (a system that cannot be planned or scheduled) is a `ValueError`; a failure
@@ -60,12 +63,14 @@ fn cards<'py>(py: Python<'py>, cards: &[Card]) -> PyResult<Vec<PyCard<'py>>> {
         .collect()
 }
 
-/// Checks scene text as `diffract psf` checks a scene file, computing nothing.
+/// Checks scene text as `diffract psf` checks a scene file, computing nothing; `file` as
+/// for `compute_psf`.
 ///
 /// Raises `ValueError` with the command line's one-line message for bad input.
 #[pyfunction]
-fn check_scene(scene: &str) -> PyResult<()> {
-    read_scene(scene).map(|_| ())
+#[pyo3(signature = (scene, file = None))]
+fn check_scene(scene: &str, file: Option<&str>) -> PyResult<()> {
+    read_scene(scene, file).map(|_| ())
 }
 
 /// Computes the PSF of a scene (TOML text, docs/scene-format.md), Fraunhofer or Fresnel.
@@ -73,15 +78,40 @@ fn check_scene(scene: &str) -> PyResult<()> {
 /// Returns `(oversampled, det_samp, primary_cards, det_samp_cards)`: two float64 arrays
 /// and, for each, the header cards `(keyword, value, comment)` that `diffract psf` writes.
 /// `workers` caps the wavelengths computed at once (default: as the cores and memory
-/// allow). The GIL is released while computing.
+/// allow). `file` is the scene file the text was read from (relative paths start from its
+/// folder). `offset` `(x, y)` arcsec and `wavelength` (metres) replace the scene's source
+/// as `diffract grid` does for a grid point: the source offset POPPY's source_offset_x/_y,
+/// monochromatic at `wavelength` when given, else with the scene's spectrum. The GIL is
+/// released while computing.
 #[pyfunction]
-#[pyo3(signature = (scene, workers = None))]
+#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None))]
 fn compute_psf<'py>(
     py: Python<'py>,
     scene: &str,
     workers: Option<usize>,
+    file: Option<&str>,
+    offset: Option<(f64, f64)>,
+    wavelength: Option<f64>,
 ) -> PyResult<PsfParts<'py>> {
-    let scene = read_scene(scene)?;
+    let mut scene = read_scene(scene, file)?;
+    if offset.is_some() || wavelength.is_some() {
+        let value_error =
+            |e: diffract::propagation::PropagationError| PyValueError::new_err(e.to_string());
+        let (x, y) = offset.unwrap_or((0.0, 0.0));
+        match &mut scene {
+            AnyScene::Fraunhofer(s) => {
+                s.source = grid_source(&s.source, x, y, wavelength).map_err(value_error)?;
+            }
+            AnyScene::Fresnel(_) if offset.is_some() => {
+                return Err(PyValueError::new_err(
+                    "a source offset applies to Fraunhofer scenes only (Fresnel sources are on axis)",
+                ));
+            }
+            AnyScene::Fresnel(s) => {
+                s.source = grid_source(&s.source, 0.0, 0.0, wavelength).map_err(value_error)?;
+            }
+        }
+    }
     let compute = match workers {
         Some(n) => ComputeOptions::default().with_workers(n),
         None => ComputeOptions::default(),
@@ -99,6 +129,22 @@ fn compute_psf<'py>(
         cards(py, &header.primary)?,
         cards(py, &header.det_samp)?,
     ))
+}
+
+/// A grid point's source as `diffract grid` makes it (diffract::grid): monochromatic at
+/// `wavelength` or `base`'s spectrum, offset to `(x, y)` arcsec on the sky (r = |(x, y)|,
+/// theta = atan2(-x, y)).
+fn grid_source(
+    base: &diffract::propagation::Source,
+    x: f64,
+    y: f64,
+    wavelength: Option<f64>,
+) -> Result<diffract::propagation::Source, diffract::propagation::PropagationError> {
+    let base = match wavelength {
+        Some(w) => diffract::propagation::Source::monochromatic(w)?,
+        None => base.clone(),
+    };
+    base.with_offset(x.hypot(y), (-x).atan2(y).to_degrees())
 }
 
 /// POPPY's encircled-energy curve of an image (`measure_ee`) and its inverse

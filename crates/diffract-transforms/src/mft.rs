@@ -328,6 +328,11 @@ impl<T: Real> MftPlan<T> {
                 // values are those of the whole product (the same sums over the same inputs).
                 let threads = par.threads();
                 let blocks = match threads {
+                    // OpenBLAS rounds a block of rows differently from the whole product
+                    // (its kernels depend on the matrices' sizes): it gets the whole
+                    // product, and the threads, so that every thread count gives the same
+                    // bits.
+                    _ if backend == GemmBackend::Blas => 1,
                     1 => 1,
                     2 => my / MIN_BLOCK_ROWS,
                     t => t.min(my / MIN_BLOCK_ROWS),
@@ -337,7 +342,7 @@ impl<T: Real> MftPlan<T> {
                     scratch.blocks.resize_with(blocks, Default::default);
                 }
                 if blocks == 1 {
-                    return halves.rows(0, output, &mut scratch.blocks[0], backend);
+                    return halves.rows(0, output, &mut scratch.blocks[0], backend, par);
                 }
                 let per_block = my.div_ceil(blocks);
                 let mut parts = Vec::with_capacity(blocks);
@@ -351,7 +356,7 @@ impl<T: Real> MftPlan<T> {
                     first += take;
                 }
                 let run = |(first, out, block, result): &mut Part<'_, '_, T>| {
-                    *result = halves.rows(*first, out.view_mut(), block, backend);
+                    *result = halves.rows(*first, out.view_mut(), block, backend, Par::Seq);
                 };
                 if threads == 2 {
                     // The calling thread and one helper that keeps spinning between calls.
@@ -481,6 +486,7 @@ impl<T: Real> SymmetricHalves<'_, T> {
         mut out: ArrayViewMut2<'_, Complex<T>>,
         block: &mut [Vec<T>; 4],
         backend: GemmBackend,
+        par: Par,
     ) -> Result<(), TransformError> {
         let (rows, mx) = out.dim();
         let nx = self.nx;
@@ -493,7 +499,7 @@ impl<T: Real> SymmetricHalves<'_, T> {
         let u = buffer(b2, rows * w);
         real_matmul(
             backend,
-            Par::Seq,
+            par,
             self.left_c.slice(range),
             plus,
             ArrayViewMut2::from_shape((rows, w), &mut *u).expect("shape"),
@@ -501,7 +507,7 @@ impl<T: Real> SymmetricHalves<'_, T> {
         let wv = buffer(b3, rows * w);
         real_matmul(
             backend,
-            Par::Seq,
+            par,
             self.left_s.slice(range),
             minus,
             ArrayViewMut2::from_shape((rows, w), &mut *wv).expect("shape"),
@@ -515,7 +521,7 @@ impl<T: Real> SymmetricHalves<'_, T> {
         let u2 = buffer(b2, 2 * rows * mx);
         real_matmul(
             backend,
-            Par::Seq,
+            par,
             ArrayView2::from_shape((2 * rows, hx), &b0[..2 * rows * hx]).expect("shape"),
             self.right_c.view(),
             ArrayViewMut2::from_shape((2 * rows, mx), &mut *u2).expect("shape"),
@@ -523,7 +529,7 @@ impl<T: Real> SymmetricHalves<'_, T> {
         let w2 = buffer(b3, 2 * rows * mx);
         real_matmul(
             backend,
-            Par::Seq,
+            par,
             ArrayView2::from_shape((2 * rows, hx), &b1[..2 * rows * hx]).expect("shape"),
             self.right_s.view(),
             ArrayViewMut2::from_shape((2 * rows, mx), &mut *w2).expect("shape"),

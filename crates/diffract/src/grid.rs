@@ -2,7 +2,7 @@
 //! point, and merged into a cube. No scheduler of its own: shards are independent, so a
 //! SLURM job array, GNU Parallel or a Kubernetes Indexed Job can run them (docs/scale-out.md).
 
-use crate::io::{read_image, write_cube, GridPoint, Scene};
+use crate::io::{read_image, write_cube, write_webbpsf_cube, GridPoint, Scene};
 use crate::parallel::{map_ordered, Schedule, ScheduleOptions};
 use crate::propagation::{ComputeOptions, PropagationError, Source};
 use crate::run::{run_plan, write_json, RunError, RunOptions};
@@ -85,6 +85,15 @@ struct Manifest {
     points: usize,
     /// Every point, in order.
     point_list: Vec<ManifestPoint>,
+    /// The detector's scale, arcsec per detector pixel (for `--format webbpsf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detector_pixelscale_arcsec: Option<f64>,
+    /// The scene's oversampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oversample: Option<usize>,
+    /// `[grid]`'s `reference_pixel` (x, y).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reference_pixel: Option<(f64, f64)>,
 }
 
 /// One point of `grid.json`.
@@ -114,6 +123,9 @@ fn manifest(scene_path: &Path, scene: &Scene, hash: &str) -> Manifest {
         hash: hash.to_string(),
         points: n,
         point_list,
+        detector_pixelscale_arcsec: scene.system.detector().map(|d| d.pixelscale_arcsec()),
+        oversample: Some(scene.system.oversample()),
+        reference_pixel: scene.grid.as_ref().and_then(|g| g.reference_pixel),
     }
 }
 
@@ -227,6 +239,19 @@ pub fn run_shard(
     Ok(ShardSummary { computed: todo.len(), skipped: mine - todo.len(), total: grid.len() })
 }
 
+/// The layout of a merged cube.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CubeFormat {
+    /// diffract's: `OFFXnnnn`, `OFFYnnnn`, `WVLNnnnn` keys and a `GRID` table.
+    #[default]
+    Diffract,
+    /// WebbPSF's, as photutils' `GriddedPSFModel.read(path, format="webbpsf")` loads it:
+    /// `DET_YX<i>` = "(y, x)" detector positions and `OVERSAMP`; for grids whose offsets
+    /// form a rectangular lattice, one PSF per offset.
+    Webbpsf,
+}
+
 /// Merges the points in `dir` into a cube at `out`, checking that every point is present
 /// and belongs to the grid recorded in `dir/grid.json`.
 ///
@@ -235,12 +260,71 @@ pub fn run_shard(
 /// [`GridError::Input`] listing missing points or naming a point of another grid;
 /// [`GridError::Run`] when the cube cannot be written.
 pub fn merge(dir: &Path, out: &Path, overwrite: bool) -> Result<usize, GridError> {
+    merge_as(dir, out, overwrite, CubeFormat::Diffract)
+}
+
+/// The detector positions `(y, x)` in pixels of a WebbPSF-layout cube: `reference +
+/// offset / scale` per point (the reference pixel of `[grid]`, default (0, 0)); refused,
+/// with the reason, unless the points are one per offset on a rectangular lattice.
+fn webbpsf_positions(manifest: &Manifest) -> Result<Vec<(f64, f64)>, GridError> {
+    let refuse = |why: String| GridError::Input(format!("--format webbpsf: {why}"));
+    let scale = manifest.detector_pixelscale_arcsec.ok_or_else(|| {
+        refuse("grid.json names no detector pixel scale (a scene without [detector], or a grid folder from an older diffract: rerun diffract grid)".into())
+    })?;
+    let offsets: Vec<(f64, f64)> =
+        manifest.point_list.iter().map(|p| (p.offset_x_arcsec, p.offset_y_arcsec)).collect();
+    let mut xs: Vec<f64> = offsets.iter().map(|o| o.0).collect();
+    let mut ys: Vec<f64> = offsets.iter().map(|o| o.1).collect();
+    for v in [&mut xs, &mut ys] {
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+    }
+    let mut seen: Vec<(f64, f64)> = offsets.clone();
+    seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    seen.dedup();
+    if seen.len() != offsets.len() {
+        let why = if manifest.point_list.iter().any(|p| p.wavelength_m.is_some()) {
+            format!("the grid has {} wavelengths per offset", offsets.len() / seen.len().max(1))
+        } else {
+            "the grid repeats an offset".to_string()
+        };
+        return Err(refuse(format!("{why}; a WebbPSF cube holds one PSF per position")));
+    }
+    if xs.len() * ys.len() != offsets.len() {
+        return Err(refuse(format!(
+            "the {} offsets are not a rectangular lattice ({} x values x {} y values would be {} points)",
+            offsets.len(),
+            xs.len(),
+            ys.len(),
+            xs.len() * ys.len()
+        )));
+    }
+    let (rx, ry) = manifest.reference_pixel.unwrap_or((0.0, 0.0));
+    Ok(offsets.iter().map(|&(x, y)| (ry + y / scale, rx + x / scale)).collect())
+}
+
+/// [`merge`] into the layout `format`.
+///
+/// # Errors
+///
+/// As [`merge`]; with [`CubeFormat::Webbpsf`], [`GridError::Input`] saying why a grid is
+/// not a lattice of one PSF per offset (nothing is written then).
+pub fn merge_as(
+    dir: &Path,
+    out: &Path,
+    overwrite: bool,
+    format: CubeFormat,
+) -> Result<usize, GridError> {
     let manifest_path = dir.join("grid.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         GridError::Input(format!("{}: {e}; is this a grid folder?", manifest_path.display()))
     })?;
     let manifest = read_manifest(&manifest_path, &text)?;
     let (hash, n) = (manifest.hash.clone(), manifest.points);
+    let det_yx = match format {
+        CubeFormat::Webbpsf => Some(webbpsf_positions(&manifest)?),
+        CubeFormat::Diffract => None,
+    };
     if out.exists() && !overwrite {
         return Err(GridError::Input(format!(
             "{}: file exists; pass --overwrite to replace it",
@@ -304,6 +388,14 @@ pub fn merge(dir: &Path, out: &Path, overwrite: bool) -> Result<usize, GridError
     }
     let scale = images.first().and_then(|(_, s)| *s);
     let data: Vec<_> = images.into_iter().map(|(d, _)| d).collect();
-    write_cube(out, &data, &points, scale, overwrite).map_err(|e| GridError::Run(e.to_string()))?;
+    match det_yx {
+        Some(det_yx) => {
+            let oversample = manifest.oversample.unwrap_or(1);
+            let detector_scale = manifest.detector_pixelscale_arcsec.unwrap_or(f64::NAN);
+            write_webbpsf_cube(out, &data, &det_yx, oversample, detector_scale, overwrite)
+        }
+        None => write_cube(out, &data, &points, scale, overwrite),
+    }
+    .map_err(|e| GridError::Run(e.to_string()))?;
     Ok(n)
 }

@@ -100,6 +100,9 @@ pub struct GridSpec {
     /// When given, every point is monochromatic at one of these; else each point uses the
     /// scene's `[source]` spectrum.
     pub wavelengths_m: Option<Vec<f64>>,
+    /// The detector pixel `(x, y)` of the on-axis position, for the detector positions of
+    /// `diffract merge --format webbpsf` (reference + offset / detector pixel scale).
+    pub reference_pixel: Option<(f64, f64)>,
 }
 
 /// Most points in one grid.
@@ -720,8 +723,13 @@ fn parse_grid(t: &Table, file: Option<&Path>) -> Result<GridSpec, SceneError> {
             return Err(k.err(format!("wavelengths_m holds {bad}; wavelengths must be > 0")));
         }
     }
+    let reference_pixel = match k.f64_list_opt("reference_pixel")? {
+        None => None,
+        Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => Some((v[0], v[1])),
+        Some(_) => return Err(k.err("reference_pixel must be a pair [x, y] of finite numbers")),
+    };
     k.finish()?;
-    let grid = GridSpec { offsets_arcsec: offsets, wavelengths_m: wavelengths };
+    let grid = GridSpec { offsets_arcsec: offsets, wavelengths_m: wavelengths, reference_pixel };
     if grid.len() > MAX_GRID_POINTS {
         return Err(Keys::new(t, "[grid]", file)
             .err(format!("{} points; a grid holds at most 1000000", grid.len())));

@@ -115,6 +115,12 @@ __all__ = [
     "zernike",
 ]
 
+# Scenes and grids from Python (docs/python.md, "Scenes and grids").
+from .grid import psf_grid, read_psf_grid
+from .scene import Scene, load_scene
+
+__all__ += ["Scene", "load_scene", "psf_grid", "read_psf_grid"]
+
 # POPPY names diffract does not offer from Python yet, and what each needs.
 _NOT_YET = {
     "FresnelWavefront": "Fresnel propagation",

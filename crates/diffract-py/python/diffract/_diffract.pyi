@@ -10,9 +10,13 @@ _Image: TypeAlias = npt.NDArray[np.float64]
 
 __version__: str
 
-def check_scene(scene: str) -> None: ...
+def check_scene(scene: str, file: str | None = None) -> None: ...
 def compute_psf(
-    scene: str, workers: int | None = None
+    scene: str,
+    workers: int | None = None,
+    file: str | None = None,
+    offset: tuple[float, float] | None = None,
+    wavelength: float | None = None,
 ) -> tuple[_Image, _Image, list[_Card], list[_Card]]: ...
 
 class EeCurve:

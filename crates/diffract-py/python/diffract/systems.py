@@ -1,6 +1,7 @@
 """POPPY's ``OpticalSystem`` for Fraunhofer imaging: pupil and image planes, a detector,
 ``calc_psf`` returning an astropy ``HDUList`` laid out as POPPY's."""
 
+import os
 import tempfile
 import warnings
 
@@ -250,6 +251,29 @@ class OpticalSystem:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
             return psf_hdulist(text)
 
+    def to_toml(self, wavelength=1e-6, weight=None, source=None, normalize="first", array_dir=None):
+        """The system as scene text (docs/scene-format.md) with the spectrum ``calc_psf``
+        would take (``wavelength``, ``weight`` or ``source``, ``normalize``): save it and
+        ``diffract psf`` (or ``diffract.load_scene``) computes the same PSF, bit for bit.
+
+        Optics from arrays (``ArrayOpticalElement``, ``add_pupil(transmission=array)``) are
+        written as FITS files into the existing folder ``array_dir``, which the scene names
+        by absolute path; without ``array_dir`` such a system raises ``ValueError``."""
+        if source is not None:
+            wavelength = source["wavelengths"]
+            weight = source["weights"]
+        wavelengths = _units.array(wavelength, "m", "wavelength")
+        weights = None if weight is None else _units.array(weight, "", "weight")
+        directory = None if array_dir is None else os.path.abspath(os.fspath(array_dir))
+        files = ArrayFiles(directory)
+        text = self._scene(wavelengths, weights, normalize, files)
+        if directory is None and files.count:
+            raise ValueError(
+                "the system has optics from arrays: give to_toml(array_dir=...) a folder to "
+                "write them into as FITS files"
+            )
+        return text
+
     def describe(self):
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it (optics
         from arrays name placeholders for the files ``calc_psf`` writes)."""
@@ -264,7 +288,13 @@ def psf_hdulist(text):
     diffract writes: the PSF in the primary HDU and the detector-sampled PSF in
     ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
     Fresnel ``calc_psf``)."""
-    over, det, primary_cards, det_cards = _diffract.compute_psf(text)
+    return hdulist_of(_diffract.compute_psf(text))
+
+
+def hdulist_of(parts):
+    """The ``HDUList`` of ``compute_psf``'s arrays and header cards, laid out as POPPY's
+    (``DET_SAMP`` only when the computation has one)."""
+    over, det, primary_cards, det_cards = parts
     hdus = [(fits.PrimaryHDU(over), primary_cards)]
     if det_cards:
         hdus.append((fits.ImageHDU(det, name="DET_SAMP"), det_cards))

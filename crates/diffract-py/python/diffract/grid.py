@@ -1,0 +1,160 @@
+"""PSF grids for photutils: ``psf_grid`` computes the PSF at source offsets on the sky,
+serially or over a dask cluster, into the ``NDData`` cube photutils' ``GriddedPSFModel``
+takes (as WebbPSF's ``psf_grid`` returns it).
+
+Each point is computed as ``diffract grid`` computes a grid point (``[grid]`` in
+docs/scene-format.md): the source offset ``(x, y)`` arcsec as POPPY's
+``source_offset_x``/``_y`` (r = |(x, y)|, theta = atan2(-x, y) counter-clockwise from +Y),
+monochromatic at ``wavelength`` or with the spectrum of the system or scene. The cube holds
+the oversampled PSFs (the primary HDU of ``calc_psf``), so a point's slice is bit for bit the
+slice ``diffract merge`` writes for it.
+
+Detector positions: a source offset ``(x, y)`` arcsec puts the PSF at
+``(x, y) / pixelscale`` detector pixels from the on-axis position, so
+``grid_xypos[i] = reference_pixel + offsets[i] / pixelscale`` with ``pixelscale`` the
+detector's (arcsec per detector pixel) and ``reference_pixel`` ``(x, y)`` the detector pixel
+of the axis (default ``(0, 0)``).
+"""
+
+import numpy as np
+
+from . import _units
+from .scene import Scene
+
+__all__ = ["psf_grid", "psf_grid_point", "read_psf_grid"]
+
+
+def psf_grid_point(scene, offset, wavelength=None):
+    """The oversampled PSF (a float64 array) of one grid point of ``scene`` (a ``Scene``):
+    the unit of work ``psf_grid`` sends to dask workers, also the function to map over a
+    ``dask.bag`` of offsets (docs/python.md)."""
+    return scene._compute(wavelength, offset)[0]
+
+
+def _remote_point(offset, scene, wavelength):
+    """``psf_grid_point`` with the offset first, for ``Client.map``."""
+    return psf_grid_point(scene, offset, wavelength)
+
+
+def _scene_of(system, wavelength, source):
+    """The scene and the per-point wavelength override of ``psf_grid``'s arguments."""
+    if isinstance(system, Scene):
+        if source is not None:
+            raise ValueError(
+                "psf_grid(scene, source=): a scene carries its own [source]; pass a system "
+                "to give a spectrum"
+            )
+        point_wavelength = None
+        if wavelength is not None:
+            point_wavelength = _units.scalar(wavelength, "m", "wavelength")
+        return system, point_wavelength
+    to_toml = getattr(system, "to_toml", None)
+    if to_toml is None:
+        raise TypeError(
+            f"psf_grid: system must be an OpticalSystem or a Scene, got {type(system).__name__}"
+        )
+    if source is None and wavelength is None:
+        wavelength = 1e-6
+    text = to_toml(wavelength, source=source)
+    return Scene(text), None
+
+
+def _offsets(offsets):
+    values = np.asarray(
+        [_units.array(o, "arcsec", "offsets") for o in offsets], dtype=float
+    ).reshape(-1, 2)
+    if values.shape[0] == 0:
+        raise ValueError("psf_grid: offsets is empty")
+    if len(offsets) != values.shape[0]:
+        raise ValueError("psf_grid: each offset must be (x, y) arcsec")
+    return [(float(x), float(y)) for x, y in values]
+
+
+def psf_grid(
+    system, offsets, wavelength=None, source=None, client=None, reference_pixel=(0.0, 0.0)
+):
+    """The PSFs of ``system`` (an ``OpticalSystem`` or a ``Scene``) at the source
+    ``offsets`` (a list of ``(x, y)`` arcsec, floats or Quantities), as photutils'
+    ``GriddedPSFModel`` takes them: an astropy ``NDData`` whose ``data`` is the cube
+    ``(points, y, x)`` of oversampled PSFs in the order of ``offsets``, with ``meta``
+    ``grid_xypos`` (``(x, y)`` detector pixels per point: ``reference_pixel +
+    offset / pixelscale``), ``oversampling``, and ``offsets_arcsec``, ``pixelscale``
+    (arcsec per detector pixel), ``reference_pixel``, ``wavelength``.
+
+    ``wavelength`` (metres) makes every point monochromatic there; ``source`` (a system's
+    ``{'wavelengths':, 'weights':}``) gives the spectrum instead; a scene's own
+    ``[source]`` is used otherwise. The system's own source offset is replaced by each
+    point's.
+
+    ``client``: a ``dask.distributed.Client``; the scene is sent to the workers once and the
+    points computed there, one task each. The cube is the same, bit for bit, as the serial
+    one.
+
+    For ``GriddedPSFModel`` the points must form a rectangular lattice (every x with every
+    y)."""
+    from astropy.nddata import NDData
+
+    scene, point_wavelength = _scene_of(system, wavelength, source)
+    points = _offsets(offsets)
+    ref = _units.array(reference_pixel, "", "reference_pixel")
+    if len(ref) != 2:
+        raise ValueError("psf_grid: reference_pixel must be (x, y) detector pixels")
+    # The first point in the caller's process: errors surface here, and its header gives
+    # the pixel scales.
+    first = scene._compute(point_wavelength, points[0])
+    images = [first[0]]
+    rest = points[1:]
+    if rest and client is None:
+        images += [psf_grid_point(scene, p, point_wavelength) for p in rest]
+    elif rest:
+        [remote] = client.scatter([scene], broadcast=True)
+        futures = client.map(
+            _remote_point,
+            rest,
+            scene=remote,
+            wavelength=point_wavelength,
+            pure=False,
+        )
+        images += client.gather(futures)
+    cards = {key: value for key, value, _ in first[2]}
+    det_cards = {key: value for key, value, _ in first[3]}
+    oversampling = int(cards["OVERSAMP"])
+    pixelscale = float(det_cards["PIXELSCL"])
+    xypos = np.array([(ref[0] + x / pixelscale, ref[1] + y / pixelscale) for x, y in points])
+    meta = {
+        "grid_xypos": xypos,
+        "oversampling": oversampling,
+        "offsets_arcsec": np.array(points),
+        "pixelscale": pixelscale,
+        "reference_pixel": (ref[0], ref[1]),
+        "wavelength": cards.get("WAVELEN"),
+        "object": cards.get("OBJECT"),
+    }
+    return NDData(np.stack(images), meta=meta)
+
+
+def read_psf_grid(path):
+    """The cube of ``diffract merge DIR -o PATH --format webbpsf`` as the ``NDData``
+    ``psf_grid`` returns (read as photutils' ``GriddedPSFModel.read(path,
+    format="webbpsf")`` reads it): ``data`` the cube, ``meta`` the header's keywords
+    (lower case) with ``grid_xypos`` ``(x, y)`` from the ``DET_YX<i>`` ``"(y, x)"``
+    strings and ``oversampling`` from ``OVERSAMP``."""
+    from astropy.io import fits
+    from astropy.nddata import NDData
+
+    with fits.open(path) as hdul:
+        header = hdul[0].header
+        data = np.array(hdul[0].data, dtype=float)
+    if "OVERSAMP" not in header or "DET_YX0" not in header:
+        raise ValueError(f"{path}: not a WebbPSF-layout grid (no OVERSAMP or DET_YX0)")
+    n = data.shape[0] if data.ndim == 3 else 1
+    xypos = []
+    for i in range(n):
+        y, x = (float(v) for v in header[f"DET_YX{i}"].strip("()").split(","))
+        xypos.append((x, y))
+    meta = {key.lower(): header[key] for key in header if key not in ("COMMENT", "HISTORY", "")}
+    meta["grid_xypos"] = np.array(xypos)
+    meta["oversampling"] = int(header["OVERSAMP"])
+    if "DETPXSCL" in header:
+        meta["pixelscale"] = float(header["DETPXSCL"])
+    return NDData(data if data.ndim == 3 else data[np.newaxis], meta=meta)
