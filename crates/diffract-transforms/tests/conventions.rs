@@ -260,7 +260,9 @@ fn mft_matches_the_double_sum() {
 
 /// Threads split the symmetric MFT by blocks of output rows: every thread count gives the
 /// serial result bit for bit (each block's sums are the whole product's), in both
-/// precisions, for even and odd sizes and a non-square output.
+/// precisions, for even and odd sizes and a non-square output. OpenBLAS gets the whole
+/// products and the threads instead, and its kernels round differently with other thread
+/// counts: within 1e-13 (f64) and 1e-5 (f32) of the largest serial value there.
 #[test]
 fn thread_counts_split_the_mft_without_changing_it() {
     for (n, m) in [(256usize, 128usize), (255, 97), (64, 200), (512, 64)] {
@@ -271,18 +273,29 @@ fn thread_counts_split_the_mft_without_changing_it() {
         let plan = MftPlan::<f64>::new(&geometry).unwrap();
         let field32 = field.mapv(|z| num_complex::Complex32::new(z.re as f32, z.im as f32));
         let plan32 = MftPlan::<f32>::new(&geometry).unwrap();
+        let widen = |a: &Array2<num_complex::Complex32>| {
+            a.mapv(|z| Complex64::new(z.re.into(), z.im.into()))
+        };
         for backend in GemmBackend::compiled() {
             let serial = plan.apply(field.view(), backend, Par::Seq).unwrap();
             let serial32 = plan32.apply(field32.view(), backend, Par::Seq).unwrap();
+            let scale = serial.iter().map(|z| z.norm()).fold(0.0, f64::max);
             for threads in [2, 3, 8] {
                 let par = Par::Threads(threads);
                 let split = plan.apply(field.view(), backend, par).unwrap();
-                assert!(
-                    split.iter().zip(&serial).all(|(a, b)| a == b),
-                    "{n} {m} {backend} {par:?}"
-                );
                 let split32 = plan32.apply(field32.view(), backend, par).unwrap();
-                assert!(split32 == serial32, "f32 {n} {m} {backend} {par:?}");
+                if backend == GemmBackend::Blas {
+                    let err = max_abs_diff(&split, &serial) / scale;
+                    assert!(err < 1e-13, "{n} {m} {backend} {par:?}: {err:e}");
+                    let err = max_abs_diff(&widen(&split32), &widen(&serial32)) / scale;
+                    assert!(err < 1e-5, "f32 {n} {m} {backend} {par:?}: {err:e}");
+                } else {
+                    assert!(
+                        split.iter().zip(&serial).all(|(a, b)| a == b),
+                        "{n} {m} {backend} {par:?}"
+                    );
+                    assert!(split32 == serial32, "f32 {n} {m} {backend} {par:?}");
+                }
             }
         }
     }
