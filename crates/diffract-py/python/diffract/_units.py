@@ -67,3 +67,14 @@ def integer(value, name):
     if isinstance(value, numbers.Real) and float(value).is_integer():
         return int(value)
     raise TypeError(f"{name} must be an integer, got {value!r}")
+
+
+def spectrum(wavelength, weight=None, source=None):
+    """``calc_psf``'s spectrum as (wavelengths in metres, weights or ``None``): from
+    ``wavelength`` and ``weight``, or from ``source={'wavelengths': ..., 'weights': ...}``."""
+    if source is not None:
+        wavelength = source["wavelengths"]
+        weight = source["weights"]
+    wavelengths = array(wavelength, "m", "wavelength")
+    weights = None if weight is None else array(weight, "", "weight")
+    return wavelengths, weights

@@ -6,7 +6,7 @@ import tempfile
 from . import _toml, _units
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
-from .systems import psf_hdulist
+from .systems import psf_hdulist, refuse_unavailable
 
 __all__ = ["FresnelOpticalSystem"]
 
@@ -138,25 +138,22 @@ class FresnelOpticalSystem:
         without one) at ``wavelength`` (metres or a Quantity; a list with ``weight``, or
         ``source={'wavelengths', 'weights'}``). Returns an astropy ``HDUList``;
         ``PIXELSCL`` is in metres per pixel."""
-        for flag, what in (
-            (save_intermediates, "save_intermediates"),
-            (return_intermediates, "return_intermediates (the intermediate wavefronts)"),
-            (return_final, "return_final (the final complex wavefront)"),
-            (display, "display"),
-            (display_intermediates, "display_intermediates"),
-            (progressbar, "progressbar"),
-            (inwave is not None, "inwave (an input wavefront)"),
-            (normalize != "first", f"normalize={normalize!r} (Fresnel: 'first' only)"),
-        ):
-            if flag:
-                raise NotImplementedError(
-                    f"FresnelOpticalSystem.calc_psf({what}) is not available from Python yet"
-                )
-        if source is not None:
-            wavelength = source["wavelengths"]
-            weight = source["weights"]
-        wavelengths = _units.array(wavelength, "m", "wavelength")
-        weights = None if weight is None else _units.array(weight, "", "weight")
+        refuse_unavailable(
+            "FresnelOpticalSystem.calc_psf",
+            save_intermediates=save_intermediates,
+            return_intermediates=return_intermediates,
+            return_final=return_final,
+            display=display,
+            display_intermediates=display_intermediates,
+            progressbar=progressbar,
+            inwave=inwave is not None,
+        )
+        if normalize != "first":
+            raise NotImplementedError(
+                f"FresnelOpticalSystem.calc_psf(normalize={normalize!r}) is not available "
+                "from Python yet (Fresnel: 'first' only)"
+            )
+        wavelengths, weights = _units.spectrum(wavelength, weight, source)
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             return psf_hdulist(self._scene(wavelengths, weights, ArrayFiles(directory)))
 

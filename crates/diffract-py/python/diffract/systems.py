@@ -231,22 +231,17 @@ class OpticalSystem:
         header keywords (``WAVELEN``, ``PIXELSCL``, ``OVERSAMP``, ``NWAVES``, ``WAVEn``,
         ``WGHTn``, ...). Bad input raises ``ValueError`` with the command line's message.
         """
-        for flag, what in (
-            (save_intermediates, "save_intermediates"),
-            (return_intermediates, "return_intermediates (the intermediate wavefronts)"),
-            (return_final, "return_final (the final complex wavefront)"),
-            (display, "display"),
-            (display_intermediates, "display_intermediates"),
-            (progressbar, "progressbar"),
-            (inwave is not None, "inwave (an input wavefront)"),
-        ):
-            if flag:
-                raise NotImplementedError(f"calc_psf({what}) is not available from Python yet")
-        if source is not None:
-            wavelength = source["wavelengths"]
-            weight = source["weights"]
-        wavelengths = _units.array(wavelength, "m", "wavelength")
-        weights = None if weight is None else _units.array(weight, "", "weight")
+        refuse_unavailable(
+            "calc_psf",
+            save_intermediates=save_intermediates,
+            return_intermediates=return_intermediates,
+            return_final=return_final,
+            display=display,
+            display_intermediates=display_intermediates,
+            progressbar=progressbar,
+            inwave=inwave is not None,
+        )
+        wavelengths, weights = _units.spectrum(wavelength, weight, source)
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
             return psf_hdulist(text)
@@ -259,11 +254,7 @@ class OpticalSystem:
         Optics from arrays (``ArrayOpticalElement``, ``add_pupil(transmission=array)``) are
         written as FITS files into the existing folder ``array_dir``, which the scene names
         by absolute path; without ``array_dir`` such a system raises ``ValueError``."""
-        if source is not None:
-            wavelength = source["wavelengths"]
-            weight = source["weights"]
-        wavelengths = _units.array(wavelength, "m", "wavelength")
-        weights = None if weight is None else _units.array(weight, "", "weight")
+        wavelengths, weights = _units.spectrum(wavelength, weight, source)
         directory = None if array_dir is None else os.path.abspath(os.fspath(array_dir))
         files = ArrayFiles(directory)
         text = self._scene(wavelengths, weights, normalize, files)
@@ -281,6 +272,23 @@ class OpticalSystem:
 
     def __repr__(self):
         return f"<OpticalSystem: {self.name}>"
+
+
+# What each of calc_psf's arguments that diffract does not offer from Python would give.
+_UNAVAILABLE = {
+    "return_intermediates": "return_intermediates (the intermediate wavefronts)",
+    "return_final": "return_final (the final complex wavefront)",
+    "inwave": "inwave (an input wavefront)",
+}
+
+
+def refuse_unavailable(where, **flags):
+    """Raises ``NotImplementedError`` naming the first of ``flags`` (argument name: whether
+    it was asked for) that is set."""
+    for name, asked in flags.items():
+        if asked:
+            what = _UNAVAILABLE.get(name, name)
+            raise NotImplementedError(f"{where}({what}) is not available from Python yet")
 
 
 def psf_hdulist(text):
