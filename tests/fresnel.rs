@@ -435,7 +435,13 @@ fn compute_fresnel_and_its_header() {
         panic!("not a Fresnel scene")
     };
     let compute = ComputeOptions::default();
-    let computed = diffract::run::compute_fresnel(&scene.system, &scene.source, &compute).unwrap();
+    let computed = diffract::run::compute_fresnel(
+        &scene.system,
+        &scene.source,
+        &compute,
+        diffract::run::KeepPlanes::None,
+    )
+    .unwrap();
     let direct = scene.system.plan().unwrap().compute(&scene.source, &compute).unwrap();
     assert_eq!(computed.psf.image, direct.image);
     let header = psf_header(&computed.psf, &computed.write_options(Some("arago")));
@@ -445,4 +451,25 @@ fn compute_fresnel_and_its_header() {
     assert!(matches!(card("PIXELSCL"), Some(CardValue::Float(v)) if *v == pixelscale));
     assert!(matches!(card("PIXUNIT"), Some(CardValue::Str(s)) if s == "meter"));
     assert!(card("PLANEZ").is_some() && card("OVERSAMP").is_none());
+}
+
+/// With fields kept, a Fresnel plan reports each optic's field and the detector's last, at
+/// its z; the detector field squares to the PSF (relative L2 1e-12) and the intensities
+/// are those of `compute_with_planes`, bit for bit.
+#[test]
+fn fresnel_fields_end_on_the_detector() {
+    let case = data().join("cases/fresnel_detector_arago.toml");
+    let AnyScene::Fresnel(scene) = AnyScene::from_file(&case).unwrap() else { panic!() };
+    let plan = diffract::propagation::FresnelPlan::new_plane_by_plane(&scene.system).unwrap();
+    let (psf, fields) = plan.compute_with_fields(&scene.source, &opts()).unwrap();
+    let (_, planes) = plan.compute_with_planes(&scene.source, &opts()).unwrap();
+    assert_eq!(fields.len(), planes.len() + 1);
+    for (f, p) in fields.iter().zip(&planes) {
+        assert_eq!(f.intensity, p.intensity);
+    }
+    let last = fields.last().unwrap();
+    assert_eq!(last.kind, "detector");
+    assert_eq!(last.index, scene.system.elements().len());
+    let detector = last.field.as_ref().unwrap().mapv(|z| z.norm_sqr());
+    assert!(relative_l2(&detector, &psf.image) <= 1e-12);
 }

@@ -20,7 +20,7 @@
 //! is left over, so no array is rolled. Array sizes are therefore even.
 
 use crate::field::{apply_pupil, apply_pupil_view, combine, PupilArrays};
-use crate::plan::{ComputeOptions, PlaneImage, Precision};
+use crate::plan::{ComputeOptions, PlaneImage, Precision, Record};
 use crate::step::Recorded;
 use crate::steps::RecordPlane;
 use crate::{
@@ -908,6 +908,8 @@ pub struct FresnelPlan {
     beam_ratio: f64,
     steps: Vec<Box<dyn Step>>,
     detector: Option<FresnelDetector>,
+    /// The number of optics (the detector's plane index).
+    n_optics: usize,
     /// Whether the light never leaves the entrance plane (no distance anywhere): the
     /// output is then the unpadded pupil, as POPPY writes a pupil-plane wavefront.
     stays_in_pupil: bool,
@@ -1051,6 +1053,7 @@ impl FresnelPlan {
             beam_ratio: system.beam_ratio(),
             steps,
             detector: system.detector().copied(),
+            n_optics: elements.len(),
             stays_in_pupil: at_entrance && system.detector().is_none(),
             entrance,
             mfts: MftCache::with_capacity_bytes(0),
@@ -1235,6 +1238,7 @@ impl FresnelPlan {
 
     fn return_scratch(&self, mut scratch: Scratch) {
         scratch.records = None;
+        scratch.record_fields = false;
         self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(scratch);
     }
 
@@ -1272,7 +1276,7 @@ impl FresnelPlan {
     /// on-axis sources, as POPPY's); [`PropagationError::Transform`] for a backend missing
     /// from this build.
     pub fn compute(&self, source: &Source, opts: &ComputeOptions) -> Result<Psf, PropagationError> {
-        Ok(self.run(source, opts, false)?.0)
+        Ok(self.run(source, opts, Record::Off)?.0)
     }
 
     /// As [`FresnelPlan::compute`], with the intensity after every optic (plan with
@@ -1286,15 +1290,32 @@ impl FresnelPlan {
         source: &Source,
         opts: &ComputeOptions,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
-        self.run(source, opts, true)
+        self.run(source, opts, Record::Planes)
+    }
+
+    /// As [`FresnelPlan::compute_with_planes`], each plane with its complex field (the
+    /// wavelengths' fields weighted and summed, as POPPY's `return_intermediates`), and the
+    /// field on the detector as the last plane (index: the number of optics; kind
+    /// `"detector"`) when the system has one.
+    ///
+    /// # Errors
+    ///
+    /// As [`FresnelPlan::compute`].
+    pub fn compute_with_fields(
+        &self,
+        source: &Source,
+        opts: &ComputeOptions,
+    ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
+        self.run(source, opts, Record::Fields)
     }
 
     fn run(
         &self,
         source: &Source,
         opts: &ComputeOptions,
-        record: bool,
+        mode: Record,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
+        let record = mode != Record::Off;
         let (tx, ty) = source.tilt_arcsec();
         if tx != 0.0 || ty != 0.0 {
             return Err(PropagationError::System(
@@ -1326,6 +1347,16 @@ impl FresnelPlan {
                     step.apply(&mut wf, &exec, &mut scratch)?;
                 }
                 let (scale, beam) = fresnel_of(&wf, "output")?;
+                if mode == Record::Fields && self.detector.is_some() {
+                    scratch.record(Recorded {
+                        planes: self.n_optics..self.n_optics + 1,
+                        kind: "detector",
+                        image_plane: false,
+                        field: wf.field.clone(),
+                        pixelscale: scale,
+                        z_m: Some(beam.z),
+                    });
+                }
                 let intensity = if self.stays_in_pupil {
                     let o = entrance_offset(self.npix, 1.0 / self.beam_ratio);
                     wf.field.slice(s![o..o + self.npix, o..o + self.npix]).mapv(|z| z.norm_sqr())
@@ -1359,7 +1390,14 @@ impl FresnelPlan {
                     (first_scale, first_z) = (scale, z);
                 }
                 total.scaled_add(*w, &img);
-                crate::plan::add_records(&mut plane_images, records, *w, with_phase, w_index == 0);
+                crate::plan::add_records(
+                    &mut plane_images,
+                    records,
+                    *w,
+                    mode,
+                    with_phase,
+                    w_index == 0,
+                );
                 w_index += 1;
             }
         }

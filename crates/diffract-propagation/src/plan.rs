@@ -206,6 +206,21 @@ pub struct PlaneImage {
     pub pixelscale: f64,
     /// Position along the optical axis, metres, for the planes of a Fresnel system.
     pub z_m: Option<f64>,
+    /// The complex field summed over wavelengths with their weights, `sum w_i E_i` (POPPY's
+    /// intermediate wavefronts of a polychromatic `calc_psf`; the field itself for one
+    /// wavelength), when asked for ([`PsfPlan::compute_with_fields`]); else `None`.
+    pub field: Option<Array2<Complex64>>,
+}
+
+/// What a computation keeps of the planes it passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Record {
+    /// Nothing: the PSF alone.
+    Off,
+    /// The weighted intensity after every plane (and the phase for one wavelength).
+    Planes,
+    /// As `Planes`, with the weighted complex fields, and the field on the detector last.
+    Fields,
 }
 
 /// A wavelength's field entering the last step and its detector field.
@@ -341,20 +356,31 @@ pub(crate) fn cached_fft<T: diffract_transforms::Real>(
 }
 
 /// Adds one wavelength's plane records, weighted by `w`, to the plane images: the first
-/// wavelength's make them, and a later record of another shape is left out.
+/// wavelength's make them, and a later record of another shape is left out. `mode`
+/// [`Record::Fields`] keeps the weighted complex fields.
 pub(crate) fn add_records(
     plane_images: &mut Vec<PlaneImage>,
     records: Option<Vec<Recorded>>,
     w: f64,
+    mode: Record,
     with_phase: bool,
     first: bool,
 ) {
+    let with_field = mode == Record::Fields;
     for (s, r) in records.into_iter().flatten().enumerate() {
-        let plane = r.plane_image(w, with_phase);
+        let plane = r.plane_image(w, with_phase, with_field);
         if first {
             plane_images.push(plane);
         } else if plane_images[s].intensity.dim() == plane.intensity.dim() {
-            plane_images[s].intensity += &plane.intensity;
+            let kept = &mut plane_images[s];
+            kept.intensity += &plane.intensity;
+            // Fields are summed only on the same sampling (POPPY refuses to sum others):
+            // an FFT image plane, whose scale follows the wavelength, keeps none.
+            let same = (kept.pixelscale - plane.pixelscale).abs() <= 1e-9 * kept.pixelscale.abs();
+            match (kept.field.as_mut(), plane.field.as_ref()) {
+                (Some(sum), Some(field)) if same => *sum += field,
+                _ => kept.field = None,
+            }
         }
     }
 }
@@ -1552,6 +1578,7 @@ impl PsfPlan {
 
     fn return_scratch(&self, mut scratch: Scratch) {
         scratch.records = None;
+        scratch.record_fields = false;
         self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(scratch);
     }
 
@@ -1581,6 +1608,24 @@ impl PsfPlan {
             )));
         }
         let image = wf.field.mapv(|z| z.norm_sqr());
+        if scratch.record_fields {
+            if self.detector.is_some() {
+                scratch.record(Recorded {
+                    planes: self.planes.len()..self.planes.len() + 1,
+                    kind: "detector",
+                    image_plane: true,
+                    field: wf.field.clone(),
+                    pixelscale: wf.sampling.pixelscale(),
+                    z_m: None,
+                });
+            } else if let Some(last) = scratch.records.as_mut().and_then(|r| r.last_mut()) {
+                // The system ends on its last image plane: the output is that plane's
+                // field, after any normalisation that follows the record.
+                if last.field.dim() == wf.field.dim() {
+                    last.field.assign(&wf.field);
+                }
+            }
+        }
         Ok((image, entering.map(|e| (e, wf.field))))
     }
 
@@ -1603,7 +1648,7 @@ impl PsfPlan {
     /// [`PropagationError::Memory`] when the chosen workers would need more memory than is
     /// free, and [`PropagationError::Transform`] for a backend missing from this build.
     pub fn compute(&self, source: &Source, opts: &ComputeOptions) -> Result<Psf, PropagationError> {
-        let (psf, _) = self.run(source, opts, false)?;
+        let (psf, _) = self.run(source, opts, Record::Off)?;
         Ok(psf)
     }
 
@@ -1618,17 +1663,34 @@ impl PsfPlan {
         source: &Source,
         opts: &ComputeOptions,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
-        self.run(source, opts, true)
+        self.run(source, opts, Record::Planes)
+    }
+
+    /// As [`PsfPlan::compute_with_planes`], each plane with its complex field (the fields of
+    /// the wavelengths weighted and summed, as POPPY's `return_intermediates`), and the
+    /// field on the final detector as the last plane (index: the number of optics; kind
+    /// `"detector"`). Plan with [`PsfPlan::new_plane_by_plane`] to see every optic alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`PsfPlan::compute`].
+    pub fn compute_with_fields(
+        &self,
+        source: &Source,
+        opts: &ComputeOptions,
+    ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
+        self.run(source, opts, Record::Fields)
     }
 
     fn run(
         &self,
         source: &Source,
         opts: &ComputeOptions,
-        record: bool,
+        mode: Record,
     ) -> Result<(Psf, Vec<PlaneImage>), PropagationError> {
         let gemm = opts.gemm.ensure_compiled()?;
         let fft_backend = opts.fft.ensure_compiled()?;
+        let record = mode != Record::Off;
         if !record {
             if let Some(psf) = self.loop_compute(source, opts, gemm)? {
                 return Ok((psf, Vec::new()));
@@ -1646,6 +1708,7 @@ impl PsfPlan {
             let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
             scratch.records = record.then(Vec::new);
+            scratch.record_fields = mode == Record::Fields;
             let image = self.run_wavelength(wl, source, &exec, &mut scratch, keep);
             let records = scratch.records.take();
             self.return_scratch(scratch);
@@ -1660,7 +1723,7 @@ impl PsfPlan {
         for (w_index, ((img, pair, records), w)) in results.into_iter().zip(&weights).enumerate() {
             images.push(img);
             kept.extend(pair);
-            add_records(&mut plane_images, records, *w, with_phase, w_index == 0);
+            add_records(&mut plane_images, records, *w, mode, with_phase, w_index == 0);
         }
         if keep && kept.len() == wavelengths.len() {
             self.keep_fields(source, opts, gemm, kept);

@@ -146,6 +146,8 @@ pub struct Scratch {
     pub(crate) buffers: Vec<Vec<Complex64>>,
     /// The planes recorded so far, when recording.
     pub(crate) records: Option<Vec<Recorded>>,
+    /// Whether the recorded planes keep their complex fields (and the output is recorded).
+    pub(crate) record_fields: bool,
 }
 
 /// A field recorded after a plane, with what it was.
@@ -161,8 +163,14 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
-    /// The plane image of one wavelength's record, weighted by `weight`.
-    pub(crate) fn plane_image(&self, weight: f64, with_phase: bool) -> PlaneImage {
+    /// The plane image of one wavelength's record, weighted by `weight`; with `with_field`
+    /// it keeps the field times `weight`.
+    pub(crate) fn plane_image(
+        &self,
+        weight: f64,
+        with_phase: bool,
+        with_field: bool,
+    ) -> PlaneImage {
         PlaneImage {
             index: self.planes.start,
             kind: self.kind,
@@ -171,6 +179,7 @@ impl Recorded {
             phase: with_phase.then(|| self.field.mapv(|z| z.arg())),
             pixelscale: self.pixelscale,
             z_m: self.z_m,
+            field: with_field.then(|| self.field.mapv(|z| z * weight)),
         }
     }
 }

@@ -10,19 +10,26 @@
 
 use diffract::io::{psf_header, AnyScene, Card, CardValue};
 use diffract::measure::{array_center, fw_centroid, fwhm_fit, PoppyEe};
-use diffract::propagation::ComputeOptions;
-use diffract::run::{compute_fresnel, compute_system, RunError};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2};
+use diffract::propagation::{ComputeOptions, Progress, PsfPlan, Sampling, Wavefront};
+use diffract::run::{compute_fresnel, compute_system, KeepPlanes, RunError};
+use numpy::{Complex64, PyArray1, PyArrayMethods, PyReadonlyArray2, ToPyArray};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 use std::path::Path;
 
 /// One header card for Python: `(keyword, value, comment)`.
 type PyCard<'py> = (String, Bound<'py, PyAny>, Option<String>);
 
-/// The oversampled PSF, the detector-sampled PSF, and their header cards.
-type PsfParts<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<PyCard<'py>>, Vec<PyCard<'py>>);
+/// The oversampled PSF, the detector-sampled PSF, their header cards, and the planes'
+/// wavefronts when asked for.
+type PsfParts<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Vec<PyCard<'py>>,
+    Vec<PyCard<'py>>,
+    Vec<Bound<'py, PyDict>>,
+);
 
 /// Reads scene text (of either propagation) as the command line reads a scene file;
 /// `file` (when the text came from one) names it in errors, gives the default name and the
@@ -75,16 +82,25 @@ fn check_scene(scene: &str, file: Option<&str>) -> PyResult<()> {
 
 /// Computes the PSF of a scene (TOML text, docs/scene-format.md), Fraunhofer or Fresnel.
 ///
-/// Returns `(oversampled, det_samp, primary_cards, det_samp_cards)`: two float64 arrays
-/// and, for each, the header cards `(keyword, value, comment)` that `diffract psf` writes.
+/// Returns `(oversampled, det_samp, primary_cards, det_samp_cards, planes)`: two float64
+/// arrays and, for each, the header cards `(keyword, value, comment)` that `diffract psf`
+/// writes; `planes` is empty unless `keep` asks for wavefronts (below).
 /// `workers` caps the wavelengths computed at once (default: as the cores and memory
 /// allow). `file` is the scene file the text was read from (relative paths start from its
 /// folder). `offset` `(x, y)` arcsec and `wavelength` (metres) replace the scene's source
 /// as `diffract grid` does for a grid point: the source offset POPPY's source_offset_x/_y,
-/// monochromatic at `wavelength` when given, else with the scene's spectrum. The GIL is
-/// released while computing.
+/// monochromatic at `wavelength` when given, else with the scene's spectrum.
+/// `keep` = "intermediates" plans the system plane by plane and returns every plane's
+/// complex field (the wavelengths' fields weighted and summed, as POPPY's
+/// `return_intermediates`), the detector's last; "final" the detector's field alone. Each
+/// plane is a dict: `index` (0-based plane), `kind`, `image_plane`, `field` (complex128;
+/// `None` where the wavelengths' samplings differ, as on an FFT image plane),
+/// `pixelscale` (m/px in pupil planes, arcsec/px in image planes), `z_m` (Fresnel).
+/// `progress`, a callable, is called with no arguments as each wavelength finishes. The
+/// GIL is released while computing.
 #[pyfunction]
-#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None))]
+#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None, keep = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
 fn compute_psf<'py>(
     py: Python<'py>,
     scene: &str,
@@ -92,7 +108,19 @@ fn compute_psf<'py>(
     file: Option<&str>,
     offset: Option<(f64, f64)>,
     wavelength: Option<f64>,
+    keep: Option<&str>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<PsfParts<'py>> {
+    let keep = match keep {
+        None => KeepPlanes::None,
+        Some("intermediates") => KeepPlanes::Fields,
+        Some("final") => KeepPlanes::Final,
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "keep must be \"intermediates\" or \"final\", got {other:?}"
+            )))
+        }
+    };
     let mut scene = read_scene(scene, file)?;
     if offset.is_some() || wavelength.is_some() {
         let value_error =
@@ -112,23 +140,139 @@ fn compute_psf<'py>(
             }
         }
     }
-    let compute = match workers {
+    let mut compute = match workers {
         Some(n) => ComputeOptions::default().with_workers(n),
         None => ComputeOptions::default(),
     };
+    if let Some(callback) = progress {
+        compute = compute.with_progress(Progress::new(move || {
+            // A failing callback (a closed progress bar, say) does not stop the work.
+            Python::attach(|py| {
+                if let Err(e) = callback.call0(py) {
+                    e.write_unraisable(py, None);
+                }
+            });
+        }));
+    }
     let computed = py
         .detach(|| match &scene {
-            AnyScene::Fraunhofer(s) => compute_system(&s.system, &s.source, &compute, false),
-            AnyScene::Fresnel(s) => compute_fresnel(&s.system, &s.source, &compute),
+            AnyScene::Fraunhofer(s) => compute_system(&s.system, &s.source, &compute, keep),
+            AnyScene::Fresnel(s) => compute_fresnel(&s.system, &s.source, &compute, keep),
         })
         .map_err(run_error)?;
     let header = psf_header(&computed.psf, &computed.write_options(Some(scene.name())));
+    let planes = computed
+        .planes
+        .iter()
+        .map(|p| {
+            plane_dict(py, p.index, p.kind, p.image_plane, p.field.as_ref(), p.pixelscale, p.z_m)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     Ok((
         to_numpy(py, &computed.psf.image)?,
         to_numpy(py, &computed.psf.detector_sampled())?,
         cards(py, &header.primary)?,
         cards(py, &header.det_samp)?,
+        planes,
     ))
+}
+
+/// A plane's wavefront for Python: `index`, `kind`, `image_plane`, `field` (`None` where
+/// the wavelengths' fields could not be summed), `pixelscale`, `z_m`.
+fn plane_dict<'py>(
+    py: Python<'py>,
+    index: usize,
+    kind: &str,
+    image_plane: bool,
+    field: Option<&ndarray::Array2<Complex64>>,
+    pixelscale: f64,
+    z_m: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("index", index)?;
+    d.set_item("kind", kind)?;
+    d.set_item("image_plane", image_plane)?;
+    d.set_item("field", field.map(|f| f.to_pyarray(py)))?;
+    d.set_item("pixelscale", pixelscale)?;
+    d.set_item("z_m", z_m)?;
+    Ok(d)
+}
+
+/// The entrance pupil of a Fraunhofer scene's system: `(npix, diameter_m, oversample)`,
+/// the grid `input_wavefront` fills and `propagate` takes.
+///
+/// Raises `ValueError` for a Fresnel scene or a system without a pupil size.
+#[pyfunction]
+#[pyo3(signature = (scene, file = None))]
+fn entrance(scene: &str, file: Option<&str>) -> PyResult<(usize, f64, usize)> {
+    let AnyScene::Fraunhofer(scene) = read_scene(scene, file)? else {
+        return Err(PyValueError::new_err("input_wavefront takes a Fraunhofer system"));
+    };
+    let grid = scene.system.grid().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((grid.npix(), grid.diameter(), scene.system.oversample()))
+}
+
+/// Propagates a wavefront of one's own through a Fraunhofer scene's system (POPPY's
+/// `OpticalSystem.propagate`): `field`, a square complex128 pupil-plane array of the
+/// system's `npix` with `pixelscale` m/px, at `wavelength` metres, is taken as it is (no
+/// normalisation but the scene's "last" or "exit_pupil" steps). Returns the planes as
+/// `compute_psf(keep=...)` does: every plane's field (the system planned plane by plane)
+/// with `intermediates`, else the final one alone. The GIL is released while computing.
+///
+/// Raises `ValueError` for a Fresnel scene or a field that is not on the system's grid.
+#[pyfunction]
+#[pyo3(signature = (scene, field, wavelength, pixelscale, intermediates = false, file = None))]
+fn propagate<'py>(
+    py: Python<'py>,
+    scene: &str,
+    field: PyReadonlyArray2<'_, Complex64>,
+    wavelength: f64,
+    pixelscale: f64,
+    intermediates: bool,
+    file: Option<&str>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let AnyScene::Fraunhofer(scene) = read_scene(scene, file)? else {
+        return Err(PyValueError::new_err(
+            "propagate takes a Fraunhofer system (FresnelOpticalSystem.propagate is not available)",
+        ));
+    };
+    let system = &scene.system;
+    let plan = if intermediates { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let field = field.as_array().to_owned();
+    let centre = (field.nrows() as f64 - 1.0) / 2.0;
+    let wf = Wavefront::new(field, wavelength, Sampling::Pupil { m_per_px: pixelscale, centre });
+    // (plane index, image plane, field, pixel scale) after each recorded plane.
+    type Kept = (usize, bool, ndarray::Array2<Complex64>, f64);
+    let mut kept: Vec<Kept> = Vec::new();
+    let result = py.detach(|| {
+        let mut plane = 0;
+        plan.propagate_wavefront(wf, &ComputeOptions::default(), |_, step, wf| {
+            if let Some(planes) = step.planes() {
+                plane = planes.start;
+            }
+            if intermediates && step.name() == "record plane" {
+                let image = !matches!(wf.sampling, Sampling::Pupil { .. });
+                kept.push((plane, image, wf.field.clone(), wf.sampling.pixelscale()));
+            }
+        })
+    });
+    let out = result.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let n_planes = system.planes().len();
+    let out_scale = out.sampling.pixelscale();
+    if system.detector().is_some() {
+        kept.push((n_planes, true, out.field, out_scale));
+    } else if let Some(last) = kept.last_mut().filter(|k| k.2.dim() == out.field.dim()) {
+        last.2 = out.field;
+    } else {
+        kept.push((n_planes - 1, true, out.field, out_scale));
+    }
+    kept.iter()
+        .map(|(i, image, field, scale)| {
+            let kind = system.planes().get(*i).map_or("detector", |p| p.kind());
+            plane_dict(py, *i, kind, *image, Some(field), *scale, None)
+        })
+        .collect()
 }
 
 /// A grid point's source as `diffract grid` makes it (diffract::grid): monochromatic at
@@ -238,6 +382,8 @@ fn _diffract(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(check_scene, m)?)?;
     m.add_function(wrap_pyfunction!(compute_psf, m)?)?;
+    m.add_function(wrap_pyfunction!(propagate, m)?)?;
+    m.add_function(wrap_pyfunction!(entrance, m)?)?;
     m.add_function(wrap_pyfunction!(ee_curve, m)?)?;
     m.add_function(wrap_pyfunction!(fwhm, m)?)?;
     m.add_function(wrap_pyfunction!(centroid, m)?)?;

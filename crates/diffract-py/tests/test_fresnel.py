@@ -58,8 +58,8 @@ def test_refused():
         system().add_pupil(diffract.CircularAperture())
     with pytest.raises(NotImplementedError, match="normalize"):
         system().calc_psf(1e-6, normalize="last")
-    with pytest.raises(NotImplementedError, match="return_final"):
-        system().calc_psf(1e-6, return_final=True)
+    with pytest.raises(NotImplementedError, match="inwave"):
+        system().calc_psf(1e-6, inwave=object())
     with pytest.raises(ValueError, match="occulter|image|fresnel|Fresnel|kind"):
         fosys = system()
         fosys.planes.insert(1, diffract.CircularOcculter())

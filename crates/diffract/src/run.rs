@@ -379,9 +379,27 @@ impl Computed {
     }
 }
 
-/// Plans `system` (plane by plane when `with_planes`) and computes it for `source`, writing
-/// nothing: what [`run_system`] computes before it writes, for callers that keep the PSF in
-/// memory (the Python package).
+/// What [`compute_system`] and [`compute_fresnel`] keep of the planes the light passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeepPlanes {
+    /// The PSF alone, from the merged plan.
+    #[default]
+    None,
+    /// The intensity after every plane (the system planned plane by plane), as `diffract
+    /// psf --planes` writes them.
+    Intensity,
+    /// As `Intensity`, with each plane's complex field (the wavelengths' fields weighted
+    /// and summed) and the field on the final detector last: POPPY's
+    /// `calc_psf(return_intermediates=True)`.
+    Fields,
+    /// The complex field on the final detector alone, from the merged plan: POPPY's
+    /// `calc_psf(return_final=True)`.
+    Final,
+}
+
+/// Plans `system` (plane by plane when `planes` asks for them) and computes it for
+/// `source`, writing nothing: what [`run_system`] computes before it writes, for callers
+/// that keep the PSF in memory (the Python package).
 ///
 /// # Errors
 ///
@@ -391,17 +409,31 @@ pub fn compute_system(
     system: &OpticalSystem,
     source: &Source,
     compute: &ComputeOptions,
-    with_planes: bool,
+    planes: KeepPlanes,
 ) -> Result<Computed, RunError> {
-    let plan = if with_planes { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
-        .map_err(RunError::Plan)?;
-    let (psf, planes) = compute_planned(&plan, source, compute, with_planes)?;
+    let plan = match planes {
+        KeepPlanes::None | KeepPlanes::Final => system.plan(),
+        _ => PsfPlan::new_plane_by_plane(system),
+    }
+    .map_err(RunError::Plan)?;
+    let (psf, planes) = if matches!(planes, KeepPlanes::Fields | KeepPlanes::Final) {
+        plan.schedule(source.wavelengths().len(), compute).map_err(RunError::Schedule)?;
+        let (psf, mut fields) =
+            plan.compute_with_fields(source, compute).map_err(RunError::Compute)?;
+        if planes == KeepPlanes::Final {
+            fields.drain(..fields.len().saturating_sub(1));
+        }
+        (psf, fields)
+    } else {
+        compute_planned(&plan, source, compute, planes == KeepPlanes::Intensity)?
+    };
     Ok(Computed { psf, planes, normalization: plan.normalization(), seeds: optic_seeds(system) })
 }
 
-/// Plans the Fresnel `system` and computes it for `source`, writing nothing: what
-/// [`run_fresnel`] computes before it writes (the Python package's `FresnelOpticalSystem`).
-/// The light is normalised after the first optic ("first").
+/// Plans the Fresnel `system` (optic by optic when `planes` asks for them) and computes it
+/// for `source`, writing nothing: what [`run_fresnel`] computes before it writes (the
+/// Python package's `FresnelOpticalSystem`). The light is normalised after the first optic
+/// ("first").
 ///
 /// # Errors
 ///
@@ -411,17 +443,35 @@ pub fn compute_fresnel(
     system: &FresnelSystem,
     source: &Source,
     compute: &ComputeOptions,
+    planes: KeepPlanes,
 ) -> Result<Computed, RunError> {
-    let plan = system.plan().map_err(RunError::Plan)?;
+    let plan = match planes {
+        KeepPlanes::None | KeepPlanes::Final => system.plan(),
+        _ => FresnelPlan::new_plane_by_plane(system),
+    }
+    .map_err(RunError::Plan)?;
     plan.schedule(source.wavelengths().len(), compute).map_err(RunError::Schedule)?;
-    let psf = plan.compute(source, compute).map_err(RunError::Compute)?;
+    let (psf, planes) = match planes {
+        KeepPlanes::None => (plan.compute(source, compute).map_err(RunError::Compute)?, Vec::new()),
+        KeepPlanes::Intensity => {
+            plan.compute_with_planes(source, compute).map_err(RunError::Compute)?
+        }
+        KeepPlanes::Fields | KeepPlanes::Final => {
+            let (psf, mut fields) =
+                plan.compute_with_fields(source, compute).map_err(RunError::Compute)?;
+            if planes == KeepPlanes::Final {
+                fields.drain(..fields.len().saturating_sub(1));
+            }
+            (psf, fields)
+        }
+    };
     let seeds = system
         .elements()
         .iter()
         .enumerate()
         .filter_map(|(i, e)| e.optic.seed().map(|s| (i + 1, s)))
         .collect();
-    Ok(Computed { psf, planes: Vec::new(), normalization: Normalization::First, seeds })
+    Ok(Computed { psf, planes, normalization: Normalization::First, seeds })
 }
 
 /// Checks the schedule and computes the PSF (with the planes when asked).

@@ -11,6 +11,7 @@ missing. The computation runs in Rust with the GIL released.
 from . import zernike
 from ._diffract import __version__
 from .array_optics import ArrayOpticalElement, FITSOpticalElement
+from .display import display_profiles, display_psf
 from .dms import (
     CircularSegmentedDeformableMirror,
     ContinuousDeformableMirror,
@@ -51,7 +52,14 @@ from .optics import (
     ZernikeWFE,
 )
 from .systems import Detector, MatrixFTCoronagraph, OpticalSystem, SemiAnalyticCoronagraph
-from .utils import measure_centroid, measure_ee, measure_fwhm, measure_radius_at_ee
+from .utils import (
+    measure_centroid,
+    measure_ee,
+    measure_fwhm,
+    measure_radius_at_ee,
+    measure_sharpness,
+    radial_profile,
+)
 from .wfe import (
     KolmogorovWFE,
     ParameterizedWFE,
@@ -108,12 +116,21 @@ __all__ = [
     "TipTiltStage",
     "ZernikeWFE",
     "__version__",
+    "display_profiles",
+    "display_psf",
     "measure_centroid",
     "measure_ee",
     "measure_fwhm",
     "measure_radius_at_ee",
+    "measure_sharpness",
+    "radial_profile",
     "zernike",
 ]
+
+# Wavefronts (docs/python.md, "Wavefronts").
+from .wavefront import PlaneType, Wavefront
+
+__all__ += ["PlaneType", "Wavefront"]
 
 # Scenes and grids from Python (docs/python.md, "Scenes and grids").
 from .grid import psf_grid, read_psf_grid
@@ -124,12 +141,7 @@ __all__ += ["Scene", "load_scene", "psf_grid", "read_psf_grid"]
 # POPPY names diffract does not offer from Python yet, and what each needs.
 _NOT_YET = {
     "FresnelWavefront": "Fresnel propagation",
-    "Wavefront": "wavefront objects",
     "Instrument": "instruments",
-    "display_psf": "PSF display",
-    "display_profiles": "profile display",
-    "radial_profile": "radial profiles",
-    "measure_sharpness": "sharpness",
 }
 
 

@@ -1,5 +1,6 @@
 """Type stubs of the extension module diffract._diffract (crates/diffract-py/src/lib.rs)."""
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 import numpy as np
@@ -7,6 +8,9 @@ import numpy.typing as npt
 
 _Card: TypeAlias = tuple[str, int | float | str, str | None]
 _Image: TypeAlias = npt.NDArray[np.float64]
+_Field: TypeAlias = npt.NDArray[np.complex128]
+# A plane's wavefront: index, kind, image_plane, field, pixelscale, z_m.
+_Plane: TypeAlias = dict[str, int | str | bool | _Field | float | None]
 
 __version__: str
 
@@ -17,7 +21,18 @@ def compute_psf(
     file: str | None = None,
     offset: tuple[float, float] | None = None,
     wavelength: float | None = None,
-) -> tuple[_Image, _Image, list[_Card], list[_Card]]: ...
+    keep: str | None = None,
+    progress: Callable[[], object] | None = None,
+) -> tuple[_Image, _Image, list[_Card], list[_Card], list[_Plane]]: ...
+def entrance(scene: str, file: str | None = None) -> tuple[int, float, int]: ...
+def propagate(
+    scene: str,
+    field: _Field,
+    wavelength: float,
+    pixelscale: float,
+    intermediates: bool = False,
+    file: str | None = None,
+) -> list[_Plane]: ...
 
 class EeCurve:
     def at(self, radius: float) -> float: ...

@@ -3,10 +3,11 @@
 
 import tempfile
 
-from . import _toml, _units
+from . import _diffract, _toml, _units
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
-from .systems import psf_hdulist, refuse_unavailable
+from .systems import hdulist_of, progress_bar, refuse_unavailable
+from .wavefront import PlaneType, Wavefront
 
 __all__ = ["FresnelOpticalSystem"]
 
@@ -137,15 +138,14 @@ class FresnelOpticalSystem:
         """Computes the PSF (the intensity on the detector, or over the last plane's array
         without one) at ``wavelength`` (metres or a Quantity; a list with ``weight``, or
         ``source={'wavelengths', 'weights'}``). Returns an astropy ``HDUList``;
-        ``PIXELSCL`` is in metres per pixel."""
+        ``PIXELSCL`` is in metres per pixel.
+
+        ``return_intermediates``, ``return_final``, ``save_intermediates``, ``display``
+        and ``progressbar`` as for ``OpticalSystem.calc_psf``; the wavefronts' pixel
+        scales are in metres and ``z`` gives each one's position along the beam."""
         refuse_unavailable(
             "FresnelOpticalSystem.calc_psf",
-            save_intermediates=save_intermediates,
-            return_intermediates=return_intermediates,
-            return_final=return_final,
-            display=display,
             display_intermediates=display_intermediates,
-            progressbar=progressbar,
             inwave=inwave is not None,
         )
         if normalize != "first":
@@ -154,8 +154,44 @@ class FresnelOpticalSystem:
                 "from Python yet (Fresnel: 'first' only)"
             )
         wavelengths, weights = _units.spectrum(wavelength, weight, source)
+        keep = None
+        if return_intermediates or save_intermediates:
+            keep = "intermediates"
+        elif return_final:
+            keep = "final"
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
-            return psf_hdulist(self._scene(wavelengths, weights, ArrayFiles(directory)))
+            text = self._scene(wavelengths, weights, ArrayFiles(directory))
+            with progress_bar(progressbar, len(wavelengths)) as tick:
+                parts = _diffract.compute_psf(text, keep=keep, progress=tick)
+        hdulist = hdulist_of(parts)
+        wavefronts = [self._wavefront(plane, wavelengths[0]) for plane in parts[4]]
+        if save_intermediates:
+            for i, wf in enumerate(wavefronts):
+                wf.writeto(f"wavefront_plane_{i:03d}.fits", what=save_intermediates_what)
+        if display:
+            from .display import display_psf
+
+            display_psf(hdulist)
+        if return_intermediates or return_final:
+            return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
+        return hdulist
+
+    def _wavefront(self, plane, wavelength):
+        """A :class:`Wavefront` of a plane of ``compute_psf(keep=...)``: metres per pixel,
+        ``planetype`` intermediate, ``z`` in metres."""
+        index = plane["index"]
+        name = self.planes[index].name if index < len(self.planes) else "detector"
+        wf = Wavefront._of_plane(
+            plane,
+            wavelength,
+            self.pupil_diameter,
+            round(1 / self.beam_ratio),
+            self.npix,
+            f"after {name}",
+            index + 1,
+        )
+        wf.planetype = PlaneType.intermediate
+        return wf
 
     def describe(self):
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it."""

@@ -2,6 +2,7 @@
 ``calc_psf`` returning an astropy ``HDUList`` laid out as POPPY's."""
 
 import os
+import sys
 import tempfile
 import warnings
 
@@ -12,6 +13,7 @@ from astropy.io import fits
 from . import _diffract, _toml, _units
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
+from .wavefront import PlaneType, Wavefront
 
 __all__ = ["Detector", "MatrixFTCoronagraph", "OpticalSystem", "SemiAnalyticCoronagraph"]
 
@@ -230,21 +232,115 @@ class OpticalSystem:
         'OVERSAMP'``) and the detector-sampled PSF in extension ``DET_SAMP``, with POPPY's
         header keywords (``WAVELEN``, ``PIXELSCL``, ``OVERSAMP``, ``NWAVES``, ``WAVEn``,
         ``WGHTn``, ...). Bad input raises ``ValueError`` with the command line's message.
+
+        ``return_intermediates=True`` also returns the list of :class:`Wavefront` after
+        every plane (the system computed plane by plane; for several wavelengths the
+        fields weighted and summed, as POPPY's); ``return_final=True`` the final wavefront
+        alone, in a list. ``save_intermediates`` writes them as
+        ``wavefront_plane_NNN.fits`` (``save_intermediates_what``). ``display`` draws the
+        PSF with :func:`display_psf`; ``progressbar`` shows the wavelengths done (tqdm when
+        installed, else a line on stderr).
         """
         refuse_unavailable(
             "calc_psf",
-            save_intermediates=save_intermediates,
-            return_intermediates=return_intermediates,
-            return_final=return_final,
-            display=display,
             display_intermediates=display_intermediates,
-            progressbar=progressbar,
             inwave=inwave is not None,
         )
         wavelengths, weights = _units.spectrum(wavelength, weight, source)
+        keep = None
+        if return_intermediates or save_intermediates:
+            keep = "intermediates"
+        elif return_final:
+            keep = "final"
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
-            return psf_hdulist(text)
+            with progress_bar(progressbar, len(wavelengths)) as tick:
+                parts = _diffract.compute_psf(text, keep=keep, progress=tick)
+            hdulist = hdulist_of(parts)
+            wavefronts = self._wavefronts(text, parts[4], wavelengths[0]) if keep else []
+        if save_intermediates:
+            for i, wf in enumerate(wavefronts):
+                wf.writeto(f"wavefront_plane_{i:03d}.fits", what=save_intermediates_what)
+        if display:
+            from .display import display_psf
+
+            display_psf(hdulist)
+        if return_intermediates or return_final:
+            return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
+        return hdulist
+
+    def _wavefronts(self, text, planes, wavelength):
+        """:class:`Wavefront` objects of ``compute_psf``'s or ``propagate``'s planes."""
+        npix, diameter, oversample = _diffract.entrance(text)
+        wavefronts = []
+        for plane in planes:
+            index = plane["index"]
+            name = self.planes[index].name if index < len(self.planes) else "detector"
+            wavefronts.append(
+                Wavefront._of_plane(
+                    plane, wavelength, diameter, oversample, npix, f"after {name}", index + 1
+                )
+            )
+        return wavefronts
+
+    def input_wavefront(self, wavelength=1e-6, inwave=None):
+        """The wavefront entering the system (POPPY's): ones over the entrance pupil's
+        ``npix x npix`` samples, tilted for ``source_offset_r`` / ``source_offset_theta``;
+        ``inwave`` (a :class:`Wavefront`) is returned as it is."""
+        if inwave is not None:
+            if not isinstance(inwave, Wavefront):
+                raise ValueError(
+                    "Input wavefront must be a Wavefront() object or None, when using "
+                    "OpticalSystem()."
+                )
+            return inwave
+        wavelength = _units.scalar(wavelength, "m", "wavelength")
+        with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
+            text = self._scene([wavelength], None, "none", ArrayFiles(directory))
+            npix, diameter, oversample = _diffract.entrance(text)
+        wf = Wavefront(wavelength=wavelength, npix=npix, diam=diameter, oversample=oversample)
+        offset_r = _units.scalar(self.source_offset_r, "arcsec", "source_offset_r")
+        if offset_r != 0:
+            theta = np.deg2rad(
+                _units.scalar(self.source_offset_theta, "deg", "source_offset_theta")
+            )
+            wf.tilt(Xangle=-offset_r * np.sin(theta), Yangle=offset_r * np.cos(theta))
+        return wf
+
+    def propagate(
+        self, wavefront, normalize="none", return_intermediates=False, display_intermediates=False
+    ):
+        """Propagates ``wavefront`` (a pupil-plane :class:`Wavefront` on the system's
+        entrance grid, as :meth:`input_wavefront` makes) through every plane (POPPY's
+        ``OpticalSystem.propagate``), returning the final :class:`Wavefront`, and with
+        ``return_intermediates`` also the list after every plane. ``normalize``: "none"
+        (the field as given), "first", "last" or "exit_pupil"."""
+        refuse_unavailable("propagate", display_intermediates=display_intermediates)
+        if not isinstance(wavefront, Wavefront):
+            raise ValueError("First argument to propagate must be a Wavefront.")  # noqa: TRY004 (POPPY raises ValueError)
+        if wavefront.planetype != PlaneType.pupil:
+            raise ValueError("propagate takes a pupil-plane wavefront (the system's entrance)")
+        mode = str(normalize).lower()
+        wavelength = float(wavefront.wavelength.to_value(u.m))
+        with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
+            scene_mode = "none" if mode == "first" else mode
+            text = self._scene([wavelength], None, scene_mode, ArrayFiles(directory))
+            planes = _diffract.propagate(
+                text,
+                np.ascontiguousarray(wavefront.wavefront, dtype=np.complex128),
+                wavelength,
+                wavefront.pixelscale.to_value(u.m / u.pixel),
+                intermediates=return_intermediates or mode == "first",
+            )
+            wavefronts = self._wavefronts(text, planes, wavelength)
+        if mode == "first":
+            # The system is linear: normalising after the first plane scales every plane.
+            scale = 1.0 / np.sqrt(wavefronts[0].total_intensity)
+            for wf in wavefronts:
+                wf.wavefront = wf.wavefront * scale
+        if return_intermediates:
+            return wavefronts[-1], wavefronts
+        return wavefronts[-1]
 
     def to_toml(self, wavelength=1e-6, weight=None, source=None, normalize="first", array_dir=None):
         """The system as scene text (docs/scene-format.md) with the spectrum ``calc_psf``
@@ -276,9 +372,8 @@ class OpticalSystem:
 
 # What each of calc_psf's arguments that diffract does not offer from Python would give.
 _UNAVAILABLE = {
-    "return_intermediates": "return_intermediates (the intermediate wavefronts)",
-    "return_final": "return_final (the final complex wavefront)",
-    "inwave": "inwave (an input wavefront)",
+    "inwave": "inwave (an input wavefront; use propagate(wavefront))",
+    "display_intermediates": "display_intermediates (drawing every plane while computing)",
 }
 
 
@@ -291,18 +386,57 @@ def refuse_unavailable(where, **flags):
             raise NotImplementedError(f"{where}({what}) is not available from Python yet")
 
 
-def psf_hdulist(text):
+def psf_hdulist(text, progressbar=False, nwaves=1):
     """Computes scene ``text`` and returns POPPY's ``HDUList``, with the header cards
     diffract writes: the PSF in the primary HDU and the detector-sampled PSF in
     ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
-    Fresnel ``calc_psf``)."""
-    return hdulist_of(_diffract.compute_psf(text))
+    Fresnel ``calc_psf``). ``progressbar`` shows the ``nwaves`` wavelengths done."""
+    with progress_bar(progressbar, nwaves) as tick:
+        return hdulist_of(_diffract.compute_psf(text, progress=tick))
+
+
+class progress_bar:
+    """A context giving ``compute_psf``'s ``progress`` callback: a tqdm bar over ``total``
+    wavelengths when ``enabled`` and tqdm is installed, else a line on stderr per
+    wavelength; ``None`` when not ``enabled``."""
+
+    def __init__(self, enabled, total):
+        self._enabled = bool(enabled)
+        self._total = total
+        self._bar = None
+        self._done = 0
+
+    def __enter__(self):
+        if not self._enabled:
+            return None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self._bar = tqdm(total=self._total, desc="wavelengths", unit="wl")
+        return self._tick
+
+    def _tick(self):
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        else:
+            sys.stderr.write(f"\rdiffract: {self._done}/{self._total} wavelengths")
+            if self._done == self._total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.close()
+        return False
 
 
 def hdulist_of(parts):
     """The ``HDUList`` of ``compute_psf``'s arrays and header cards, laid out as POPPY's
     (``DET_SAMP`` only when the computation has one)."""
-    over, det, primary_cards, det_cards = parts
+    over, det, primary_cards, det_cards = parts[:4]
     hdus = [(fits.PrimaryHDU(over), primary_cards)]
     if det_cards:
         hdus.append((fits.ImageHDU(det, name="DET_SAMP"), det_cards))
