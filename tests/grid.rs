@@ -270,6 +270,7 @@ fov_pixels = 24
 [grid]
 source_offsets_arcsec = [[-0.1, -0.2], [0.1, -0.2], [-0.1, 0.2], [0.1, 0.2]]
 reference_pixel = [100.0, 50.0]
+centre_stamps = true
 "#;
 
 fn merge_webbpsf(dir: &Path, out: &Path) -> Output {
@@ -333,4 +334,51 @@ fn merge_webbpsf_refuses_other_grids() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("not a rectangular lattice"), "{err}");
     assert!(!cube.exists());
+}
+
+/// With `centre_stamps`, every stamp holds the PSF centred on its source: the centroid at
+/// the stamp centre within 0.01 oversampled pixel (uncentred, these offsets put it 4 to 8
+/// pixels away), and, the pupil being a circle, every stamp the same PSF (1e-9 of the
+/// peak). Without it, `merge --format webbpsf` refuses in one line, exit 2.
+#[test]
+fn centred_stamps_follow_their_sources() {
+    let d = tempfile::tempdir().unwrap();
+    let scene = d.path().join("lattice.toml");
+    std::fs::write(&scene, LATTICE).unwrap();
+    let out = d.path().join("out");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let cube = d.path().join("cube.fits");
+    ok(merge(&out, &cube));
+    let first = diffract::io::read_image_slice(&cube, 0, 0).unwrap().data;
+    let peak = first.iter().copied().fold(0.0, f64::max);
+    for i in 0..4 {
+        let stamp = diffract::io::read_image_slice(&cube, 0, i).unwrap().data;
+        let (x, y) = diffract::measure::fw_centroid(&stamp, 10).unwrap();
+        assert!((x - 23.5).abs() < 0.01 && (y - 23.5).abs() < 0.01, "stamp {i}: ({x}, {y})");
+        let d = (&stamp - &first).iter().map(|v| v.abs()).fold(0.0, f64::max);
+        assert!(d <= 1e-9 * peak, "stamp {i}: {d:e}");
+    }
+
+    let scene = d.path().join("uncentred.toml");
+    std::fs::write(&scene, LATTICE.replace("centre_stamps = true\n", "")).unwrap();
+    let out = d.path().join("uncentred");
+    ok(bin().arg("grid").arg(&scene).arg("--out").arg(&out).arg("-q").output().unwrap());
+    let uncentred = diffract::io::read_image_slice(
+        &{
+            ok(merge(&out, &d.path().join("u.fits")));
+            d.path().join("u.fits")
+        },
+        0,
+        0,
+    )
+    .unwrap()
+    .data;
+    let (x, y) = diffract::measure::fw_centroid(&uncentred, 10).unwrap();
+    assert!((x - 23.5).abs() > 3.0 && (y - 23.5).abs() > 3.0, "({x}, {y})");
+    let o = merge_webbpsf(&out, &d.path().join("webbpsf.fits"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("centre_stamps = true"), "{err}");
+    assert!(!d.path().join("webbpsf.fits").exists());
 }

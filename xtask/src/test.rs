@@ -6,7 +6,8 @@
 //! 2. The Python package: a virtual environment `target/py-test-venv` (made once, with the
 //!    interpreter of `$DIFFRACT_PYTHON`, else `python3`), numpy, astropy and pytest from
 //!    the package registry, `pip install` of the repository (maturin builds the extension
-//!    in release mode), the test extra's dask and photutils, the command line (release, for
+//!    in release mode), the test extra's dask, photutils and matplotlib, the command line
+//!    (release, for
 //!    the scene round-trip tests, `$DIFFRACT_CLI`), then `pytest crates/diffract-py/tests`.
 //!
 //! `--python-only` skips step 1.
@@ -54,8 +55,16 @@ fn python_tests() -> Result<(), String> {
         cmd
     };
     // The package's dependencies and its `test` extra (pyproject.toml: pytest, dask's
-    // distributed scheduler, photutils), then the package itself, rebuilt every time.
-    run(&mut pip(&["numpy>=1.24", "astropy", "pytest", "dask[distributed]", "photutils"]))?;
+    // distributed scheduler, photutils, matplotlib), then the package itself, rebuilt
+    // every time.
+    run(&mut pip(&[
+        "numpy>=1.24",
+        "astropy",
+        "pytest",
+        "dask[distributed]",
+        "photutils",
+        "matplotlib",
+    ]))?;
     run(pip(&["--force-reinstall", "--no-deps"]).arg(&root))?;
     // The command line, for the tests that run a scene saved from Python through it.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

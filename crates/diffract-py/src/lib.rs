@@ -96,10 +96,11 @@ fn check_scene(scene: &str, file: Option<&str>) -> PyResult<()> {
 /// plane is a dict: `index` (0-based plane), `kind`, `image_plane`, `field` (complex128;
 /// `None` where the wavelengths' samplings differ, as on an FFT image plane),
 /// `pixelscale` (m/px in pupil planes, arcsec/px in image planes), `z_m` (Fresnel).
-/// `progress`, a callable, is called with no arguments as each wavelength finishes. The
-/// GIL is released while computing.
+/// `progress`, a callable, is called with no arguments as each wavelength finishes.
+/// `centre` moves the detector with the `offset` so the PSF is centred in the stamp (a
+/// grid's `centre_stamps`). The GIL is released while computing.
 #[pyfunction]
-#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None, keep = None, progress = None))]
+#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None, keep = None, progress = None, centre = false))]
 #[allow(clippy::too_many_arguments)]
 fn compute_psf<'py>(
     py: Python<'py>,
@@ -110,6 +111,7 @@ fn compute_psf<'py>(
     wavelength: Option<f64>,
     keep: Option<&str>,
     progress: Option<Py<PyAny>>,
+    centre: bool,
 ) -> PyResult<PsfParts<'py>> {
     let keep = match keep {
         None => KeepPlanes::None,
@@ -129,6 +131,9 @@ fn compute_psf<'py>(
         match &mut scene {
             AnyScene::Fraunhofer(s) => {
                 s.source = grid_source(&s.source, x, y, wavelength).map_err(value_error)?;
+                if centre {
+                    s.system = diffract::grid::centred_on(&s.system, x, y).map_err(value_error)?;
+                }
             }
             AnyScene::Fresnel(_) if offset.is_some() => {
                 return Err(PyValueError::new_err(

@@ -44,13 +44,28 @@ def test_grid_layout(serial):
     assert np.allclose(xy, np.array(OFFSETS) / 0.05)
 
 
-def test_each_slice_is_the_point_psf(serial):
+def test_each_uncentred_slice_is_the_point_psf():
+    uncentred = psf_grid_of(centre_stamps=False)
     osys = system()
     for i, (x, y) in enumerate(OFFSETS):
         osys.source_offset_r = np.hypot(x, y)
         osys.source_offset_theta = np.degrees(np.arctan2(-x, y))
         # POPPY's offset convention: the PSF moves to (x, y); same PSF up to rounding.
-        np.testing.assert_allclose(serial.data[i], osys.calc_psf(1e-6)[0].data, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            uncentred.data[i], osys.calc_psf(1e-6)[0].data, rtol=0, atol=1e-12
+        )
+
+
+def test_centred_stamps_hold_the_psf_at_their_centre(serial):
+    # Centroids within 0.01 oversampled pixel of the stamp centre (23.5, 23.5); an
+    # uncentred stamp of these offsets sits 4 to 8 pixels away.
+    for stamp in serial.data:
+        hdul = fits.HDUList([fits.PrimaryHDU(stamp)])
+        hdul[0].header["PIXELSCL"] = 0.025
+        y, x = diffract.measure_centroid(hdul, boxsize=10)
+        assert abs(x - 23.5) < 0.01 and abs(y - 23.5) < 0.01, (x, y)
+    # A system of a circular pupil: every centred stamp is the same PSF (to rounding).
+    assert np.abs(serial.data - serial.data[2]).max() <= 1e-9 * serial.data.max()
 
 
 def test_reference_pixel_and_quantities():
@@ -75,6 +90,32 @@ def test_grid_loads_into_gridded_psf_model(serial):
     # Not the model of a grid point: interpolated between them.
     at_node = model.evaluate(xx, yy, flux=1.0, x_0=0.0, y_0=-4.0)
     assert not np.allclose(image, at_node)
+
+
+@pytest.mark.parametrize(("centred", "bound"), [(True, 0.005), (False, None)])
+def test_gridded_model_is_the_psf_at_an_off_grid_position(centred, bound):
+    photutils = pytest.importorskip("photutils.psf")
+    grid = psf_grid_of(centre_stamps=centred)
+    model = photutils.GriddedPSFModel(grid)
+    # The model sampled at the oversampled pixels' centres: oversampled pixel j of 48 is at
+    # (j - 23.5) / 2 detector pixels from the on-axis point.
+    yy, xx = (np.mgrid[0:48, 0:48] - 23.5) / 2
+    x0, y0 = 1.3, -0.7
+    image = model.evaluate(xx, yy, flux=1.0, x_0=x0, y_0=y0)
+    osys = system()
+    osys.source_offset_r = 0.05 * np.hypot(x0, y0)
+    osys.source_offset_theta = np.degrees(np.arctan2(-x0, y0))
+    direct = osys.calc_psf(1e-6)[0].data
+    error = np.linalg.norm(image / image.sum() - direct / direct.sum()) / np.linalg.norm(
+        direct / direct.sum()
+    )
+    if centred:
+        # The PSF computed at that position, within 0.5% relative L2 (photutils' spline
+        # resampling of the 2x oversampled stamp).
+        assert error <= bound, error
+    else:
+        # Uncentred stamps are shifted twice: far from the PSF there.
+        assert error > 0.5, error
 
 
 def test_scene_grid_equals_system_grid(serial, tmp_path):
@@ -118,6 +159,7 @@ def test_grid_slices_equal_the_command_line_grid(serial, tmp_path):
         pytest.skip("the diffract command line is not built (cargo xtask test builds it)")
     text = system().to_toml(1e-6)
     text += "\n[grid]\nsource_offsets_arcsec = " + str([list(o) for o in OFFSETS]) + "\n"
+    text += "centre_stamps = true\n"
     (tmp_path / "grid.toml").write_text(text)
     subprocess.run(
         [exe, "grid", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "out"), "-q"],
@@ -137,7 +179,7 @@ def test_command_line_webbpsf_cube_loads_in_photutils_and_read_psf_grid(serial, 
         pytest.skip("the diffract command line is not built (cargo xtask test builds it)")
     text = system().to_toml(1e-6)
     text += "\n[grid]\nsource_offsets_arcsec = " + str([list(o) for o in OFFSETS]) + "\n"
-    text += "reference_pixel = [100.0, 60.0]\n"
+    text += "reference_pixel = [100.0, 60.0]\ncentre_stamps = true\n"
     (tmp_path / "grid.toml").write_text(text)
     out = tmp_path / "out"
     subprocess.run([exe, "grid", str(tmp_path / "grid.toml"), "--out", str(out), "-q"], check=True)

@@ -4,7 +4,7 @@
 
 use crate::io::{read_image, write_cube, write_webbpsf_cube, GridPoint, Scene};
 use crate::parallel::{map_ordered, Schedule, ScheduleOptions};
-use crate::propagation::{ComputeOptions, PropagationError, Source};
+use crate::propagation::{ComputeOptions, OpticalSystem, PropagationError, Source};
 use crate::run::{run_plan, write_json, RunError, RunOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -74,6 +74,32 @@ fn point_source(scene: &Scene, p: &GridPoint) -> Result<Source, PropagationError
     base.with_offset(x.hypot(y), (-x).atan2(y).to_degrees())
 }
 
+/// `system` with its detector following a source offset `(x, y)` arcsec, so the PSF of a
+/// source there is centred in the output as the on-axis PSF is (the stamps photutils'
+/// `GriddedPSFModel` expects, each the PSF about its own position). The detector's own
+/// offset is kept and the source's added to it, in computed (oversampled) pixels.
+///
+/// # Errors
+///
+/// [`PropagationError::System`] for a system without a final detector.
+pub fn centred_on(
+    system: &OpticalSystem,
+    x: f64,
+    y: f64,
+) -> Result<OpticalSystem, PropagationError> {
+    let detector = system.detector().ok_or_else(|| {
+        PropagationError::System(
+            "centring the stamps on their sources needs a [detector] to move".into(),
+        )
+    })?;
+    let computed_px = detector.pixelscale_arcsec() / system.oversample() as f64;
+    let (oy, ox) = detector.offset_pixels();
+    let moved = detector.with_offset_pixels(oy + y / computed_px, ox + x / computed_px)?;
+    let mut centred = system.clone();
+    centred.set_detector(moved);
+    Ok(centred)
+}
+
 /// The folder's `grid.json`: which scene and grid its points belong to, and every point.
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -94,6 +120,9 @@ struct Manifest {
     /// `[grid]`'s `reference_pixel` (x, y).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reference_pixel: Option<(f64, f64)>,
+    /// `[grid]`'s `centre_stamps`: each PSF centred on its source.
+    #[serde(default)]
+    centre_stamps: bool,
 }
 
 /// One point of `grid.json`.
@@ -126,6 +155,7 @@ fn manifest(scene_path: &Path, scene: &Scene, hash: &str) -> Manifest {
         detector_pixelscale_arcsec: scene.system.detector().map(|d| d.pixelscale_arcsec()),
         oversample: Some(scene.system.oversample()),
         reference_pixel: scene.grid.as_ref().and_then(|g| g.reference_pixel),
+        centre_stamps: scene.grid.as_ref().is_some_and(|g| g.centre_stamps),
     }
 }
 
@@ -211,9 +241,18 @@ pub fn run_shard(
         let run = RunOptions::new(point_path(dir, index))
             .with_overwrite(true)
             .with_name(&scene.name)
-            .with_grid_point(p)
+            .with_grid_point(p.clone())
             .with_compute(opts.clone());
-        match run_plan(&plan, &source, &run) {
+        // Centred stamps: the detector moves with the source, so each point has a plan.
+        let own_plan = if grid.centre_stamps {
+            let system = centred_on(&scene.system, p.offset_x_arcsec, p.offset_y_arcsec)
+                .and_then(|s| s.plan())
+                .map_err(|e| GridError::Input(format!("{}: {e}", scene_path.display())))?;
+            Some(system)
+        } else {
+            None
+        };
+        match run_plan(own_plan.as_ref().unwrap_or(&plan), &source, &run) {
             Ok(_) => Ok(()),
             Err(RunError::Plan(e) | RunError::Schedule(e) | RunError::Compute(e)) => {
                 Err(GridError::Run(format!("point {index}: {e}")))
@@ -299,6 +338,9 @@ fn webbpsf_positions(manifest: &Manifest) -> Result<Vec<(f64, f64)>, GridError> 
             xs.len() * ys.len()
         )));
     }
+    if !manifest.centre_stamps {
+        return Err(refuse("the PSFs sit at their offsets in the stamps, and GriddedPSFModel expects each centred on its own position: set centre_stamps = true in [grid] and rerun diffract grid".into()));
+    }
     let (rx, ry) = manifest.reference_pixel.unwrap_or((0.0, 0.0));
     Ok(offsets.iter().map(|&(x, y)| (ry + y / scale, rx + x / scale)).collect())
 }
@@ -308,7 +350,8 @@ fn webbpsf_positions(manifest: &Manifest) -> Result<Vec<(f64, f64)>, GridError> 
 /// # Errors
 ///
 /// As [`merge`]; with [`CubeFormat::Webbpsf`], [`GridError::Input`] saying why a grid is
-/// not a lattice of one PSF per offset (nothing is written then).
+/// not a lattice of one PSF per offset, or why its stamps are not centred on their sources
+/// (`[grid]` `centre_stamps`); nothing is written then.
 pub fn merge_as(
     dir: &Path,
     out: &Path,

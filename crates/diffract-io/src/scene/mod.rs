@@ -103,6 +103,10 @@ pub struct GridSpec {
     /// The detector pixel `(x, y)` of the on-axis position, for the detector positions of
     /// `diffract merge --format webbpsf` (reference + offset / detector pixel scale).
     pub reference_pixel: Option<(f64, f64)>,
+    /// Whether each point's detector follows its source, so every stamp is centred on the
+    /// source (the layout photutils' `GriddedPSFModel` expects); else the detector stays on
+    /// the axis and the PSF moves by the offset, as POPPY's `source_offset` moves it.
+    pub centre_stamps: bool,
 }
 
 /// Most points in one grid.
@@ -728,8 +732,14 @@ fn parse_grid(t: &Table, file: Option<&Path>) -> Result<GridSpec, SceneError> {
         Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => Some((v[0], v[1])),
         Some(_) => return Err(k.err("reference_pixel must be a pair [x, y] of finite numbers")),
     };
+    let centre_stamps = k.bool_or("centre_stamps", false)?;
     k.finish()?;
-    let grid = GridSpec { offsets_arcsec: offsets, wavelengths_m: wavelengths, reference_pixel };
+    let grid = GridSpec {
+        offsets_arcsec: offsets,
+        wavelengths_m: wavelengths,
+        reference_pixel,
+        centre_stamps,
+    };
     if grid.len() > MAX_GRID_POINTS {
         return Err(Keys::new(t, "[grid]", file)
             .err(format!("{} points; a grid holds at most 1000000", grid.len())));

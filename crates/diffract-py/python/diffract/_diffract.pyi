@@ -23,6 +23,7 @@ def compute_psf(
     wavelength: float | None = None,
     keep: str | None = None,
     progress: Callable[[], object] | None = None,
+    centre: bool = False,
 ) -> tuple[_Image, _Image, list[_Card], list[_Card], list[_Plane]]: ...
 def entrance(scene: str, file: str | None = None) -> tuple[int, float, int]: ...
 def propagate(

@@ -9,6 +9,12 @@ monochromatic at ``wavelength`` or with the spectrum of the system or scene. The
 the oversampled PSFs (the primary HDU of ``calc_psf``), so a point's slice is bit for bit the
 slice ``diffract merge`` writes for it.
 
+Stamps: by default (``centre_stamps=True``) each point's detector follows its source, so
+every stamp holds the PSF centred on its own position, as ``GriddedPSFModel`` expects (it
+moves the interpolated stamp to the position it evaluates); with ``centre_stamps=False``
+the detector stays on the axis and each PSF sits at its offset in the stamp, as POPPY's
+``source_offset`` puts it (the scene's ``[grid]`` default).
+
 Detector positions: a source offset ``(x, y)`` arcsec puts the PSF at
 ``(x, y) / pixelscale`` detector pixels from the on-axis position, so
 ``grid_xypos[i] = reference_pixel + offsets[i] / pixelscale`` with ``pixelscale`` the
@@ -18,22 +24,39 @@ of the axis (default ``(0, 0)``).
 
 import numpy as np
 
-from . import _units
+from . import _diffract, _units
 from .scene import Scene
 
 __all__ = ["psf_grid", "psf_grid_point", "read_psf_grid"]
 
 
-def psf_grid_point(scene, offset, wavelength=None):
+def psf_grid_point(scene, offset, wavelength=None, centre_stamps=True):
     """The oversampled PSF (a float64 array) of one grid point of ``scene`` (a ``Scene``):
     the unit of work ``psf_grid`` sends to dask workers, also the function to map over a
-    ``dask.bag`` of offsets (docs/python.md)."""
-    return scene._compute(wavelength, offset)[0]
+    ``dask.bag`` of offsets (docs/python.md). ``offset`` ``(x, y)`` arcsec, ``wavelength``
+    metres (default: the scene's spectrum); ``centre_stamps`` centres the PSF in the stamp."""
+    values = _units.array(offset, "arcsec", "offset")
+    if len(values) != 2:
+        raise ValueError(f"offset must be (x, y) arcsec, got {offset!r}")
+    if wavelength is not None:
+        wavelength = _units.scalar(wavelength, "m", "wavelength")
+    return _point(scene, (values[0], values[1]), wavelength, centre_stamps)[0]
 
 
-def _remote_point(offset, scene, wavelength):
+def _point(scene, offset, wavelength, centre_stamps):
+    """``compute_psf``'s parts of one grid point."""
+    return _diffract.compute_psf(
+        scene._text,
+        file=scene.path,
+        offset=offset,
+        wavelength=wavelength,
+        centre=bool(centre_stamps),
+    )
+
+
+def _remote_point(offset, scene, wavelength, centre_stamps):
     """``psf_grid_point`` with the offset first, for ``Client.map``."""
-    return psf_grid_point(scene, offset, wavelength)
+    return _point(scene, offset, wavelength, centre_stamps)[0]
 
 
 def _scene_of(system, wavelength, source):
@@ -71,7 +94,13 @@ def _offsets(offsets):
 
 
 def psf_grid(
-    system, offsets, wavelength=None, source=None, client=None, reference_pixel=(0.0, 0.0)
+    system,
+    offsets,
+    wavelength=None,
+    source=None,
+    client=None,
+    reference_pixel=(0.0, 0.0),
+    centre_stamps=True,
 ):
     """The PSFs of ``system`` (an ``OpticalSystem`` or a ``Scene``) at the source
     ``offsets`` (a list of ``(x, y)`` arcsec, floats or Quantities), as photutils'
@@ -90,6 +119,10 @@ def psf_grid(
     points computed there, one task each. The cube is the same, bit for bit, as the serial
     one.
 
+    ``centre_stamps`` (True): each stamp centred on its source, as ``GriddedPSFModel``
+    expects; False leaves each PSF at its offset in the stamp (POPPY's ``source_offset``).
+    The system needs a detector either way.
+
     For ``GriddedPSFModel`` the points must form a rectangular lattice (every x with every
     y)."""
     from astropy.nddata import NDData
@@ -101,11 +134,11 @@ def psf_grid(
         raise ValueError("psf_grid: reference_pixel must be (x, y) detector pixels")
     # The first point in the caller's process: errors surface here, and its header gives
     # the pixel scales.
-    first = scene._compute(point_wavelength, points[0])
+    first = _point(scene, points[0], point_wavelength, centre_stamps)
     images = [first[0]]
     rest = points[1:]
     if rest and client is None:
-        images += [psf_grid_point(scene, p, point_wavelength) for p in rest]
+        images += [_point(scene, p, point_wavelength, centre_stamps)[0] for p in rest]
     elif rest:
         [remote] = client.scatter([scene], broadcast=True)
         futures = client.map(
@@ -113,6 +146,7 @@ def psf_grid(
             rest,
             scene=remote,
             wavelength=point_wavelength,
+            centre_stamps=centre_stamps,
             pure=False,
         )
         images += client.gather(futures)
@@ -127,6 +161,7 @@ def psf_grid(
         "offsets_arcsec": np.array(points),
         "pixelscale": pixelscale,
         "reference_pixel": (ref[0], ref[1]),
+        "centre_stamps": bool(centre_stamps),
         "wavelength": cards.get("WAVELEN"),
         "object": cards.get("OBJECT"),
     }
