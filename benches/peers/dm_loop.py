@@ -5,10 +5,9 @@ Prints the PSF rate of each (after one warm-up PSF).
 
     python benches/peers/dm_loop.py [--poppy-updates 20] [--hcipy-updates 200]
 """
+
 import argparse
 import time
-
-import numpy as np
 
 
 def lcg(seed):
@@ -53,11 +52,11 @@ def hcipy_rate(n):
     focal_grid = hcipy.make_focal_grid(q=4, num_airy=16, spatial_resolution=1e-6 / d)
     prop = hcipy.FraunhoferPropagator(pupil_grid, focal_grid)
     wf = hcipy.Wavefront(aperture, 1e-6)
-    prop(dm(wf)).power
+    _ = prop(dm(wf)).power
     start = time.perf_counter()
     for r, c, v in updates(n):
         dm.actuators[r * 32 + c] = v
-        prop(dm(wf)).power
+        _ = prop(dm(wf)).power
     return n / (time.perf_counter() - start)
 
 

@@ -203,6 +203,58 @@ fn plane_dict<'py>(
     Ok(d)
 }
 
+/// An optic's transmission, OPD and phase arrays, each `None` where it has none.
+type OpticArrays<'py> =
+    (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
+/// An optic's arrays on a grid (POPPY's `get_transmission`, `get_opd`, `sample`): the
+/// first optic of scene text (a one-optic scene), sampled on `npix x npix` pixels of
+/// `pixelscale` (m/px in a pupil plane, arcsec/px in an image plane) about the array centre
+/// (pixel `(npix - 1) / 2`, as POPPY's wavefront coordinates). Returns `(transmission, opd,
+/// phase)`: the amplitude transmission, the OPD in metres and a wavelength-independent
+/// phase in radians, each `None` where the optic has none (clear, no OPD).
+///
+/// Raises `ValueError` for bad scene text or a grid that cannot be made.
+#[pyfunction]
+#[pyo3(signature = (scene, npix, pixelscale, file = None))]
+fn sample_optic<'py>(
+    py: Python<'py>,
+    scene: &str,
+    npix: usize,
+    pixelscale: f64,
+    file: Option<&str>,
+) -> PyResult<OpticArrays<'py>> {
+    use diffract::optics::{ImageGrid, PupilGrid};
+    use diffract::propagation::Plane;
+    let AnyScene::Fraunhofer(scene) = read_scene(scene, file)? else {
+        return Err(PyValueError::new_err("sample_optic takes a Fraunhofer scene"));
+    };
+    let bad = |e: String| PyValueError::new_err(e);
+    if npix == 0 || npix > 16384 || !(pixelscale.is_finite() && pixelscale > 0.0) {
+        return Err(bad(format!(
+            "npix must be 1 to 16384 and the pixel scale a finite number > 0; got {npix} and {pixelscale}"
+        )));
+    }
+    let arrays = match scene.system.planes().first() {
+        Some(Plane::Pupil(optic)) => {
+            let grid =
+                PupilGrid::new(npix, npix as f64 * pixelscale).map_err(|e| bad(e.to_string()))?;
+            py.detach(|| (optic.transmission(&grid), optic.opd(&grid), optic.phase(&grid)))
+        }
+        Some(Plane::Image(optic)) => {
+            let c = (npix as f64 - 1.0) / 2.0;
+            let grid = ImageGrid { shape: (npix, npix), pixelscale, center: (c, c), frame: None };
+            py.detach(|| (optic.transmission(&grid), optic.opd(&grid), optic.phase(&grid)))
+        }
+        Some(other) => {
+            return Err(bad(format!("{} has no arrays to sample", other.kind())));
+        }
+        None => return Err(bad("the scene has no optic".into())),
+    };
+    let out = |a: Option<ndarray::Array2<f64>>| a.map(|a| to_numpy(py, &a)).transpose();
+    Ok((out(arrays.0)?, out(arrays.1)?, out(arrays.2)?))
+}
+
 /// The entrance pupil of a Fraunhofer scene's system: `(npix, diameter_m, oversample)`,
 /// the grid `input_wavefront` fills and `propagate` takes.
 ///
@@ -389,6 +441,7 @@ fn _diffract(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute_psf, m)?)?;
     m.add_function(wrap_pyfunction!(propagate, m)?)?;
     m.add_function(wrap_pyfunction!(entrance, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_optic, m)?)?;
     m.add_function(wrap_pyfunction!(ee_curve, m)?)?;
     m.add_function(wrap_pyfunction!(fwhm, m)?)?;
     m.add_function(wrap_pyfunction!(centroid, m)?)?;

@@ -1,10 +1,10 @@
 """Type stubs of the extension module diffract._diffract (crates/diffract-py/src/lib.rs)."""
 
 from collections.abc import Callable
-from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
 
 _Card: TypeAlias = tuple[str, int | float | str, str | None]
 _Image: TypeAlias = npt.NDArray[np.float64]
@@ -26,6 +26,9 @@ def compute_psf(
     centre: bool = False,
 ) -> tuple[_Image, _Image, list[_Card], list[_Card], list[_Plane]]: ...
 def entrance(scene: str, file: str | None = None) -> tuple[int, float, int]: ...
+def sample_optic(
+    scene: str, npix: int, pixelscale: float, file: str | None = None
+) -> tuple[_Image | None, _Image | None, _Image | None]: ...
 def propagate(
     scene: str,
     field: _Field,

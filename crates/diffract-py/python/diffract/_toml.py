@@ -1,11 +1,15 @@
 """Scene text (docs/scene-format.md) from plain values: the one format the command line and
 the Python package share."""
 
+from __future__ import annotations
+
 import json
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
-def _value(v):
+def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -26,17 +30,23 @@ def _value(v):
     raise TypeError(f"cannot write {v!r} into a scene")
 
 
-def _table(lines, values):
+def _table(lines: list[str], values: Mapping[str, Any]) -> None:
     for key, v in values.items():
         if v is not None:
             lines.append(f"{key} = {_value(v)}")
 
 
-def scene_text(top, source, optics, detector, coronagraph=None):
+def scene_text(
+    top: Mapping[str, Any],
+    source: Mapping[str, Any],
+    optics: Sequence[Mapping[str, Any]],
+    detector: Mapping[str, Any] | None,
+    coronagraph: Mapping[str, Any] | None = None,
+) -> str:
     """The scene's TOML: top-level keys, ``[source]``, one ``[[optic]]`` per dict of
     ``optics`` (in order), ``[detector]`` and ``[coronagraph]`` (each when not ``None``).
     ``None`` values are left out."""
-    lines = []
+    lines: list[str] = []
     _table(lines, top)
     lines.append("\n[source]")
     _table(lines, source)

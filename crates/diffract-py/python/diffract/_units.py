@@ -1,16 +1,44 @@
 """Units at the boundary: floats are in POPPY's default units (metres, arcseconds,
-degrees); astropy Quantities are converted to them."""
+degrees); astropy Quantities are converted to them.
+
+The type aliases here are those of the package's annotations: ``Length`` and ``Angle`` a
+float in POPPY's default unit or an astropy ``Quantity``, ``Values`` one or several of
+them, ``SourceSpectrum`` ``calc_psf``'s ``source`` mapping."""
+
+from __future__ import annotations
 
 import numbers
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
 
 import astropy.units as u
 import numpy as np
+import numpy.typing as npt
+from astropy.units import Quantity
+
+#: A number in POPPY's default unit (metres, arcseconds, degrees, ...) or an astropy
+#: ``Quantity`` of a compatible unit.
+Scalar = Union[float, Quantity]
+#: A length: metres, or a ``Quantity`` (``50 * u.cm``).
+Length = Scalar
+#: An angle: in the unit the argument names (arcseconds, degrees or radians), or a
+#: ``Quantity``.
+Angle = Scalar
+#: One or several numbers or Quantities: a number, a sequence, a numpy or Quantity array.
+Values = Union[Scalar, Sequence[Scalar], npt.ArrayLike]
+#: ``calc_psf``'s ``source``: ``{'wavelengths': Values, 'weights': Values}``.
+SourceSpectrum = Mapping[str, Any]
+#: A unit: an astropy unit or its name (``"m"``, ``"arcsec"``, ``""`` dimensionless).
+UnitLike = Union[str, u.UnitBase]
+#: A file name.
+PathLike = Union[str, os.PathLike[str]]
 
 #: POPPY's pixel scales may be given per pixel (``0.02 * u.arcsec / u.pixel``).
 _PER_PIXEL = (u.arcsec / u.pixel, u.meter / u.pixel)
 
 
-def _convert(value, unit, name):
+def _convert(value: Quantity, unit: UnitLike, name: str) -> Any:
     unit = u.Unit(unit)
     try:
         return value.to_value(unit)
@@ -26,7 +54,7 @@ def _convert(value, unit, name):
         ) from None
 
 
-def scalar(value, unit, name):
+def scalar(value: Scalar, unit: UnitLike, name: str) -> float:
     """``value`` (a number or a Quantity) as a float in ``unit``."""
     if isinstance(value, u.Quantity):
         value = _convert(value, unit, name)
@@ -37,12 +65,12 @@ def scalar(value, unit, name):
     return float(value)
 
 
-def optional_scalar(value, unit, name):
+def optional_scalar(value: Scalar | None, unit: UnitLike, name: str) -> float | None:
     """As :func:`scalar`, with ``None`` kept."""
     return None if value is None else scalar(value, unit, name)
 
 
-def array(values, unit, name):
+def array(values: Values, unit: UnitLike, name: str) -> list[float]:
     """``values`` (a number, a sequence of numbers or Quantities, or a Quantity array) as a
     list of floats in ``unit``."""
     if isinstance(values, u.Quantity):
@@ -58,18 +86,20 @@ def array(values, unit, name):
     return [float(x) for x in arr]
 
 
-def integer(value, name):
+def integer(value: Any, name: str) -> int:
     """``value`` as an int (a whole float such as 2.0 included, as numpy's)."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real) and float(value).is_integer():
-        return int(value)
+        return int(value)  # type: ignore[call-overload]  # typeshed: numbers.Real lacks __int__
     raise TypeError(f"{name} must be an integer, got {value!r}")
 
 
-def spectrum(wavelength, weight=None, source=None):
+def spectrum(
+    wavelength: Values, weight: Values | None = None, source: SourceSpectrum | None = None
+) -> tuple[list[float], list[float] | None]:
     """``calc_psf``'s spectrum as (wavelengths in metres, weights or ``None``): from
     ``wavelength`` and ``weight``, or from ``source={'wavelengths': ..., 'weights': ...}``."""
     if source is not None:

@@ -9,15 +9,22 @@ integer-pixel shifts are applied here, exactly as POPPY applies them; other rota
 left to the Rust library (bilinear, where POPPY uses a cubic spline).
 """
 
+from __future__ import annotations
+
 import math
 import os
+from collections.abc import Sequence
+from typing import Any, cast
 
 import astropy.units as u
 import numpy as np
+import numpy.typing as npt
 from astropy.io import fits
 
 from . import _units
+from ._units import Angle, Length, PathLike, Quantity, Scalar
 from .optics import OpticalElement
+from .wavefront import PlaneType, Wavefront
 
 __all__ = ["ArrayOpticalElement", "FITSOpticalElement"]
 
@@ -27,11 +34,11 @@ class ArrayFiles:
     absolute paths; with ``directory=None`` (``describe()``) nothing is written and the
     paths are placeholders."""
 
-    def __init__(self, directory):
+    def __init__(self, directory: str | None) -> None:
         self.directory = directory
         self.count = 0
 
-    def write(self, array, what):
+    def write(self, array: npt.ArrayLike, what: str) -> str:
         self.count += 1
         if self.directory is None:
             return f"<{what} array {self.count}, written when the PSF is computed>"
@@ -40,13 +47,13 @@ class ArrayFiles:
         return path
 
 
-def _wavelength(wave):
+def _wavelength(wave: Any) -> float:
     """A wavelength in metres from a float, a Quantity or a wavefront-like object."""
     wave = getattr(wave, "wavelength", wave)
     return _units.scalar(wave, "m", "wave")
 
 
-def _array2d(value, name):
+def _array2d(value: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
@@ -69,8 +76,13 @@ class ArrayOpticalElement(OpticalElement):
     _planes = ("pupil", "image")
 
     def __init__(
-        self, opd=None, transmission=None, pixelscale=None, name="unnamed optic", **kwargs
-    ):
+        self,
+        opd: npt.ArrayLike | None = None,
+        transmission: npt.ArrayLike | None = None,
+        pixelscale: Scalar | None = None,
+        name: str = "unnamed optic",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, planetype=kwargs.pop("planetype", None))
         kwargs.pop("verbose", None)
         for key in ("oversample", "interp_order"):
@@ -81,29 +93,34 @@ class ArrayOpticalElement(OpticalElement):
                 )
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        self._rotation = None
+        self._rotation: float | None = None
         self._opd_in_radians = False
-        self.amplitude = None if transmission is None else _array2d(transmission, "transmission")
-        self.opd = None if opd is None else _array2d(opd, "opd")
+        # Both None for an empty optic, both arrays of one shape otherwise.
+        self.amplitude: npt.NDArray[np.float64] | None = (
+            None if transmission is None else _array2d(transmission, "transmission")
+        )
+        self.opd: npt.NDArray[np.float64] | None = None if opd is None else _array2d(opd, "opd")
         self._has_opd = self.opd is not None
         if self.amplitude is None and self.opd is not None:
             self.amplitude = np.ones_like(self.opd)
         if self.opd is None and self.amplitude is not None:
             self.opd = np.zeros_like(self.amplitude)
         self._has_transmission = transmission is not None
-        if self.amplitude is not None and self.amplitude.shape != self.opd.shape:
+        if self.amplitude is not None and (
+            self.amplitude.shape != self.opd.shape  # type: ignore[union-attr]
+        ):
             raise ValueError(
-                f"transmission {self.amplitude.shape} and opd {self.opd.shape} must have "
-                "the same shape"
+                f"transmission {self.amplitude.shape} and opd "
+                f"{self.opd.shape} must have the same shape"  # type: ignore[union-attr]
             )
         self.pixelscale = pixelscale
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...] | None:
         """The arrays' shape ``(rows, columns)``, or ``None`` for an empty optic."""
         return None if self.amplitude is None else self.amplitude.shape
 
-    def _check_exact(self, method):
+    def _check_exact(self, method: str) -> None:
         if self._rotation is not None:
             raise NotImplementedError(
                 f"{type(self).__name__}.{method} with rotation={self._rotation}: a rotation "
@@ -111,20 +128,21 @@ class ArrayOpticalElement(OpticalElement):
                 "the PSF is computed"
             )
 
-    def get_transmission(self, wave=None):
+    def get_transmission(self, wave: Length | Wavefront | None = None) -> npt.NDArray[np.float64]:
         """The amplitude transmission array (``wave`` is not used)."""
         self._check_exact("get_transmission")
-        return self.amplitude.copy()
+        return self.amplitude.copy()  # type: ignore[union-attr]  # None: an empty optic
 
-    def get_opd(self, wave=None):
+    def get_opd(self, wave: Length | Wavefront | None = None) -> npt.NDArray[np.float64]:
         """The OPD array in metres (an OPD given in radians is converted at the
         wavelength of ``wave``: metres, a Quantity or a wavefront)."""
         self._check_exact("get_opd")
+        opd = cast("npt.NDArray[np.float64]", self.opd)  # None for an empty optic
         if self._opd_in_radians:
-            return self.opd * _wavelength(wave) / (2 * math.pi)
-        return self.opd.copy()
+            return opd * _wavelength(wave) / (2 * math.pi)
+        return opd.copy()
 
-    def _pixelscale(self, plane, ctx):
+    def _pixelscale(self, plane: str, ctx: dict[str, Any] | None) -> float | None:
         if plane == "pupil":
             if self.pixelscale is None:
                 scale = ctx.get("pupil_pixelscale") if ctx else None
@@ -139,7 +157,7 @@ class ArrayOpticalElement(OpticalElement):
             raise ValueError(f"{self.name}: an image-plane array optic needs its pixelscale")
         return _units.scalar(self.pixelscale, "arcsec", "pixelscale")
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         if self.amplitude is None:
             raise ValueError(f"{self.name}: give transmission=, opd= or both")
         files = ctx["files"] if ctx else ArrayFiles(None)
@@ -147,7 +165,7 @@ class ArrayOpticalElement(OpticalElement):
         if self._has_transmission:
             keys["transmission_path"] = files.write(self.amplitude, "transmission")
         if self._has_opd:
-            keys["opd_path"] = files.write(self.opd, "opd")
+            keys["opd_path"] = files.write(self.opd, "opd")  # type: ignore[arg-type]
             keys["opd_unit"] = "rad" if self._opd_in_radians else "m"
         scale = self._pixelscale(plane, ctx)
         if scale is not None:
@@ -171,7 +189,9 @@ _OPD_UNITS = {
 _OPD_SCALE = {"m": 1.0, "um": 1e-6, "nm": 1e-9}
 
 
-def _read(value, index, what):
+def _read(
+    value: Any, index: int | None, what: str
+) -> tuple[npt.NDArray[np.float64], fits.Header, str]:
     """``(data, header, description)`` of a file name, an ``HDUList``, or (for the OPD) a
     ``(file name, slice)`` tuple; a cube's slice ``index`` (default 0)."""
     if isinstance(value, (str, os.PathLike)):
@@ -197,7 +217,7 @@ def _read(value, index, what):
     return data, header, source
 
 
-def _find_keyword(keywords, headers):
+def _find_keyword(keywords: Sequence[str], headers: Sequence[fits.Header | None]) -> float:
     for keyword in keywords:
         for header in headers:
             if header is not None and keyword in header:
@@ -225,22 +245,22 @@ class FITSOpticalElement(ArrayOpticalElement):
 
     def __init__(
         self,
-        name="unnamed optic",
-        transmission=None,
-        opd=None,
-        opdunits=None,
-        rotation=None,
-        pixelscale=None,
-        planetype=None,
-        transmission_index=None,
-        opd_index=None,
-        shift=None,
-        shift_x=None,
-        shift_y=None,
-        flip_x=False,
-        flip_y=False,
-        **kwargs,
-    ):
+        name: str = "unnamed optic",
+        transmission: PathLike | fits.HDUList | None = None,
+        opd: PathLike | fits.HDUList | tuple[str, int] | None = None,
+        opdunits: str | None = None,
+        rotation: Angle | None = None,
+        pixelscale: Scalar | str | None = None,
+        planetype: PlaneType | None = None,
+        transmission_index: int | None = None,
+        opd_index: int | None = None,
+        shift: tuple[float, float] | None = None,
+        shift_x: Length | None = None,
+        shift_y: Length | None = None,
+        flip_x: bool = False,
+        flip_y: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.amplitude_header = self.opd_header = None
         self.amplitude_file = self.opd_file = None
         amplitude = opd_data = None
@@ -290,8 +310,17 @@ class FITSOpticalElement(ArrayOpticalElement):
             self.pixelscale = pixelscale
         self._transform(flip_x, flip_y, rotation, shift, shift_x, shift_y)
 
-    def _transform(self, flip_x, flip_y, rotation, shift, shift_x, shift_y):
-        arrays = [self.amplitude, self.opd]
+    def _transform(
+        self,
+        flip_x: bool,
+        flip_y: bool,
+        rotation: Angle | None,
+        shift: tuple[float, float] | None,
+        shift_x: Length | None,
+        shift_y: Length | None,
+    ) -> None:
+        # Called for a non-empty optic: both are arrays.
+        arrays = cast("list[npt.NDArray[np.float64]]", [self.amplitude, self.opd])
         if flip_y:
             arrays = [a[::-1] for a in arrays]
         if flip_x:
@@ -331,7 +360,7 @@ class FITSOpticalElement(ArrayOpticalElement):
             arrays = [_shifted(a, roll) for a in arrays]
         self.amplitude, self.opd = (np.ascontiguousarray(a) for a in arrays)
 
-    def _pupil_scale(self, what):
+    def _pupil_scale(self, what: str) -> float:
         """The pixel scale in metres known when the optic is made (for shifts)."""
         if self.pixelscale is not None:
             return _units.scalar(self.pixelscale, "m", "pixelscale")
@@ -346,13 +375,13 @@ class FITSOpticalElement(ArrayOpticalElement):
             raise ValueError(f"{what}: {e}") from None
 
     @property
-    def pupil_diam(self):
+    def pupil_diam(self) -> Quantity | None:
         """The array's width in metres (rows times the pixel scale), in pupil planes."""
         if self.amplitude is None:
             return None
         return self._pupil_scale("pupil_diam") * self.amplitude.shape[0] * u.m
 
-    def _pixelscale(self, plane, ctx):
+    def _pixelscale(self, plane: str, ctx: dict[str, Any] | None) -> float | None:
         if self.pixelscale is not None:
             return super()._pixelscale(plane, ctx)
         headers = (self.amplitude_header, self.opd_header)
@@ -365,7 +394,7 @@ class FITSOpticalElement(ArrayOpticalElement):
             raise ValueError(f"{self.name}: {e}") from None
 
 
-def _shifted(a, roll):
+def _shifted(a: npt.NDArray[np.float64], roll: tuple[int, int]) -> npt.NDArray[np.float64]:
     """``a`` moved by whole pixels ``(rows, columns)``, zeros coming in (scipy's
     ``ndimage.shift`` by whole pixels, as POPPY)."""
     out = np.zeros_like(a)

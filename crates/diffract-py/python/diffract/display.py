@@ -1,12 +1,23 @@
 """POPPY's PSF displays (``poppy.utils.display_psf``, ``display_profiles``) drawn with
 matplotlib, an optional dependency (``pip install "diffract[matplotlib]"``)."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import astropy.units as u
 import numpy as np
+import numpy.typing as npt
+from astropy.io import fits
 
-from .utils import _opened, measure_centroid, radial_profile
+from .utils import HDUListOrPath, _opened, measure_centroid, radial_profile
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.colors import Colormap
 
 __all__ = ["display_profiles", "display_psf"]
 
@@ -15,7 +26,7 @@ DEFAULT_CMAP = "gist_heat"
 EE_LEVELS = (0.5, 0.8, 0.95)
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
@@ -26,7 +37,7 @@ def _pyplot():
     return plt
 
 
-def _title(hdulist, ext, hdulist_or_filename):
+def _title(hdulist: fits.HDUList, ext: int | str, hdulist_or_filename: HDUListOrPath) -> str:
     """POPPY's default title: the header's instrument and filter, else the input."""
     header = hdulist[ext].header
     if "INSTRUME" in header and "FILTER" in header:
@@ -34,40 +45,40 @@ def _title(hdulist, ext, hdulist_or_filename):
     return str(hdulist_or_filename)
 
 
-def _show_pixel_values(ax, image, extent):
+def _show_pixel_values(ax: Axes, image: npt.NDArray[np.float64], extent: Sequence[float]) -> None:
     """Report the pixel under the cursor in the status bar as ``(x, y) value``."""
     ny, nx = image.shape
 
-    def format_coord(x, y):
+    def format_coord(x: float, y: float) -> str:
         col = int(np.clip(np.floor((x - extent[0]) / (extent[1] - extent[0]) * nx), 0, nx - 1))
         row = int(np.clip(np.floor((y - extent[2]) / (extent[3] - extent[2]) * ny), 0, ny - 1))
         return f"({x:6.3f}, {y:6.3f})     {image[row, col]:<12.6g}"
 
-    ax.format_coord = format_coord
+    ax.format_coord = format_coord  # type: ignore[method-assign]
 
 
 def display_psf(
-    hdulist_or_filename,
-    ext=0,
-    vmin=1e-7,
-    vmax=1e-1,
-    scale="log",
-    cmap=None,
-    title=None,
-    imagecrop=None,
-    adjust_for_oversampling=False,
-    normalize="None",
-    crosshairs=False,
-    markcentroid=False,
-    colorbar=True,
-    colorbar_orientation="vertical",
-    pixelscale="PIXELSCL",
-    ax=None,
-    return_ax=False,
-    interpolation=None,
-    cube_slice=None,
-    angular_coordinate_unit=u.arcsec,
-):
+    hdulist_or_filename: HDUListOrPath,
+    ext: int | str = 0,
+    vmin: float = 1e-7,
+    vmax: float = 1e-1,
+    scale: str = "log",
+    cmap: str | Colormap | None = None,
+    title: str | None = None,
+    imagecrop: float | None = None,
+    adjust_for_oversampling: bool = False,
+    normalize: str = "None",
+    crosshairs: bool = False,
+    markcentroid: bool = False,
+    colorbar: bool = True,
+    colorbar_orientation: str = "vertical",
+    pixelscale: str | float = "PIXELSCL",
+    ax: Axes | None = None,
+    return_ax: bool = False,
+    interpolation: str | None = None,
+    cube_slice: int | None = None,
+    angular_coordinate_unit: u.UnitBase = u.arcsec,
+) -> Axes | tuple[Axes, Colorbar] | None:
     """Draw a PSF image as POPPY 1.1.2's ``display_psf``, on ``ax`` (default the current
     axes): ``scale`` "log" (default) or "linear" between ``vmin`` and ``vmax``, centred on
     the array centre with axes in ``angular_coordinate_unit`` (arcsec), cropped to
@@ -128,7 +139,7 @@ def display_psf(
     pixelscale *= to_unit
     half_x = pixelscale * image.shape[1] / 2.0
     half_y = pixelscale * image.shape[0] / 2.0
-    extent = [-half_x, half_x, -half_y, half_y]
+    extent = (-half_x, half_x, -half_y, half_y)
 
     if ax is None:
         ax = plt.gca()
@@ -169,7 +180,7 @@ def display_psf(
             )
             if colorbar_orientation == "horizontal" and vmax == 1e-1 and vmin == 1e-8:
                 ticks = np.array([1e-8, 1e-6, 1e-4, 1e-2, 1e-1])
-            bar.set_ticks(ticks)
+            bar.set_ticks(ticks)  # type: ignore[arg-type]  # an array is accepted
             bar.set_ticklabels([f"{t:.6g}" for t in ticks])
         if mode == "peak":
             bar.set_label("Intensity relative to peak pixel")
@@ -177,11 +188,17 @@ def display_psf(
             bar.set_label("Fractional intensity per pixel")
 
     if return_ax:
-        return (ax, bar) if colorbar else ax
+        return (ax, cast("Colorbar", bar)) if colorbar else ax
     return None
 
 
-def display_profiles(hdulist_or_filename=None, ext=0, overplot=False, title=None, **kwargs):
+def display_profiles(
+    hdulist_or_filename: HDUListOrPath | None = None,
+    ext: int | str = 0,
+    overplot: bool = False,
+    title: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Draw the radial profile (log scale, with its FWHM marked) above the encircled energy
     (with the radii of 50%, 80% and 95%) in the current figure, as POPPY 1.1.2's
     ``display_profiles``; ``kwargs`` go to :func:`radial_profile` (``center``,

@@ -4,14 +4,20 @@ held here as a numpy array in metres and written into the scene as the mirror's 
 (docs/scene-format.md, "Pupil planes: deformable mirrors"); the Rust library computes the
 OPD."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import astropy.units as u
 import numpy as np
+import numpy.typing as npt
 from astropy.io import fits
 
 from . import _units
-from .optics import AnalyticOpticalElement
+from ._units import Angle, Length, PathLike, Values
+from .optics import AnalyticOpticalElement, OpticalElement
 
 __all__ = [
     "CircularSegmentedDeformableMirror",
@@ -20,7 +26,7 @@ __all__ = [
 ]
 
 
-def _metres(value, name):
+def _metres(value: Values, name: str) -> npt.NDArray[np.float64]:
     """A number, array or Quantity as float metres."""
     if isinstance(value, u.Quantity):
         try:
@@ -30,7 +36,7 @@ def _metres(value, name):
     return np.asarray(value, dtype=float)
 
 
-def _no_placement(optic, kwargs):
+def _no_placement(optic: OpticalElement, kwargs: dict[str, Any]) -> None:
     for key in ("shift_x", "shift_y", "rotation", "inclination_x", "inclination_y"):
         if kwargs.get(key) not in (None, 0, 0.0):
             raise NotImplementedError(
@@ -56,19 +62,19 @@ class ContinuousDeformableMirror(AnalyticOpticalElement):
 
     def __init__(
         self,
-        dm_shape=(10, 10),
-        actuator_spacing=None,
-        influence_func=None,
-        name="DM",
-        include_actuator_print_through=False,
-        actuator_print_through_file=None,
-        actuator_mask_file=None,
-        radius=1.0,
-        flip_x=False,
-        flip_y=False,
-        include_factor_of_two=False,
-        **kwargs,
-    ):
+        dm_shape: Sequence[int] = (10, 10),
+        actuator_spacing: Length | None = None,
+        influence_func: PathLike | fits.HDUList | None = None,
+        name: str = "DM",
+        include_actuator_print_through: bool = False,
+        actuator_print_through_file: PathLike | None = None,
+        actuator_mask_file: PathLike | None = None,
+        radius: Length = 1.0,
+        flip_x: bool = False,
+        flip_y: bool = False,
+        include_factor_of_two: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if include_actuator_print_through or actuator_print_through_file is not None:
             raise NotImplementedError(
                 "ContinuousDeformableMirror(include_actuator_print_through=): diffract's DM "
@@ -106,17 +112,17 @@ class ContinuousDeformableMirror(AnalyticOpticalElement):
             )
 
     @property
-    def dm_shape(self):
+    def dm_shape(self) -> tuple[int, ...]:
         """The actuators ``(rows, columns)``."""
         return self._dm_shape
 
     @property
-    def surface(self):
+    def surface(self) -> npt.NDArray[np.float64]:
         """The commanded surface, in metres (row 0 at -Y); the OPD is this, or twice it
         with ``include_factor_of_two``."""
         return self._surface
 
-    def set_surface(self, new_surface):
+    def set_surface(self, new_surface: Values) -> None:
         """Sets every actuator: an array of ``dm_shape`` or one value, in metres (or a
         Quantity)."""
         values = _metres(new_surface, "new_surface")
@@ -129,7 +135,7 @@ class ContinuousDeformableMirror(AnalyticOpticalElement):
             )
         self._surface[:] = values
 
-    def set_actuator(self, actx, acty, new_value):
+    def set_actuator(self, actx: int, acty: int, new_value: Length) -> None:
         """Sets actuator (``actx``, ``acty``) (column, row) to ``new_value`` metres (or a
         Quantity)."""
         if actx < 0 or actx > self._dm_shape[1] - 1:
@@ -138,14 +144,14 @@ class ContinuousDeformableMirror(AnalyticOpticalElement):
             raise ValueError("Y axis coordinate is out of range")
         self._surface[acty, actx] = float(_metres(new_value, "new_value"))
 
-    def flatten(self):
+    def flatten(self) -> None:
         """Sets every actuator to 0."""
         self._surface[:] = 0
 
-    def _pupil_diameter(self):
+    def _pupil_diameter(self) -> float:
         return self.pupil_diam
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         keys = {
             "dm_shape": list(self._dm_shape),
             "actuator_spacing_m": self.actuator_spacing,
@@ -167,21 +173,31 @@ class ContinuousDeformableMirror(AnalyticOpticalElement):
         return keys
 
 
-def _segment_count(rings):
+def _segment_count(rings: int) -> int:
     return 1 + 3 * rings * (rings + 1)
 
 
 class _SegmentedDeformableMirror(AnalyticOpticalElement):
     """Piston, tip and tilt per segment (POPPY's ``SegmentedDeformableMirror``)."""
 
-    def _init_surface(self, rings, include_factor_of_two):
+    # Set by the subclasses' constructors.
+    rings: int
+    center: bool
+    _segments: list[int] | None
+    _surface: npt.NDArray[np.float64]
+
+    def _geometry(self) -> dict[str, Any]:
+        """The scene keys of the segments' layout."""
+        raise NotImplementedError
+
+    def _init_surface(self, rings: int, include_factor_of_two: bool) -> None:
         self.rings = _units.integer(rings, "rings")
         # POPPY's array: segments of rings + 1 rings, columns piston, tip, tilt.
         self._surface = np.zeros((_segment_count(self.rings + 1), 3))
         self.include_factor_of_two = bool(include_factor_of_two)
 
     @property
-    def segmentlist(self):
+    def segmentlist(self) -> list[int]:
         """The segments present (0 the centre)."""
         if self._segments is not None:
             return list(self._segments)
@@ -189,21 +205,21 @@ class _SegmentedDeformableMirror(AnalyticOpticalElement):
         return list(range(first, _segment_count(self.rings)))
 
     @property
-    def dm_shape(self):
+    def dm_shape(self) -> int:
         """The number of segments."""
         return len(self.segmentlist)
 
     @property
-    def surface(self):
+    def surface(self) -> npt.NDArray[np.float64]:
         """The commanded piston (metres), tip and tilt (radians) of each segment, one row
         per segment number."""
         return self._surface
 
-    def flatten(self):
+    def flatten(self) -> None:
         """Sets every segment's piston, tip and tilt to 0."""
         self._surface[:] = 0
 
-    def set_actuator(self, segnum, piston, tip, tilt):
+    def set_actuator(self, segnum: int, piston: Length, tip: Angle, tilt: Angle) -> None:
         """Sets segment ``segnum``: ``piston`` in metres, ``tip`` and ``tilt`` in radians
         (or Quantities); tip multiplies x and tilt y from the segment's centre."""
         if segnum not in self.segmentlist:
@@ -214,7 +230,7 @@ class _SegmentedDeformableMirror(AnalyticOpticalElement):
             _units.scalar(tilt, "rad", "tilt"),
         ]
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         n = _segment_count(self.rings)
         keys = self._geometry()
         keys.update(
@@ -240,15 +256,15 @@ class HexSegmentedDeformableMirror(_SegmentedDeformableMirror):
 
     def __init__(
         self,
-        rings=3,
-        flattoflat=1.0,
-        gap=0.01,
-        name="HexDM",
-        center=True,
-        include_factor_of_two=False,
-        segmentlist=None,
-        **kwargs,
-    ):
+        rings: int = 3,
+        flattoflat: Length = 1.0,
+        gap: Length = 0.01,
+        name: str = "HexDM",
+        center: bool = True,
+        include_factor_of_two: bool = False,
+        segmentlist: Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
         _no_placement(self, kwargs)
         super().__init__(name=name, **kwargs)
         self._init_surface(rings, include_factor_of_two)
@@ -259,7 +275,7 @@ class HexSegmentedDeformableMirror(_SegmentedDeformableMirror):
             None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
         )
 
-    def _geometry(self):
+    def _geometry(self) -> dict[str, Any]:
         return {"rings": self.rings, "flattoflat_m": self.flattoflat, "gap_m": self.gap}
 
 
@@ -274,15 +290,15 @@ class CircularSegmentedDeformableMirror(_SegmentedDeformableMirror):
 
     def __init__(
         self,
-        rings=1,
-        segment_radius=1.0,
-        gap=0.01,
-        name="CircSegDM",
-        center=True,
-        include_factor_of_two=False,
-        segmentlist=None,
-        **kwargs,
-    ):
+        rings: int = 1,
+        segment_radius: Length = 1.0,
+        gap: Length = 0.01,
+        name: str = "CircSegDM",
+        center: bool = True,
+        include_factor_of_two: bool = False,
+        segmentlist: Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
         _no_placement(self, kwargs)
         super().__init__(name=name, **kwargs)
         self._init_surface(rings, include_factor_of_two)
@@ -293,5 +309,5 @@ class CircularSegmentedDeformableMirror(_SegmentedDeformableMirror):
             None if segmentlist is None else [_units.integer(s, "segmentlist") for s in segmentlist]
         )
 
-    def _geometry(self):
+    def _geometry(self) -> dict[str, Any]:
         return {"rings": self.rings, "segment_radius_m": self.segment_radius, "gap_m": self.gap}

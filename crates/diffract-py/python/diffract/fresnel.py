@@ -1,9 +1,15 @@
 """POPPY's ``FresnelOpticalSystem``: optics at distances along a Gaussian beam, the scene's
 ``propagation = "fresnel"`` (docs/scene-format.md, "Fresnel scenes")."""
 
+from __future__ import annotations
+
 import tempfile
+from typing import Any, NoReturn
+
+from astropy.io import fits
 
 from . import _diffract, _toml, _units
+from ._units import Angle, Length, Quantity, SourceSpectrum, Values
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
 from .systems import hdulist_of, progress_bar, refuse_unavailable
@@ -16,16 +22,16 @@ class _FresnelDetector:
     """The detector of a Fresnel system: ``pixelscale`` in metres per pixel,
     ``fov_pixels`` across (square), ``distance`` metres after the last optic."""
 
-    def __init__(self, pixelscale, fov_pixels, distance):
+    def __init__(self, pixelscale: Length, fov_pixels: int | Quantity, distance: Length) -> None:
         self.name = "Detector"
         self.pixelscale = _units.scalar(pixelscale, "m", "pixelscale")
-        fov = fov_pixels
+        fov: Any = fov_pixels
         if hasattr(fov, "unit"):
             fov = fov.value
         self.fov_pixels = _units.integer(fov, "fov_pixels")
         self.distance = _units.scalar(distance, "m", "distance")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Detector: {self.name}>"
 
 
@@ -38,25 +44,32 @@ class FresnelOpticalSystem:
     as ``OpticalSystem.calc_psf``, normalised after the first optic."""
 
     def __init__(
-        self, name="unnamed system", pupil_diameter=1.0, npix=1024, beam_ratio=0.5, verbose=True
-    ):
+        self,
+        name: str = "unnamed system",
+        pupil_diameter: Length = 1.0,
+        npix: int = 1024,
+        beam_ratio: float = 0.5,
+        verbose: bool = True,
+    ) -> None:
         self.name = name
         self.verbose = verbose
         self.pupil_diameter = _units.scalar(pupil_diameter, "m", "pupil_diameter")
         self.npix = _units.integer(npix, "npix")
         self.beam_ratio = _units.scalar(beam_ratio, "", "beam_ratio")
-        self.planes = []
-        self.distances = []
-        self.source_offset_r = 0
-        self.source_offset_theta = 0
+        self.planes: list[OpticalElement | _FresnelDetector] = []
+        self.distances: list[float] = []
+        self.source_offset_r: Angle = 0
+        self.source_offset_theta: Angle = 0
 
-    def __getitem__(self, num):
+    def __getitem__(self, num: int) -> OpticalElement | _FresnelDetector:
         return self.planes[num]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.planes)
 
-    def add_optic(self, optic=None, distance=0.0, index=None):
+    def add_optic(
+        self, optic: OpticalElement | None = None, distance: Length = 0.0, index: int | None = None
+    ) -> OpticalElement:
         """Adds ``optic`` ``distance`` metres (or a Quantity) after the previous one and
         returns it."""
         if index is not None:
@@ -75,7 +88,9 @@ class FresnelOpticalSystem:
         self.distances.append(_units.scalar(distance, "m", "distance"))
         return optic
 
-    def add_detector(self, pixelscale=10e-6, fov_pixels=10, distance=0.0):
+    def add_detector(
+        self, pixelscale: Length = 10e-6, fov_pixels: int | Quantity = 10, distance: Length = 0.0
+    ) -> _FresnelDetector:
         """Adds the detector: ``pixelscale`` metres per pixel (10 microns; a Quantity
         such as ``10 * u.micron / u.pixel``), ``fov_pixels`` (10) across, ``distance``
         metres after the last optic; returns it."""
@@ -84,14 +99,16 @@ class FresnelOpticalSystem:
         self.distances.append(detector.distance)
         return detector
 
-    def add_pupil(self, *args, **kwargs):
+    def add_pupil(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError(
             "FresnelOpticalSystem.add_pupil: place optics with add_optic(optic, distance=)"
         )
 
     add_image = add_pupil
 
-    def _scene(self, wavelengths, weights, files):
+    def _scene(
+        self, wavelengths: list[float], weights: list[float] | None, files: ArrayFiles
+    ) -> str:
         ctx = {"files": files, "pupil_pixelscale": self.pupil_diameter / self.npix}
         optics, detector = [], None
         for optic, distance in zip(self.planes, self.distances):
@@ -122,19 +139,19 @@ class FresnelOpticalSystem:
 
     def calc_psf(
         self,
-        wavelength=1e-6,
-        weight=None,
-        save_intermediates=False,
-        save_intermediates_what="all",
-        display=False,
-        return_intermediates=False,
-        return_final=False,
-        source=None,
-        normalize="first",
-        display_intermediates=False,
-        progressbar=False,
-        inwave=None,
-    ):
+        wavelength: Values = 1e-6,
+        weight: Values | None = None,
+        save_intermediates: bool = False,
+        save_intermediates_what: str = "all",
+        display: bool = False,
+        return_intermediates: bool = False,
+        return_final: bool = False,
+        source: SourceSpectrum | None = None,
+        normalize: str = "first",
+        display_intermediates: bool = False,
+        progressbar: bool = False,
+        inwave: Wavefront | None = None,
+    ) -> fits.HDUList | tuple[fits.HDUList, list[Wavefront]]:
         """Computes the PSF (the intensity on the detector, or over the last plane's array
         without one) at ``wavelength`` (metres or a Quantity; a list with ``weight``, or
         ``source={'wavelengths', 'weights'}``). Returns an astropy ``HDUList``;
@@ -176,7 +193,7 @@ class FresnelOpticalSystem:
             return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
         return hdulist
 
-    def _wavefront(self, plane, wavelength):
+    def _wavefront(self, plane: dict[str, Any], wavelength: float) -> Wavefront:
         """A :class:`Wavefront` of a plane of ``compute_psf(keep=...)``: metres per pixel,
         ``planetype`` intermediate, ``z`` in metres."""
         index = plane["index"]
@@ -193,9 +210,9 @@ class FresnelOpticalSystem:
         wf.planetype = PlaneType.intermediate
         return wf
 
-    def describe(self):
+    def describe(self) -> str:
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it."""
         return self._scene([1e-6], None, ArrayFiles(None))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<FresnelOpticalSystem: {self.name}>"

@@ -6,9 +6,15 @@ degrees) when it is made, and describes itself as one ``[[optic]]`` table of a s
 astropy Quantities are converted.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from . import _units
+from ._units import Angle, Length, Scalar, Values
+from .wavefront import PlaneType
 
 __all__ = [
     "AnalyticOpticalElement",
@@ -49,36 +55,36 @@ class OpticalElement:
     """Base of diffract's optics (POPPY's ``OpticalElement``). Not made directly."""
 
     #: The scene kind (docs/scene-format.md).
-    _kind = None
+    _kind: str | None = None
     #: The planes the optic may sit in.
-    _planes = ("pupil",)
+    _planes: tuple[str, ...] = ("pupil",)
 
-    def __init__(self, name=None, planetype=None):
+    def __init__(self, name: str | None = None, planetype: PlaneType | None = None) -> None:
         self.name = name if name is not None else type(self).__name__
         # POPPY's planetype is set by add_pupil / add_image here; it is accepted and kept.
         self.planetype = planetype
 
-    def _keys(self, plane):
+    def _keys(self, plane: str) -> dict[str, Any]:
         """The optic's own scene keys (without ``plane`` and ``kind``)."""
         raise NotImplementedError
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         """The optic's own scene keys in a system: ``ctx`` holds what optics from arrays
         need (``files``, where they write their arrays, and ``pupil_pixelscale``)."""
         return self._keys(plane)
 
-    def _scene_table(self, plane, ctx=None):
+    def _scene_table(self, plane: str, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
         """The optic as one ``[[optic]]`` table in ``plane`` ("pupil" or "image")."""
         table = {"plane": plane, "kind": self._kind}
         table.update(self._keys_in(plane, ctx))
         return table
 
-    def _pupil_diameter(self):
+    def _pupil_diameter(self) -> float | None:
         """The pupil diameter this optic sets when first, if it differs from diffract's
         natural size of the kind; else ``None``."""
-        return
+        return None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.name}>"
 
 
@@ -89,14 +95,14 @@ class AnalyticOpticalElement(OpticalElement):
 
     def __init__(
         self,
-        name=None,
-        shift_x=None,
-        shift_y=None,
-        rotation=None,
-        inclination_x=None,
-        inclination_y=None,
-        planetype=None,
-    ):
+        name: str | None = None,
+        shift_x: Scalar | None = None,
+        shift_y: Scalar | None = None,
+        rotation: Angle | None = None,
+        inclination_x: Angle | None = None,
+        inclination_y: Angle | None = None,
+        planetype: PlaneType | None = None,
+    ) -> None:
         super().__init__(name=name, planetype=planetype)
         if inclination_x is not None or inclination_y is not None:
             raise NotImplementedError(
@@ -108,7 +114,7 @@ class AnalyticOpticalElement(OpticalElement):
         self.shift_y = shift_y
         self.rotation = _units.optional_scalar(rotation, "deg", "rotation")
 
-    def _placement(self, plane):
+    def _placement(self, plane: str) -> dict[str, float]:
         unit, suffix = ("m", "_m") if plane == "pupil" else ("arcsec", "_arcsec")
         keys = {}
         if self.shift_x is not None:
@@ -119,10 +125,10 @@ class AnalyticOpticalElement(OpticalElement):
             keys["rotation_deg"] = self.rotation
         return keys
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _keys(self, plane):
+    def _keys(self, plane: str) -> dict[str, Any]:
         keys = self._own_keys()
         keys.update(self._placement(plane))
         return keys
@@ -134,11 +140,11 @@ class ScalarTransmission(AnalyticOpticalElement):
     _kind = "scalar_transmission"
     _planes = ("pupil", "image")
 
-    def __init__(self, name=None, transmission=1.0, **kwargs):
+    def __init__(self, name: str | None = None, transmission: float = 1.0, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.transmission = _units.scalar(transmission, "", "transmission")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"transmission": self.transmission}
 
 
@@ -151,8 +157,14 @@ class CircularAperture(AnalyticOpticalElement):
     _kind = "circular_aperture"
 
     def __init__(
-        self, name=None, radius=1.0, pad_factor=1.0, planetype=None, gray_pixel=True, **kwargs
-    ):
+        self,
+        name: str | None = None,
+        radius: Length = 1.0,
+        pad_factor: float = 1.0,
+        planetype: PlaneType | None = None,
+        gray_pixel: bool = True,
+        **kwargs: Any,
+    ) -> None:
         if not gray_pixel:
             raise NotImplementedError(
                 "CircularAperture(gray_pixel=False): diffract's circles always have exact "
@@ -164,10 +176,10 @@ class CircularAperture(AnalyticOpticalElement):
         super().__init__(name=name, planetype=planetype, **kwargs)
         self.pad_factor = _units.scalar(pad_factor, "", "pad_factor")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"radius_m": self.radius}
 
-    def _pupil_diameter(self):
+    def _pupil_diameter(self) -> float | None:
         if self.pad_factor == 1.0:
             return None
         return 2 * self.radius * self.pad_factor
@@ -182,13 +194,13 @@ class SecondaryObscuration(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name=None,
-        secondary_radius=0.5,
-        n_supports=4,
-        support_width=0.01,
-        support_angle_offset=0.0,
-        **kwargs,
-    ):
+        name: str | None = None,
+        secondary_radius: Length = 0.5,
+        n_supports: int = 4,
+        support_width: Length = 0.01,
+        support_angle_offset: Angle = 0.0,
+        **kwargs: Any,
+    ) -> None:
         self.n_supports = _units.integer(n_supports, "n_supports")
         if name is None:
             name = f"Secondary Obscuration with {self.n_supports} supports"
@@ -199,7 +211,7 @@ class SecondaryObscuration(AnalyticOpticalElement):
             support_angle_offset, "deg", "support_angle_offset"
         )
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "secondary_radius_m": self.secondary_radius,
             "n_supports": self.n_supports,
@@ -215,7 +227,14 @@ class HexagonAperture(AnalyticOpticalElement):
 
     _kind = "hexagon_aperture"
 
-    def __init__(self, name=None, side=None, diameter=None, flattoflat=None, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        side: Length | None = None,
+        diameter: Length | None = None,
+        flattoflat: Length | None = None,
+        **kwargs: Any,
+    ) -> None:
         if flattoflat is not None and side is None and diameter is None:
             self.flattoflat = _units.scalar(flattoflat, "m", "flattoflat")
             side = self.flattoflat / math.sqrt(3.0)
@@ -232,7 +251,7 @@ class HexagonAperture(AnalyticOpticalElement):
             name = f"Hexagon, side length= {side} m"
         super().__init__(name=name, **kwargs)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"flattoflat_m": self.flattoflat}
 
 
@@ -245,15 +264,15 @@ class MultiHexagonAperture(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name="MultiHex",
-        flattoflat=1.0,
-        side=None,
-        gap=0.01,
-        rings=1,
-        segmentlist=None,
-        center=False,
-        **kwargs,
-    ):
+        name: str = "MultiHex",
+        flattoflat: Length | None = 1.0,
+        side: Length | None = None,
+        gap: Length = 0.01,
+        rings: int = 1,
+        segmentlist: Sequence[int] | None = None,
+        center: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         if side is not None:
             self.flattoflat = _units.scalar(side, "m", "side") * math.sqrt(3.0)
@@ -268,7 +287,7 @@ class MultiHexagonAperture(AnalyticOpticalElement):
         )
         self.center = bool(center)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "rings": self.rings,
             "flattoflat_m": self.flattoflat,
@@ -284,14 +303,21 @@ class RectangleAperture(AnalyticOpticalElement):
 
     _kind = "rectangle_aperture"
 
-    def __init__(self, name=None, width=0.5, height=1.0, rotation=0.0, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        width: Length = 0.5,
+        height: Length = 1.0,
+        rotation: Angle = 0.0,
+        **kwargs: Any,
+    ) -> None:
         self.width = _units.scalar(width, "m", "width")
         self.height = _units.scalar(height, "m", "height")
         if name is None:
             name = f"Rectangle, size= {self.width} m wide * {self.height} m high"
         super().__init__(name=name, rotation=rotation, **kwargs)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"width_m": self.width, "height_m": self.height}
 
 
@@ -301,13 +327,13 @@ class SquareAperture(AnalyticOpticalElement):
 
     _kind = "square_aperture"
 
-    def __init__(self, name=None, size=1.0, **kwargs):
+    def __init__(self, name: str | None = None, size: Length = 1.0, **kwargs: Any) -> None:
         self.size = _units.scalar(size, "m", "size")
         if name is None:
             name = f"Square, side length= {self.size} m"
         super().__init__(name=name, **kwargs)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"size_m": self.size}
 
 
@@ -319,8 +345,13 @@ class ZernikeWFE(AnalyticOpticalElement):
     _kind = "zernike_wfe"
 
     def __init__(
-        self, name="Zernike WFE", coefficients=None, radius=None, aperture_stop=False, **kwargs
-    ):
+        self,
+        name: str = "Zernike WFE",
+        coefficients: Values | None = None,
+        radius: Length | None = None,
+        aperture_stop: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if radius is None:
             raise ValueError(
                 "You must specify a radius for the unit circle over which the Zernike "
@@ -338,7 +369,7 @@ class ZernikeWFE(AnalyticOpticalElement):
         )
         self.aperture_stop = False
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"radius_m": self.radius, "coefficients_m": self.coefficients}
 
 
@@ -349,11 +380,11 @@ class CircularOcculter(AnalyticOpticalElement):
     _kind = "circular_occulter"
     _planes = ("image",)
 
-    def __init__(self, name="unnamed occulter", radius=1.0, **kwargs):
+    def __init__(self, name: str = "unnamed occulter", radius: Angle = 1.0, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.radius = _units.scalar(radius, "arcsec", "radius")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"radius_arcsec": self.radius}
 
 
@@ -361,7 +392,7 @@ class InverseTransmission(AnalyticOpticalElement):
     """Amplitude transmission 1 - t of another optic, its OPD kept (POPPY's
     ``InverseTransmission``); in the plane the optic allows."""
 
-    def __init__(self, optic=None):
+    def __init__(self, optic: OpticalElement | None = None) -> None:
         if not isinstance(optic, OpticalElement):
             raise ValueError("Need to supply an valid optic to invert!")  # noqa: TRY004 (POPPY)
         if isinstance(optic, InverseTransmission):
@@ -372,14 +403,14 @@ class InverseTransmission(AnalyticOpticalElement):
         self.optic = optic
 
     @property
-    def _kind(self):
+    def _kind(self) -> str | None:  # type: ignore[override]  # the inverted optic's
         return self.optic._kind
 
     @property
-    def _planes(self):
+    def _planes(self) -> tuple[str, ...]:  # type: ignore[override]  # the inverted optic's
         return self.optic._planes
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         keys = self.optic._keys_in(plane, ctx)
         keys["inverse"] = True
         return keys
@@ -392,14 +423,21 @@ class NgonAperture(AnalyticOpticalElement):
 
     _kind = "ngon_aperture"
 
-    def __init__(self, name=None, nsides=6, radius=1.0, rotation=0.0, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        nsides: int = 6,
+        radius: Length = 1.0,
+        rotation: Angle = 0.0,
+        **kwargs: Any,
+    ) -> None:
         self.nsides = _units.integer(nsides, "nsides")
         self.radius = _units.scalar(radius, "m", "radius")
         if name is None:
             name = f"{self.nsides}-gon, radius= {self.radius} m"
         super().__init__(name=name, rotation=rotation, **kwargs)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"nsides": self.nsides, "radius_m": self.radius}
 
 
@@ -412,15 +450,15 @@ class MultiCircularAperture(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name="multiCirc",
-        rings=1,
-        segment_radius=1.0,
-        gap=0.01,
-        segmentlist=None,
-        center=True,
-        gray_pixel=True,
-        **kwargs,
-    ):
+        name: str = "multiCirc",
+        rings: int = 1,
+        segment_radius: Length = 1.0,
+        gap: Length = 0.01,
+        segmentlist: Sequence[int] | None = None,
+        center: bool = True,
+        gray_pixel: bool = True,
+        **kwargs: Any,
+    ) -> None:
         if not gray_pixel:
             raise NotImplementedError(
                 "MultiCircularAperture(gray_pixel=False): diffract's circles always have "
@@ -435,7 +473,7 @@ class MultiCircularAperture(AnalyticOpticalElement):
         )
         self.center = bool(center)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "rings": self.rings,
             "segment_radius_m": self.segment_radius,
@@ -452,14 +490,19 @@ class ThinLens(AnalyticOpticalElement):
     _kind = "thin_lens"
 
     def __init__(
-        self, name="Thin lens", nwaves=4.0, reference_wavelength=1e-6, radius=1.0, **kwargs
-    ):
+        self,
+        name: str = "Thin lens",
+        nwaves: float = 4.0,
+        reference_wavelength: Length = 1e-6,
+        radius: Length = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.nwaves = _units.scalar(nwaves, "", "nwaves")
         self.reference_wavelength = _units.scalar(reference_wavelength, "m", "reference_wavelength")
         self.radius = _units.scalar(radius, "m", "radius")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "nwaves": self.nwaves,
             "reference_wavelength_m": self.reference_wavelength,
@@ -475,13 +518,17 @@ class AnnularFieldStop(AnalyticOpticalElement):
     _planes = ("image",)
 
     def __init__(
-        self, name="unnamed annular field stop", radius_inner=0.0, radius_outer=1.0, **kwargs
-    ):
+        self,
+        name: str = "unnamed annular field stop",
+        radius_inner: Angle = 0.0,
+        radius_outer: Angle = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.radius_inner = _units.scalar(radius_inner, "arcsec", "radius_inner")
         self.radius_outer = _units.scalar(radius_outer, "arcsec", "radius_outer")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "radius_inner_arcsec": self.radius_inner,
             "radius_outer_arcsec": self.radius_outer,
@@ -495,12 +542,18 @@ class RectangularFieldStop(AnalyticOpticalElement):
     _kind = "rectangular_field_stop"
     _planes = ("image",)
 
-    def __init__(self, name="unnamed field stop", width=0.5, height=5.0, **kwargs):
+    def __init__(
+        self,
+        name: str = "unnamed field stop",
+        width: Angle = 0.5,
+        height: Angle = 5.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.width = _units.scalar(width, "arcsec", "width")
         self.height = _units.scalar(height, "arcsec", "height")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"width_arcsec": self.width, "height_arcsec": self.height}
 
 
@@ -511,11 +564,11 @@ class SquareFieldStop(AnalyticOpticalElement):
     _kind = "square_field_stop"
     _planes = ("image",)
 
-    def __init__(self, name="unnamed field stop", size=20.0, **kwargs):
+    def __init__(self, name: str = "unnamed field stop", size: Angle = 20.0, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.size = _units.scalar(size, "arcsec", "size")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"size_arcsec": self.size}
 
 
@@ -526,7 +579,14 @@ class GaussianAperture(AnalyticOpticalElement):
 
     _kind = "gaussian_aperture"
 
-    def __init__(self, name=None, fwhm=None, w=None, pupil_diam=None, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        fwhm: Length | None = None,
+        w: Length | None = None,
+        pupil_diam: Length | None = None,
+        **kwargs: Any,
+    ) -> None:
         if (fwhm is None) == (w is None):
             raise ValueError("Either the fwhm or w parameter must be set, not both.")
         if fwhm is not None:
@@ -542,10 +602,10 @@ class GaussianAperture(AnalyticOpticalElement):
             3 * self.fwhm if pupil_diam is None else _units.scalar(pupil_diam, "m", "pupil_diam")
         )
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"w_m": self.w}
 
-    def _pupil_diameter(self):
+    def _pupil_diameter(self) -> float | None:
         return self.pupil_diam
 
 
@@ -560,19 +620,22 @@ class AsymmetricSecondaryObscuration(SecondaryObscuration):
 
     def __init__(
         self,
-        support_angle=(0, 90, 240),
-        support_width=0.01,
-        support_offset_x=0.0,
-        support_offset_y=0.0,
-        **kwargs,
-    ):
+        support_angle: Values = (0, 90, 240),
+        support_width: Values = 0.01,
+        support_offset_x: Values = 0.0,
+        support_offset_y: Values = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.support_angle = _units.array(support_angle, "deg", "support_angle")
-        self.support_width = _units.array(support_width, "m", "support_width")
+        # One width per spider (SecondaryObscuration's is one float).
+        self.support_width = _units.array(  # type: ignore[assignment]
+            support_width, "m", "support_width"
+        )
         self.support_offset_x = _units.array(support_offset_x, "m", "support_offset_x")
         self.support_offset_y = _units.array(support_offset_y, "m", "support_offset_y")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "secondary_radius_m": self.secondary_radius,
             "support_angle_deg": self.support_angle,
@@ -589,11 +652,11 @@ class KnifeEdge(AnalyticOpticalElement):
     _kind = "knife_edge"
     _planes = ("pupil", "image")
 
-    def __init__(self, name=None, rotation=0, **kwargs):
+    def __init__(self, name: str | None = None, rotation: Angle = 0, **kwargs: Any) -> None:
         super().__init__(name="Knife edge" if name is None else name, **kwargs)
         self.rotation_edge = _units.scalar(rotation, "deg", "rotation")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"rotation_deg": self.rotation_edge}
 
 
@@ -604,11 +667,11 @@ class ScalarOpticalPathDifference(AnalyticOpticalElement):
     _kind = "scalar_optical_path_difference"
     _planes = ("pupil", "image")
 
-    def __init__(self, name=None, opd=1e-6, **kwargs):
+    def __init__(self, name: str | None = None, opd: Length = 1e-6, **kwargs: Any) -> None:
         super().__init__(name="Scalar OPD" if name is None else name, **kwargs)
         self.opd = _units.scalar(opd, "m", "opd")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"opd_m": self.opd}
 
 
@@ -623,16 +686,16 @@ class KeystoneSegmentedCircularAperture(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name=None,
-        radius=1.0,
-        rings=2,
-        nsections=4,
-        gap_radii=None,
-        gap=0.01,
-        gray_pixel=False,
-        rotation=0,
-        **kwargs,
-    ):
+        name: str | None = None,
+        radius: Length = 1.0,
+        rings: int = 2,
+        nsections: int | Sequence[int] = 4,
+        gap_radii: Values | None = None,
+        gap: Length = 0.01,
+        gray_pixel: bool = False,
+        rotation: Angle = 0,
+        **kwargs: Any,
+    ) -> None:
         if gray_pixel:
             raise NotImplementedError(
                 "KeystoneSegmentedCircularAperture(gray_pixel=True): diffract's keystone "
@@ -650,7 +713,7 @@ class KeystoneSegmentedCircularAperture(AnalyticOpticalElement):
         self.gap_radii = None if gap_radii is None else _units.array(gap_radii, "m", "gap_radii")
         self.gap = _units.scalar(gap, "m", "gap")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "radius_m": self.radius,
             "rings": self.rings,
@@ -660,7 +723,7 @@ class KeystoneSegmentedCircularAperture(AnalyticOpticalElement):
         }
 
 
-def _inner_table(optic, plane, what):
+def _inner_table(optic: OpticalElement, plane: str, what: str) -> dict[str, Any]:
     """An optic as a table inside a compound or stage (analytic optics only)."""
     if not isinstance(optic, AnalyticOpticalElement):
         raise NotImplementedError(
@@ -679,7 +742,13 @@ class TipTiltStage(AnalyticOpticalElement):
 
     _kind = "tip_tilt_stage"
 
-    def __init__(self, optic=None, radius=1.0, include_factor_of_two=False, **kwargs):
+    def __init__(
+        self,
+        optic: OpticalElement | None = None,
+        radius: Length = 1.0,
+        include_factor_of_two: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if optic is None:
             raise ValueError("TipTiltStage needs an optic")
         super().__init__(name=kwargs.pop("name", f"TipTiltStage for {optic.name}"), **kwargs)
@@ -689,12 +758,12 @@ class TipTiltStage(AnalyticOpticalElement):
         self.tip = 0.0
         self.tilt = 0.0
 
-    def set_tip_tilt(self, tip, tilt):
+    def set_tip_tilt(self, tip: Angle, tilt: Angle) -> None:
         """Sets the stage's tip and tilt, arcsec (or angle Quantities)."""
         self.tip = _units.scalar(tip, "arcsec", "tip")
         self.tilt = _units.scalar(tilt, "arcsec", "tilt")
 
-    def get_tip_tilt(self):
+    def get_tip_tilt(self) -> list[float]:
         """The Zernike tilt coefficients (metres RMS, Noll 2 and 3) the stage applies."""
         coeff = 2 if self.include_factor_of_two else 1
         arcsec = math.pi / (180 * 3600)
@@ -703,7 +772,7 @@ class TipTiltStage(AnalyticOpticalElement):
             self.tilt * arcsec * self.radius * coeff / 2,
         ]
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "optic": _inner_table(self.optic, "pupil", "TipTiltStage"),
             "radius_m": self.radius,
@@ -722,7 +791,14 @@ class CompoundAnalyticOptic(AnalyticOpticalElement):
     _kind = "compound_optic"
     _planes = ("pupil", "image")
 
-    def __init__(self, opticslist=None, name="unnamed", mergemode="and", verbose=True, **kwargs):
+    def __init__(
+        self,
+        opticslist: Sequence[AnalyticOpticalElement] | None = None,
+        name: str = "unnamed",
+        mergemode: str = "and",
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         if not opticslist:
             raise ValueError("CompoundAnalyticOptic needs a list of optics")
@@ -731,16 +807,16 @@ class CompoundAnalyticOptic(AnalyticOpticalElement):
         self.opticslist = list(opticslist)
         self.mergemode = mergemode
 
-    def _keys_in(self, plane, ctx):
+    def _keys_in(self, plane: str, ctx: dict[str, Any] | None) -> dict[str, Any]:
         return {
             "optics": [_inner_table(o, plane, "CompoundAnalyticOptic") for o in self.opticslist],
             "merge": self.mergemode,
         }
 
-    def _pupil_diameter(self):
+    def _pupil_diameter(self) -> float | None:
         sizes = [o._pupil_diameter() for o in self.opticslist]
-        sizes = [s for s in sizes if s is not None]
-        return max(sizes) if sizes else None
+        known = [s for s in sizes if s is not None]
+        return max(known) if known else None
 
 
 class BarOcculter(AnalyticOpticalElement):
@@ -750,14 +826,16 @@ class BarOcculter(AnalyticOpticalElement):
     _kind = "bar_occulter"
     _planes = ("image",)
 
-    def __init__(self, name="bar occulter", width=1.0, height=10.0, **kwargs):
+    def __init__(
+        self, name: str = "bar occulter", width: Angle = 1.0, height: Angle = 10.0, **kwargs: Any
+    ) -> None:
         if _units.scalar(height, "arcsec", "height") != 10.0:
             raise NotImplementedError("BarOcculter(height=): diffract's bar is 10 arcsec long")
         super().__init__(name=name, **kwargs)
         self.width = _units.scalar(width, "arcsec", "width")
         self.height = 10.0
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"width_arcsec": self.width}
 
 
@@ -770,7 +848,14 @@ class BandLimitedCoronagraph(AnalyticOpticalElement):
     _kind = "band_limited_coronagraph"
     _planes = ("image",)
 
-    def __init__(self, name="unnamed BLC", kind="circular", sigma=1, wavelength=None, **kwargs):
+    def __init__(
+        self,
+        name: str = "unnamed BLC",
+        kind: str = "circular",
+        sigma: float = 1,
+        wavelength: Length | None = None,
+        **kwargs: Any,
+    ) -> None:
         if kind not in ("circular", "linear"):
             raise ValueError(f"kind must be 'circular' or 'linear', got {kind!r}")
         super().__init__(name=name, **kwargs)
@@ -778,7 +863,7 @@ class BandLimitedCoronagraph(AnalyticOpticalElement):
         self.sigma = _units.scalar(sigma, "", "sigma")
         self.wavelength = _units.optional_scalar(wavelength, "m", "wavelength")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"profile": self.kind, "sigma": self.sigma, "wavelength_m": self.wavelength}
 
 
@@ -789,11 +874,13 @@ class IdealFQPM(AnalyticOpticalElement):
     _kind = "ideal_fqpm"
     _planes = ("image",)
 
-    def __init__(self, name="unnamed FQPM ", wavelength=10.65e-6, **kwargs):
+    def __init__(
+        self, name: str = "unnamed FQPM ", wavelength: Length = 10.65e-6, **kwargs: Any
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.central_wavelength = _units.scalar(wavelength, "m", "wavelength")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"wavelength_m": self.central_wavelength}
 
 
@@ -803,14 +890,16 @@ class FQPM_FFT_aligner(AnalyticOpticalElement):
 
     _kind = "fqpm_fft_aligner"
 
-    def __init__(self, name="FQPM FFT aligner", direction="forward", **kwargs):
+    def __init__(
+        self, name: str = "FQPM FFT aligner", direction: str = "forward", **kwargs: Any
+    ) -> None:
         direction = direction.lower()
         if direction not in ("forward", "backward"):
             raise ValueError(f"Invalid direction {direction!r}: must be forward or backward")
         super().__init__(name=name, **kwargs)
         self.direction = direction
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"direction": self.direction}
 
 
@@ -821,13 +910,20 @@ class CircularPhaseMask(AnalyticOpticalElement):
     _kind = "circular_phase_mask"
     _planes = ("image",)
 
-    def __init__(self, name=None, radius=1.0, wavelength=1e-6, retardance=0.5, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        radius: Angle = 1.0,
+        wavelength: Length = 1e-6,
+        retardance: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=f"Phase mask r={radius}" if name is None else name, **kwargs)
         self.radius = _units.scalar(radius, "arcsec", "radius")
         self.wavelength = _units.scalar(wavelength, "m", "wavelength")
         self.retardance = _units.scalar(retardance, "", "retardance")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "radius_arcsec": self.radius,
             "wavelength_m": self.wavelength,
@@ -842,9 +938,15 @@ class QuadraticLens(AnalyticOpticalElement):
 
     _kind = "quadratic_lens"
 
-    def __init__(self, f_lens=1.0, planetype=None, name="Quadratic Lens", **kwargs):
+    def __init__(
+        self,
+        f_lens: Length = 1.0,
+        planetype: PlaneType | None = None,
+        name: str = "Quadratic Lens",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, planetype=planetype, **kwargs)
         self.fl = _units.scalar(f_lens, "m", "f_lens")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {"focal_length_m": self.fl}

@@ -6,10 +6,19 @@ turns a system built in Python into scene text the command line runs. Scenes and
 pickle (plain Python values), so they travel to dask workers.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
+
+from astropy.io import fits
 
 from . import _diffract, _units
-from .systems import hdulist_of
+from ._units import Length, PathLike, SourceSpectrum, Values
+from .systems import OpticalSystem, hdulist_of
+
+if TYPE_CHECKING:
+    from .systems import PsfParts
 
 __all__ = ["Scene", "load_scene"]
 
@@ -22,15 +31,21 @@ class Scene:
     The text is checked when the scene is made, with the command line's one-line messages
     (``ValueError``). A Fresnel scene takes no ``offset`` (its source is on axis)."""
 
-    def __init__(self, text, path=None):
+    def __init__(self, text: str, path: PathLike | None = None) -> None:
         self._text = str(text)
         self.path = None if path is None else os.path.abspath(os.fspath(path))
         _diffract.check_scene(self._text, file=self.path)
 
     @classmethod
     def from_system(
-        cls, system, wavelength=1e-6, weight=None, source=None, normalize="first", array_dir=None
-    ):
+        cls,
+        system: OpticalSystem,
+        wavelength: Values = 1e-6,
+        weight: Values | None = None,
+        source: SourceSpectrum | None = None,
+        normalize: str = "first",
+        array_dir: PathLike | None = None,
+    ) -> Scene:
         """The scene of an ``OpticalSystem`` with the spectrum ``calc_psf`` would take
         (``wavelength``, ``weight`` or ``source``, ``normalize``); optics from arrays are
         written into ``array_dir`` (``OpticalSystem.to_toml``)."""
@@ -39,16 +54,18 @@ class Scene:
         )
         return cls(text)
 
-    def to_toml(self):
+    def to_toml(self) -> str:
         """The scene text, as ``diffract psf`` reads it."""
         return self._text
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Writes the scene text to ``path`` (relative paths in it are kept as written)."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self._text)
 
-    def calc_psf(self, wavelength=None, offset=None):
+    def calc_psf(
+        self, wavelength: Length | None = None, offset: Values | None = None
+    ) -> fits.HDUList:
         """Computes the PSF as ``diffract psf`` does: an astropy ``HDUList`` as
         ``OpticalSystem.calc_psf``'s (oversampled primary HDU, ``DET_SAMP``).
 
@@ -57,7 +74,7 @@ class Scene:
         grid point of ``diffract grid`` (POPPY's source_offset_x/_y)."""
         return hdulist_of(self._compute(wavelength, offset))
 
-    def _compute(self, wavelength=None, offset=None):
+    def _compute(self, wavelength: Length | None = None, offset: Values | None = None) -> PsfParts:
         if wavelength is not None:
             wavelength = _units.scalar(wavelength, "m", "wavelength")
         if offset is not None:
@@ -69,18 +86,18 @@ class Scene:
             self._text, file=self.path, offset=offset, wavelength=wavelength
         )
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Scene) and (self._text, self.path) == (other._text, other.path)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self._text, self.path))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         where = "" if self.path is None else f" from {self.path}"
         return f"<Scene{where}: {len(self._text)} characters>"
 
 
-def load_scene(path):
+def load_scene(path: PathLike) -> Scene:
     """Reads a scene file (docs/scene-format.md) into a :class:`Scene`: ``ValueError`` with
     the command line's message when the file cannot be read or is not a valid scene."""
     path = os.fspath(path)

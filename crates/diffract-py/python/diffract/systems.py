@@ -1,19 +1,30 @@
 """POPPY's ``OpticalSystem`` for Fraunhofer imaging: pupil and image planes, a detector,
 ``calc_psf`` returning an astropy ``HDUList`` laid out as POPPY's."""
 
+from __future__ import annotations
+
 import os
 import sys
 import tempfile
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Literal, cast
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
 from . import _diffract, _toml, _units
+from ._units import Angle, Length, PathLike, SourceSpectrum, Values
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
 from .wavefront import PlaneType, Wavefront
+
+if TYPE_CHECKING:
+    from ._diffract import _Card, _Image, _Plane
+
+    #: ``compute_psf``'s result: the oversampled and detector images, their header cards,
+    #: the planes kept.
+    PsfParts = tuple[_Image, _Image, list[_Card], list[_Card], list[_Plane]]
 
 __all__ = ["Detector", "MatrixFTCoronagraph", "OpticalSystem", "SemiAnalyticCoronagraph"]
 
@@ -25,13 +36,13 @@ class Detector:
 
     def __init__(
         self,
-        pixelscale=1.0,
-        fov_pixels=None,
-        fov_arcsec=None,
-        oversample=1,
-        name="Detector",
-        offset=None,
-    ):
+        pixelscale: Angle = 1.0,
+        fov_pixels: int | Values | None = None,
+        fov_arcsec: Angle | Values | None = None,
+        oversample: int = 1,
+        name: str = "Detector",
+        offset: Values | None = None,
+    ) -> None:
         self.name = name
         self.pixelscale = _units.scalar(pixelscale, "arcsec", "pixelscale")
         if fov_pixels is None and fov_arcsec is None:
@@ -45,7 +56,7 @@ class Detector:
         self.oversample = _units.integer(oversample, "oversample")
         self.offset = None if offset is None else _units.array(offset, "", "offset")
 
-    def _scene_table(self):
+    def _scene_table(self) -> dict[str, Any]:
         return {
             "pixelscale_arcsec": self.pixelscale,
             "fov_pixels": self.fov_pixels,
@@ -53,11 +64,11 @@ class Detector:
             "offset_pixels": self.offset,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Detector: {self.name}>"
 
 
-def _fov(value, unit, name):
+def _fov(value: Any, unit: str | None, name: str) -> Any:
     """A field of view: one number (square) or ``(y, x)``; pixels may be a Quantity in
     ``u.pixel``."""
     if unit is None and isinstance(value, u.Quantity):
@@ -82,25 +93,37 @@ class OpticalSystem:
     (default: the first optic's size). Optics are added in the order of the light path."""
 
     def __init__(
-        self, name="unnamed system", verbose=True, oversample=2, npix=None, pupil_diameter=None
-    ):
+        self,
+        name: str = "unnamed system",
+        verbose: bool = True,
+        oversample: int = 2,
+        npix: int | None = None,
+        pupil_diameter: Length | None = None,
+    ) -> None:
         self.name = name
         self.verbose = verbose
         self.oversample = _units.integer(oversample, "oversample")
         self.npix = None if npix is None else _units.integer(npix, "npix")
         self.pupil_diameter = _units.optional_scalar(pupil_diameter, "m", "pupil_diameter")
-        self.planes = []
-        self._plane_kinds = []
-        self.source_offset_r = 0  # arcsec
-        self.source_offset_theta = 0  # degrees counter-clockwise from +Y
+        self.planes: list[OpticalElement | Detector] = []
+        self._plane_kinds: list[str] = []
+        self.source_offset_r: Angle = 0  # arcsec
+        self.source_offset_theta: Angle = 0  # degrees counter-clockwise from +Y
 
-    def __getitem__(self, num):
+    def __getitem__(self, num: int) -> OpticalElement | Detector:
         return self.planes[num]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.planes)
 
-    def _add(self, plane, optic, function, index, kwargs):
+    def _add(
+        self,
+        plane: str,
+        optic: OpticalElement | None,
+        function: object,
+        index: int | None,
+        kwargs: dict[str, Any],
+    ) -> OpticalElement:
         method = f"add_{plane}"
         if function is not None:
             raise NotImplementedError(
@@ -130,17 +153,35 @@ class OpticalSystem:
         self._plane_kinds.append(plane)
         return optic
 
-    def add_pupil(self, optic=None, function=None, index=None, **kwargs):
+    def add_pupil(
+        self,
+        optic: OpticalElement | None = None,
+        function: object = None,
+        index: int | None = None,
+        **kwargs: Any,
+    ) -> OpticalElement:
         """Adds a pupil-plane optic and returns it; without one, the keyword arguments
         (``transmission=``, ``opd=``, ...) make a ``FITSOpticalElement``, as POPPY's."""
         return self._add("pupil", optic, function, index, kwargs)
 
-    def add_image(self, optic=None, function=None, index=None, **kwargs):
+    def add_image(
+        self,
+        optic: OpticalElement | None = None,
+        function: object = None,
+        index: int | None = None,
+        **kwargs: Any,
+    ) -> OpticalElement:
         """Adds an image-plane optic and returns it; without one, the keyword arguments
         make a ``FITSOpticalElement``, as POPPY's."""
         return self._add("image", optic, function, index, kwargs)
 
-    def add_detector(self, pixelscale, oversample=None, index=None, **kwargs):
+    def add_detector(
+        self,
+        pixelscale: Angle,
+        oversample: int | None = None,
+        index: int | None = None,
+        **kwargs: Any,
+    ) -> Detector:
         """Adds the detector (``pixelscale`` in arcsec per pixel; ``fov_pixels`` or
         ``fov_arcsec``; ``offset``) and returns it. Its ``oversample`` defaults to the
         system's; a different one is not supported."""
@@ -158,7 +199,7 @@ class OpticalSystem:
         self._plane_kinds.append("detector")
         return detector
 
-    def _pupil_pixelscale(self, pupil_diameter):
+    def _pupil_pixelscale(self, pupil_diameter: float | None) -> float | None:
         """Metres per pupil pixel when the system's pupil is known before the first optic
         is read, else ``None`` (an array optic without a pixel scale samples the pupil
         as the system)."""
@@ -170,12 +211,18 @@ class OpticalSystem:
             npix = shape[0] if shape is not None else None
         return pupil_diameter / (1024 if npix is None else npix)
 
-    def _scene(self, wavelengths, weights, normalize, files):
+    def _scene(
+        self,
+        wavelengths: list[float],
+        weights: list[float] | None,
+        normalize: str,
+        files: ArrayFiles,
+    ) -> str:
         """The system and spectrum as scene text (docs/scene-format.md); optics from
         arrays write them with ``files`` (an ``ArrayFiles``)."""
         pupil_diameter = self.pupil_diameter
         if pupil_diameter is None and self.planes and self._plane_kinds[0] == "pupil":
-            pupil_diameter = self.planes[0]._pupil_diameter()
+            pupil_diameter = cast(OpticalElement, self.planes[0])._pupil_diameter()
         ctx = {"files": files, "pupil_pixelscale": self._pupil_pixelscale(pupil_diameter)}
         optics, detector = [], None
         for plane, optic in zip(self._plane_kinds, self.planes):
@@ -185,9 +232,9 @@ class OpticalSystem:
                     "available from Python yet"
                 )
             if plane == "detector":
-                detector = optic._scene_table()
+                detector = cast(Detector, optic)._scene_table()
             else:
-                optics.append(optic._scene_table(plane, ctx))
+                optics.append(cast(OpticalElement, optic)._scene_table(plane, ctx))
         top = {
             "name": str(self.name),
             "npix": self.npix,
@@ -195,7 +242,7 @@ class OpticalSystem:
             "oversample": self.oversample,
             "normalize": normalize,
         }
-        source = {"wavelengths_m": wavelengths, "weights": weights}
+        source: dict[str, Any] = {"wavelengths_m": wavelengths, "weights": weights}
         offset_r = _units.scalar(self.source_offset_r, "arcsec", "source_offset_r")
         if offset_r != 0:
             source["offset_r_arcsec"] = offset_r
@@ -204,25 +251,25 @@ class OpticalSystem:
             )
         return _toml.scene_text(top, source, optics, detector, self._coronagraph())
 
-    def _coronagraph(self):
+    def _coronagraph(self) -> dict[str, Any] | None:
         """The scene's ``[coronagraph]`` table, or ``None`` (plain FFTs)."""
-        return
+        return None
 
     def calc_psf(
         self,
-        wavelength=1e-6,
-        weight=None,
-        save_intermediates=False,
-        save_intermediates_what="all",
-        display=False,
-        return_intermediates=False,
-        return_final=False,
-        source=None,
-        normalize="first",
-        display_intermediates=False,
-        progressbar=False,
-        inwave=None,
-    ):
+        wavelength: Values = 1e-6,
+        weight: Values | None = None,
+        save_intermediates: bool = False,
+        save_intermediates_what: str = "all",
+        display: bool = False,
+        return_intermediates: bool = False,
+        return_final: bool = False,
+        source: SourceSpectrum | None = None,
+        normalize: str = "first",
+        display_intermediates: bool = False,
+        progressbar: bool = False,
+        inwave: Wavefront | None = None,
+    ) -> fits.HDUList | tuple[fits.HDUList, list[Wavefront]]:
         """Computes the PSF: monochromatic at ``wavelength`` (metres or a Quantity), or the
         weighted sum over a list of wavelengths with ``weight`` (normalised to sum 1), or
         over ``source={'wavelengths': ..., 'weights': ...}``. ``normalize`` is "first",
@@ -269,7 +316,9 @@ class OpticalSystem:
             return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
         return hdulist
 
-    def _wavefronts(self, text, planes, wavelength):
+    def _wavefronts(
+        self, text: str, planes: list[dict[str, Any]], wavelength: float
+    ) -> list[Wavefront]:
         """:class:`Wavefront` objects of ``compute_psf``'s or ``propagate``'s planes."""
         npix, diameter, oversample = _diffract.entrance(text)
         wavefronts = []
@@ -283,7 +332,9 @@ class OpticalSystem:
             )
         return wavefronts
 
-    def input_wavefront(self, wavelength=1e-6, inwave=None):
+    def input_wavefront(
+        self, wavelength: Length = 1e-6, inwave: Wavefront | None = None
+    ) -> Wavefront:
         """The wavefront entering the system (POPPY's): ones over the entrance pupil's
         ``npix x npix`` samples, tilted for ``source_offset_r`` / ``source_offset_theta``;
         ``inwave`` (a :class:`Wavefront`) is returned as it is."""
@@ -308,8 +359,12 @@ class OpticalSystem:
         return wf
 
     def propagate(
-        self, wavefront, normalize="none", return_intermediates=False, display_intermediates=False
-    ):
+        self,
+        wavefront: Wavefront,
+        normalize: str = "none",
+        return_intermediates: bool = False,
+        display_intermediates: bool = False,
+    ) -> Wavefront | tuple[Wavefront, list[Wavefront]]:
         """Propagates ``wavefront`` (a pupil-plane :class:`Wavefront` on the system's
         entrance grid, as :meth:`input_wavefront` makes) through every plane (POPPY's
         ``OpticalSystem.propagate``), returning the final :class:`Wavefront`, and with
@@ -342,7 +397,14 @@ class OpticalSystem:
             return wavefronts[-1], wavefronts
         return wavefronts[-1]
 
-    def to_toml(self, wavelength=1e-6, weight=None, source=None, normalize="first", array_dir=None):
+    def to_toml(
+        self,
+        wavelength: Values = 1e-6,
+        weight: Values | None = None,
+        source: SourceSpectrum | None = None,
+        normalize: str = "first",
+        array_dir: PathLike | None = None,
+    ) -> str:
         """The system as scene text (docs/scene-format.md) with the spectrum ``calc_psf``
         would take (``wavelength``, ``weight`` or ``source``, ``normalize``): save it and
         ``diffract psf`` (or ``diffract.load_scene``) computes the same PSF, bit for bit.
@@ -361,12 +423,12 @@ class OpticalSystem:
             )
         return text
 
-    def describe(self):
+    def describe(self) -> str:
         """The scene text of this system at 1 micron, as ``diffract psf`` reads it (optics
         from arrays name placeholders for the files ``calc_psf`` writes)."""
         return self._scene([1e-6], None, "first", ArrayFiles(None))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<OpticalSystem: {self.name}>"
 
 
@@ -377,7 +439,7 @@ _UNAVAILABLE = {
 }
 
 
-def refuse_unavailable(where, **flags):
+def refuse_unavailable(where: str, **flags: bool) -> None:
     """Raises ``NotImplementedError`` naming the first of ``flags`` (argument name: whether
     it was asked for) that is set."""
     for name, asked in flags.items():
@@ -386,7 +448,7 @@ def refuse_unavailable(where, **flags):
             raise NotImplementedError(f"{where}({what}) is not available from Python yet")
 
 
-def psf_hdulist(text, progressbar=False, nwaves=1):
+def psf_hdulist(text: str, progressbar: bool = False, nwaves: int = 1) -> fits.HDUList:
     """Computes scene ``text`` and returns POPPY's ``HDUList``, with the header cards
     diffract writes: the PSF in the primary HDU and the detector-sampled PSF in
     ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
@@ -400,13 +462,13 @@ class progress_bar:
     wavelengths when ``enabled`` and tqdm is installed, else a line on stderr per
     wavelength; ``None`` when not ``enabled``."""
 
-    def __init__(self, enabled, total):
+    def __init__(self, enabled: bool, total: int) -> None:
         self._enabled = bool(enabled)
         self._total = total
-        self._bar = None
+        self._bar: Any = None
         self._done = 0
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[], None] | None:
         if not self._enabled:
             return None
         try:
@@ -417,7 +479,7 @@ class progress_bar:
             self._bar = tqdm(total=self._total, desc="wavelengths", unit="wl")
         return self._tick
 
-    def _tick(self):
+    def _tick(self) -> None:
         self._done += 1
         if self._bar is not None:
             self._bar.update(1)
@@ -427,13 +489,13 @@ class progress_bar:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._bar is not None:
             self._bar.close()
         return False
 
 
-def hdulist_of(parts):
+def hdulist_of(parts: PsfParts) -> fits.HDUList:
     """The ``HDUList`` of ``compute_psf``'s arrays and header cards, laid out as POPPY's
     (``DET_SAMP`` only when the computation has one)."""
     over, det, primary_cards, det_cards = parts[:4]
@@ -453,9 +515,15 @@ class _CoronagraphSystem(OpticalSystem):
     """An existing system computed with matrix Fourier transforms onto a small
     image-plane box (the scene's ``[coronagraph]``)."""
 
-    _method = None
+    _method: str | None = None
 
-    def __init__(self, existing_optical_system, oversample, occulter_box, **kwargs):
+    def __init__(
+        self,
+        existing_optical_system: OpticalSystem,
+        oversample: int,
+        occulter_box: Angle,
+        **kwargs: Any,
+    ) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         system = existing_optical_system
@@ -477,7 +545,7 @@ class _CoronagraphSystem(OpticalSystem):
             )
         self.occulter_box = _units.scalar(occulter_box, "arcsec", "occulter_box")
 
-    def _coronagraph(self):
+    def _coronagraph(self) -> dict[str, Any]:
         return {
             "method": self._method,
             "occulter_box_arcsec": self.occulter_box,
@@ -495,8 +563,13 @@ class SemiAnalyticCoronagraph(_CoronagraphSystem):
     _method = "semi_analytic"
 
     def __init__(
-        self, existing_optical_system, oversample=8, occulter_box=1.0, fpm_index=1, **kwargs
-    ):
+        self,
+        existing_optical_system: OpticalSystem,
+        oversample: int = 8,
+        occulter_box: Angle = 1.0,
+        fpm_index: int = 1,
+        **kwargs: Any,
+    ) -> None:
         kinds = existing_optical_system._plane_kinds
         fpm_index = _units.integer(fpm_index, "fpm_index")
         if not (
@@ -525,7 +598,13 @@ class MatrixFTCoronagraph(_CoronagraphSystem):
 
     _method = "matrix_ft"
 
-    def __init__(self, existing_optical_system, oversample=4, occulter_box=1.0, **kwargs):
+    def __init__(
+        self,
+        existing_optical_system: OpticalSystem,
+        oversample: int = 4,
+        occulter_box: Angle = 1.0,
+        **kwargs: Any,
+    ) -> None:
         if len(existing_optical_system.planes) < 4:
             raise ValueError(
                 "Input optical system must have at least 4 planes to be convertible into a "

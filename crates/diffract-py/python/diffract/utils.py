@@ -3,13 +3,22 @@
 computed by diffract's Rust ``measure`` module; ``radial_profile`` and
 ``measure_sharpness`` in numpy."""
 
+from __future__ import annotations
+
 import contextlib
 import os
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable, Union
 
 import numpy as np
+import numpy.typing as npt
 from astropy.io import fits
 
 from . import _diffract
+from ._units import PathLike
+
+#: A PSF: an astropy ``HDUList`` or the name of a FITS file.
+HDUListOrPath = Union[fits.HDUList, PathLike]
 
 __all__ = [
     "measure_centroid",
@@ -21,9 +30,11 @@ __all__ = [
 ]
 
 
-def _hdu(hdulist_or_filename, ext, slice=0):
+def _hdu(
+    hdulist_or_filename: fits.HDUList | PathLike, ext: int | str, slice: int = 0
+) -> tuple[npt.NDArray[np.float64], fits.Header]:
     """The image (float64, one slice of a cube) and the HDU's header."""
-    if isinstance(hdulist_or_filename, str):
+    if isinstance(hdulist_or_filename, (str, os.PathLike)):
         with fits.open(hdulist_or_filename) as hdul:
             return _hdu(hdul, ext, slice)
     if not isinstance(hdulist_or_filename, fits.HDUList):
@@ -37,11 +48,11 @@ def _hdu(hdulist_or_filename, ext, slice=0):
     return np.ascontiguousarray(image), hdu.header
 
 
-def _center(center):
+def _center(center: Sequence[float] | None) -> tuple[float, float] | None:
     return None if center is None else (float(center[0]), float(center[1]))
 
 
-def _normalized(image, normalize):
+def _normalized(image: npt.NDArray[Any], normalize: str) -> npt.NDArray[Any]:
     mode = normalize.lower()
     if mode == "peak":
         return image / image.max()
@@ -53,15 +64,22 @@ def _normalized(image, normalize):
 class _Curve:
     """A curve called like scipy's ``interp1d(..., bounds_error=False)``: NaN outside."""
 
-    def __init__(self, curve):
+    def __init__(self, curve: _diffract.EeCurve) -> None:
         self._curve = curve
 
-    def __call__(self, x):
+    def __call__(self, x: npt.ArrayLike) -> Any:
         values = np.vectorize(self._curve.at, otypes=[float])(np.asarray(x, dtype=float))
         return values if values.ndim else values[()]
 
 
-def _ee(hdulist_or_filename, ext, center, binsize, normalize, inverse):
+def _ee(
+    hdulist_or_filename: fits.HDUList | PathLike,
+    ext: int | str,
+    center: Sequence[float] | None,
+    binsize: float | None,
+    normalize: str,
+    inverse: bool,
+) -> _Curve:
     image, header = _hdu(hdulist_or_filename, ext)
     image = _normalized(image, normalize)
     curve = _diffract.ee_curve(
@@ -74,7 +92,13 @@ def _ee(hdulist_or_filename, ext, center, binsize, normalize, inverse):
     return _Curve(curve)
 
 
-def measure_ee(hdulist_or_filename=None, ext=0, center=None, binsize=None, normalize="None"):
+def measure_ee(
+    hdulist_or_filename: fits.HDUList | PathLike | None = None,
+    ext: int | str = 0,
+    center: Sequence[float] | None = None,
+    binsize: float | None = None,
+    normalize: str = "None",
+) -> Callable[[npt.ArrayLike], Any]:
     """Encircled energy against radius (arcsec), as a function (POPPY's ``measure_ee``):
     whole pixels summed in bins of ``binsize`` arcsec (default one pixel) about ``center``
     ``(x, y)`` pixels (default the array centre), interpolated by a cubic spline; NaN
@@ -83,14 +107,24 @@ def measure_ee(hdulist_or_filename=None, ext=0, center=None, binsize=None, norma
 
 
 def measure_radius_at_ee(
-    hdulist_or_filename=None, ext=0, center=None, binsize=None, normalize="None"
-):
+    hdulist_or_filename: fits.HDUList | PathLike | None = None,
+    ext: int | str = 0,
+    center: Sequence[float] | None = None,
+    binsize: float | None = None,
+    normalize: str = "None",
+) -> Callable[[npt.ArrayLike], Any]:
     """The radius (arcsec) holding a fraction of the energy, as a function (POPPY's
     ``measure_radius_at_ee``, the inverse of :func:`measure_ee`)."""
     return _ee(hdulist_or_filename, ext, center, binsize, normalize, inverse=True)
 
 
-def measure_fwhm(hdulist_or_filename, ext=0, center=None, plot=False, threshold=0.1):
+def measure_fwhm(
+    hdulist_or_filename: fits.HDUList | PathLike,
+    ext: int | str = 0,
+    center: Sequence[float] | None = None,
+    plot: bool = False,
+    threshold: float = 0.1,
+) -> float:
     """FWHM in arcsec (POPPY's ``measure_fwhm``): a Gaussian of fixed centre fitted to the
     pixels above ``threshold`` of the peak against their radius; NaN when it cannot be
     fitted."""
@@ -101,14 +135,14 @@ def measure_fwhm(hdulist_or_filename, ext=0, center=None, plot=False, threshold=
 
 
 def measure_centroid(
-    hdulist_or_filename=None,
-    ext=0,
-    slice=0,
-    boxsize=20,
-    verbose=False,
-    units="pixels",
-    relativeto="origin",
-):
+    hdulist_or_filename: fits.HDUList | PathLike | None = None,
+    ext: int | str = 0,
+    slice: int = 0,
+    boxsize: int = 20,
+    verbose: bool = False,
+    units: str = "pixels",
+    relativeto: str = "origin",
+) -> tuple[float, float]:
     """The floating-window centroid (POPPY's ``measure_centroid``) in (y, x) order: pixels
     from pixel (0, 0) (``relativeto="origin"``) or from the image centre (``"center"``),
     in ``units`` "pixels" or "arcsec"."""
@@ -125,7 +159,7 @@ def measure_centroid(
 
 
 @contextlib.contextmanager
-def _opened(hdulist_or_filename):
+def _opened(hdulist_or_filename: HDUListOrPath) -> Iterator[fits.HDUList]:
     """The HDUList itself, or the file's, closed again on leaving."""
     if isinstance(hdulist_or_filename, fits.HDUList):
         yield hdulist_or_filename
@@ -159,24 +193,24 @@ def _bin_statistic(image, r_bins, binsize, radius, statistic):
     return results
 
 
-def _median_absolute_deviation(pixels):
+def _median_absolute_deviation(pixels: npt.NDArray[Any]) -> Any:
     return np.nanmedian(np.absolute(pixels - np.nanmedian(pixels)))
 
 
 def radial_profile(
-    hdulist_or_filename=None,
-    ext=0,
-    ee=False,
-    center=None,
-    stddev=False,
-    mad=False,
-    binsize=None,
-    maxradius=None,
-    normalize="None",
-    pa_range=None,
-    slice=0,
-    custom_function=None,
-):
+    hdulist_or_filename: HDUListOrPath | None = None,
+    ext: int | str = 0,
+    ee: bool = False,
+    center: Sequence[float] | None = None,
+    stddev: bool = False,
+    mad: bool = False,
+    binsize: float | None = None,
+    maxradius: float | None = None,
+    normalize: str = "None",
+    pa_range: Sequence[float] | None = None,
+    slice: int = 0,
+    custom_function: Callable[[npt.NDArray[Any]], Any] | None = None,
+) -> tuple[npt.NDArray[np.float64], ...]:
     """The azimuthal mean of the image in radial bins, as POPPY 1.1.2's ``radial_profile``.
 
     Bins are ``binsize`` arcsec wide (default one pixel, ``PIXELSCL``) about ``center``
@@ -241,7 +275,9 @@ def radial_profile(
     return radius, profile
 
 
-def measure_sharpness(hdulist_or_filename=None, ext=0):
+def measure_sharpness(
+    hdulist_or_filename: HDUListOrPath | None = None, ext: int | str = 0
+) -> float:
     """Image sharpness, the sum of the squared pixel values of the detector-sampled PSF
     (extension ``DET_SAMP``), as POPPY 1.1.2's ``measure_sharpness`` (``ext`` is not
     used, as in POPPY). ValueError without a ``DET_SAMP`` extension."""

@@ -3,14 +3,23 @@ wavelength, sampling and plane, as ``calc_psf(return_intermediates=True)``,
 ``calc_psf(return_final=True)``, ``OpticalSystem.input_wavefront`` and
 ``OpticalSystem.propagate`` give them."""
 
+from __future__ import annotations
+
 import copy
 import enum
+from typing import TYPE_CHECKING, Any, cast
 
 import astropy.units as u
 import numpy as np
+import numpy.typing as npt
 from astropy.io import fits
 
 from . import _units
+from ._units import Angle, Length, PathLike, Quantity
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from typing_extensions import Self
 
 __all__ = ["PlaneType", "Wavefront"]
 
@@ -37,13 +46,23 @@ class Wavefront:
     image plane when ``pixelscale`` (arcsec/pix) is given."""
 
     def __init__(
-        self, wavelength=1e-6, npix=1024, dtype=None, diam=8.0, oversample=2, pixelscale=None
-    ):
+        self,
+        wavelength: Length = 1e-6,
+        npix: int = 1024,
+        dtype: npt.DTypeLike | None = None,
+        diam: Length = 8.0,
+        oversample: int = 2,
+        pixelscale: Angle | None = None,
+    ) -> None:
         npix = _units.integer(npix, "npix")
-        self.wavelength = _units.scalar(wavelength, "m", "wavelength") * u.m
-        self.diam = _units.scalar(diam, "m", "diam") * u.m
+        self.wavelength: Quantity = _units.scalar(wavelength, "m", "wavelength") * u.m
+        self.diam: Quantity = _units.scalar(diam, "m", "diam") * u.m
         self.oversample = _units.integer(oversample, "oversample")
-        self.wavefront = np.ones((npix, npix), dtype=np.complex128 if dtype is None else dtype)
+        self.wavefront: npt.NDArray[np.complexfloating[Any, Any]] = np.ones(
+            (npix, npix), dtype=np.complex128 if dtype is None else dtype
+        )
+        self.pixelscale: Quantity
+        self.planetype: PlaneType
         if pixelscale is None:
             self.pixelscale = self.diam / (npix * u.pixel)
             self.planetype = PlaneType.pupil
@@ -54,14 +73,23 @@ class Wavefront:
         self.ispadded = False
         self.location = "Entrance Pupil"
         self.current_plane_index = 0
-        self.history = [
+        self.history: list[str] = [
             f"Created wavefront: wavelength={self.wavelength:.4g}, diam={self.diam:.4g}"
         ]
         self._npix = npix
-        self.z = None
+        self.z: Quantity | None = None
 
     @classmethod
-    def _of_plane(cls, plane, wavelength, diam, oversample, npix, location, plane_number):
+    def _of_plane(
+        cls,
+        plane: dict[str, Any],
+        wavelength: float,
+        diam: float,
+        oversample: int,
+        npix: int,
+        location: str,
+        plane_number: int,
+    ) -> Self:
         """A wavefront from a plane of ``compute_psf(keep=...)``."""
         field = plane["field"]
         if field is None:
@@ -91,48 +119,48 @@ class Wavefront:
 
     # The field and what follows from it.
     @property
-    def amplitude(self):
+    def amplitude(self) -> npt.NDArray[np.float64]:
         """The field's amplitude."""
         return np.abs(self.wavefront)
 
     @property
-    def intensity(self):
+    def intensity(self) -> npt.NDArray[np.float64]:
         """The field's intensity, ``|E|^2``."""
         return np.abs(self.wavefront) ** 2
 
     @property
-    def phase(self):
+    def phase(self) -> npt.NDArray[np.float64]:
         """The field's phase in radians."""
         return np.angle(self.wavefront)
 
     @property
-    def wfe(self):
+    def wfe(self) -> Quantity:
         """The wavefront error ``phase * wavelength / 2 pi``, a Quantity in metres."""
         return self.phase * (self.wavelength / (2 * np.pi))
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """The array's shape."""
         return self.wavefront.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The array's numpy dtype."""
         return self.wavefront.dtype
 
     @property
-    def total_intensity(self):
+    def total_intensity(self) -> float:
         """The intensity summed over the whole array."""
         return float(self.intensity.sum())
 
     @property
-    def fov(self):
+    def fov(self) -> Quantity | None:
         """The array's field of view in arcsec (image planes), else ``None``."""
         if self.planetype == PlaneType.pupil:
             return None
         return self.shape[0] * u.pixel * self.pixelscale
 
-    def coordinates(self):
+    def coordinates(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """``(y, x)`` arrays of each pixel's position from the array centre, in metres
         (pupil planes) or arcsec (image planes), as ``numpy.indices``."""
         y, x = np.indices(self.shape, dtype=float)
@@ -141,7 +169,7 @@ class Wavefront:
         scale = self.pixelscale.value
         return y * scale, x * scale
 
-    def tilt(self, Xangle=0.0, Yangle=0.0):
+    def tilt(self, Xangle: Angle = 0.0, Yangle: Angle = 0.0) -> None:
         """Tilts a pupil-plane wavefront by ``Xangle``, ``Yangle`` (arcsec or Quantities):
         the phase ramp that moves the image by those angles on the sky (POPPY's sign
         convention: +Y up)."""
@@ -156,18 +184,18 @@ class Wavefront:
         self.wavefront = self.wavefront * ramp
         self.history.append(f"Tilted wavefront by X={Xangle}, Y={Yangle} arcsec")
 
-    def normalize(self):
+    def normalize(self) -> None:
         """Scales the field to a total intensity of 1 (left as it is when that is 0 or not
         finite)."""
         total = np.sqrt(self.total_intensity)
         if total > 0 and np.isfinite(total):
             self.wavefront = self.wavefront / total
 
-    def copy(self):
+    def copy(self) -> Self:
         """An independent copy."""
         return copy.deepcopy(self)
 
-    def __imul__(self, other):
+    def __imul__(self, other: complex) -> Self:
         if not np.isscalar(other):
             raise NotImplementedError(
                 "Wavefront *= optic: applying an optic to a wavefront from Python is not "
@@ -177,14 +205,14 @@ class Wavefront:
         self.history.append(f"Multiplied WF by scalar value {other}")
         return self
 
-    def __mul__(self, other):
+    def __mul__(self, other: complex) -> Self:
         new = self.copy()
         new *= other
         return new
 
     __rmul__ = __mul__
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Wavefront) -> Self:
         if not isinstance(other, Wavefront):
             raise ValueError("Wavefronts can only be summed with other Wavefronts")  # noqa: TRY004 (POPPY raises ValueError)
         if self.shape != other.shape:
@@ -206,25 +234,27 @@ class Wavefront:
         self.wavefront = self.wavefront + other.wavefront
         return self
 
-    def __add__(self, other):
+    def __add__(self, other: Wavefront) -> Self:
         new = self.copy()
         new += other
         return new
 
-    def _unpadded(self, array, includepadding):
+    def _unpadded(self, array: npt.NDArray[Any], includepadding: bool) -> npt.NDArray[Any]:
         if not self.ispadded or includepadding:
             return array
         n = self._npix
         o = (array.shape[0] - n) // 2
         return array[o : o + n, o : o + n]
 
-    def as_fits(self, what="intensity", includepadding=False, **kwargs):
+    def as_fits(
+        self, what: str = "intensity", includepadding: bool = False, **kwargs: Any
+    ) -> fits.HDUList:
         """The wavefront as an ``HDUList`` (POPPY's layout): ``what`` is "intensity",
         "phase", "parts" (amplitude, phase), "all" (intensity, amplitude, phase) or
         "complex" (real, imaginary), a cube for the last three."""
         if kwargs:
             raise TypeError(f"as_fits() got unexpected arguments {sorted(kwargs)}")
-        layouts = {
+        layouts: dict[str, list[tuple[str, npt.NDArray[Any]]]] = {
             "all": [
                 ("Wavefront Intensity", self.intensity),
                 ("Wavefront Amplitude", self.amplitude),
@@ -269,16 +299,19 @@ class Wavefront:
                 self.pixelscale.to_value(u.arcsec / u.pixel),
                 "Scale in arcsec/pix (after oversampling)",
             )
-            header["FOV"] = (self.fov.to_value(u.arcsec), "Field of view in arcsec (full array)")
+            fov = cast("Quantity", self.fov)  # not None: an image plane
+            header["FOV"] = (fov.to_value(u.arcsec), "Field of view in arcsec (full array)")
         for line in self.history:
             header.add_history(line)
         return hdul
 
-    def writeto(self, filename, overwrite=True, **kwargs):
+    def writeto(self, filename: PathLike, overwrite: bool = True, **kwargs: Any) -> None:
         """Writes :meth:`as_fits` (``what=``, ``includepadding=``) to ``filename``."""
         self.as_fits(**kwargs).writeto(filename, overwrite=overwrite)
 
-    def display(self, what="intensity", ax=None, colorbar=True, **kwargs):
+    def display(
+        self, what: str = "intensity", ax: Axes | None = None, colorbar: bool = True, **kwargs: Any
+    ) -> Axes:
         """Draws the intensity, amplitude or phase (``what``) with matplotlib, on ``ax`` or
         the current axes; returns the axes. Extent in metres (pupil planes) or arcsec."""
         if kwargs:
@@ -293,7 +326,7 @@ class Wavefront:
         ax = plt.gca() if ax is None else ax
         half_y = self.shape[0] * self.pixelscale.value / 2
         half_x = self.shape[1] * self.pixelscale.value / 2
-        artist = ax.imshow(images[what], extent=[-half_x, half_x, -half_y, half_y], origin="lower")
+        artist = ax.imshow(images[what], extent=(-half_x, half_x, -half_y, half_y), origin="lower")
         unit = "m" if self.planetype == PlaneType.pupil else "arcsec"
         ax.set_xlabel(unit)
         ax.set_title(f"{what.capitalize()} {self.location}")
@@ -301,11 +334,11 @@ class Wavefront:
             ax.figure.colorbar(artist, ax=ax)
         return ax
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             f"Wavefront:\n        wavelength = {self.wavelength.to(u.micron)}\n"
             f"        shape = {self.shape}\n        sampling = {self.pixelscale}"
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Wavefront {self.location}: {self.shape}, {self.wavelength.to(u.micron)}>"

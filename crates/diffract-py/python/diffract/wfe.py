@@ -5,9 +5,15 @@ Random screens are a fixed function of ``seed`` and the grid, drawn by diffract'
 portable generator: they agree with POPPY's in their statistics, never pixel by pixel
 (numpy's generator is not reproduced)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Callable
+
 import astropy.units as u
 
 from . import _units
+from ._units import Angle, Length, Scalar, Values
 from .optics import AnalyticOpticalElement
 
 __all__ = [
@@ -28,7 +34,7 @@ _BASES = {
 }
 
 
-def _seed(seed):
+def _seed(seed: int | None) -> int | None:
     return None if seed is None else _units.integer(seed, "seed")
 
 
@@ -44,12 +50,12 @@ class ParameterizedWFE(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name="Parameterized Distortion",
-        coefficients=None,
-        radius=1.0,
-        basis_factory=None,
-        **kwargs,
-    ):
+        name: str = "Parameterized Distortion",
+        coefficients: Values | None = None,
+        radius: Length = 1.0,
+        basis_factory: str | Callable[..., Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         key = basis_factory if isinstance(basis_factory, str) else None
         if key is None and callable(basis_factory):
             key = getattr(basis_factory, "__name__", None)
@@ -69,7 +75,7 @@ class ParameterizedWFE(AnalyticOpticalElement):
             [] if coefficients is None else _units.array(coefficients, "m", "coefficients")
         )
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "basis": self.basis,
             "radius_m": self.radius,
@@ -84,13 +90,20 @@ class SineWaveWFE(AnalyticOpticalElement):
 
     _kind = "sine_wave_wfe"
 
-    def __init__(self, name="Sine WFE", spatialfreq=1.0, amplitude=1e-6, phaseoffset=0, **kwargs):
+    def __init__(
+        self,
+        name: str = "Sine WFE",
+        spatialfreq: Scalar = 1.0,
+        amplitude: Length = 1e-6,
+        phaseoffset: float = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.sine_spatial_freq = _units.scalar(spatialfreq, 1 / u.m, "spatialfreq")
         self.sine_amplitude = _units.scalar(amplitude, "m", "amplitude")
         self.sine_phase_offset = _units.scalar(phaseoffset, "", "phaseoffset")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "spatial_frequency_per_m": self.sine_spatial_freq,
             "amplitude_m": self.sine_amplitude,
@@ -105,14 +118,22 @@ class StatisticalPSDWFE(AnalyticOpticalElement):
 
     _kind = "statistical_psd_wfe"
 
-    def __init__(self, name="PSD WFE", index=3.0, wfe=50.0, radius=1.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        name: str = "PSD WFE",
+        index: float = 3.0,
+        wfe: Scalar = 50.0,
+        radius: Length = 1.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.index = _units.scalar(index, "", "index")
         self.wfe = _units.scalar(wfe, "nm", "wfe")
         self.radius = _units.scalar(radius, "m", "radius")
         self.seed = _seed(seed)
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "wfe_rms_m": self.wfe * 1e-9,
@@ -121,7 +142,7 @@ class StatisticalPSDWFE(AnalyticOpticalElement):
         }
 
 
-def _si(value):
+def _si(value: Scalar) -> float:
     """A number or Quantity (of any unit) as its SI value."""
     if isinstance(value, u.Quantity):
         return float(value.si.value)
@@ -140,17 +161,17 @@ class PowerSpectrumWFE(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name="Model PSD WFE",
-        psd_parameters=None,
-        psd_weight=None,
-        seed=None,
-        apply_reflection=False,
-        screen_size=None,
-        rms=None,
-        incident_angle=0.0,
-        radius=None,
-        **kwargs,
-    ):
+        name: str = "Model PSD WFE",
+        psd_parameters: Sequence[Sequence[Scalar]] | None = None,
+        psd_weight: Sequence[Scalar] | None = None,
+        seed: int | None = None,
+        apply_reflection: bool = False,
+        screen_size: int | None = None,
+        rms: Scalar | None = None,
+        incident_angle: Angle = 0.0,
+        radius: Length | None = None,
+        **kwargs: Any,
+    ) -> None:
         if screen_size is not None:
             raise NotImplementedError(
                 "PowerSpectrumWFE(screen_size=): diffract draws the screen 4 npix across"
@@ -172,7 +193,7 @@ class PowerSpectrumWFE(AnalyticOpticalElement):
         self.radius = _units.optional_scalar(radius, "m", "radius")
         self.incident_angle = _units.scalar(incident_angle, "deg", "incident_angle")
 
-    def _own_keys(self):
+    def _own_keys(self) -> dict[str, Any]:
         return {
             "psd_parameters": self.psd_parameters,
             "psd_weight": self.psd_weight,
@@ -204,16 +225,16 @@ class KolmogorovWFE(AnalyticOpticalElement):
 
     def __init__(
         self,
-        name="Kolmogorov WFE",
-        r0=None,
-        Cn2=None,
-        dz=None,
-        inner_scale=None,
-        outer_scale=None,
-        kind="Kolmogorov",
-        seed=None,
-        **kwargs,
-    ):
+        name: str = "Kolmogorov WFE",
+        r0: Length | None = None,
+        Cn2: Scalar | None = None,
+        dz: Length | None = None,
+        inner_scale: Length | None = None,
+        outer_scale: Length | None = None,
+        kind: str = "Kolmogorov",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         if dz is None and not (r0 is not None and Cn2 is not None) and r0 is None:
             raise ValueError(
                 "To prepare a turbulent phase screen, dz and either Cn2 or r0 must be given."
@@ -231,8 +252,8 @@ class KolmogorovWFE(AnalyticOpticalElement):
         self._spectrum = _SPECTRA[spectrum]
         self.seed = _seed(seed)
 
-    def _own_keys(self):
-        keys = {"spectrum": self._spectrum, "seed": self.seed}
+    def _own_keys(self) -> dict[str, Any]:
+        keys: dict[str, Any] = {"spectrum": self._spectrum, "seed": self.seed}
         if self.r0 is not None:
             keys["r0_m"] = self.r0
             keys["r0_at_each_wavelength"] = True
