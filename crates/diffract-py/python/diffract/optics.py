@@ -9,12 +9,17 @@ astropy Quantities are converted.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from . import _units
+import astropy.units as u
+import numpy as np
+import numpy.typing as npt
+
+from . import _diffract, _toml, _units
 from ._units import Angle, Length, Scalar, Values
-from .wavefront import PlaneType
+from .wavefront import PlaneType, Wavefront
 
 __all__ = [
     "AnalyticOpticalElement",
@@ -83,6 +88,145 @@ class OpticalElement:
         """The pupil diameter this optic sets when first, if it differs from diffract's
         natural size of the kind; else ``None``."""
         return None
+
+    # Sampling (POPPY's get_transmission, get_opd, get_phasor, sample).
+    def _plane_for(self, wave: Wavefront | None) -> str:
+        """The plane the optic is sampled in: the wavefront's, else its ``planetype``, else
+        the first plane its kind sits in."""
+        if isinstance(wave, Wavefront):
+            pupil = wave.planetype in (PlaneType.pupil, PlaneType.intermediate)
+            plane = "pupil" if pupil else "image"
+        elif self.planetype in (PlaneType.image, PlaneType.detector):
+            plane = "image"
+        elif self.planetype == PlaneType.pupil:
+            plane = "pupil"
+        else:
+            plane = self._planes[0]
+        if plane not in self._planes:
+            raise ValueError(
+                f"{type(self).__name__} sits in a {self._planes[0]} plane, not {plane}"
+            )
+        return plane
+
+    def _sampled(
+        self, npix: int, pixelscale: float, plane: str
+    ) -> tuple[npt.NDArray[np.float64] | None, ...]:
+        """``(transmission, opd, phase)`` on ``npix x npix`` pixels of ``pixelscale`` (m/px
+        or arcsec/px) about the array centre, sampled by the Rust library; ``None`` where
+        the optic has none."""
+        from .array_optics import ArrayFiles
+
+        with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
+            pupil = plane == "pupil"
+            ctx = {
+                "files": ArrayFiles(directory),
+                "pupil_pixelscale": pixelscale if pupil else None,
+            }
+            table = self._scene_table(plane, ctx)
+            top = {
+                "name": f"sample of {self.name}",
+                "npix": npix,
+                "pupil_diameter_m": npix * pixelscale if pupil else 1.0,
+                "oversample": 1,
+            }
+            # A pupil-plane optic needs a detector to make a scene (not used here).
+            detector = {"pixelscale_arcsec": 0.1, "fov_pixels": 8} if pupil else None
+            text = _toml.scene_text(top, {"wavelengths_m": [1e-6]}, [table], detector)
+            return _diffract.sample_optic(text, npix, pixelscale)
+
+    def _grid_of(self, wave: Wavefront) -> tuple[int, float, str]:
+        if not isinstance(wave, Wavefront):
+            raise ValueError(  # noqa: TRY004 (POPPY raises ValueError)
+                f"{type(self).__name__}: give a Wavefront to sample on (or use sample())"
+            )
+        if wave.shape[0] != wave.shape[1]:
+            raise ValueError(f"sampling needs a square wavefront, got {wave.shape}")
+        plane = self._plane_for(wave)
+        unit = u.m / u.pixel if plane == "pupil" else u.arcsec / u.pixel
+        return wave.shape[0], float(wave.pixelscale.to_value(unit)), plane
+
+    def _arrays_on(self, wave: Wavefront) -> tuple[npt.NDArray[np.float64], ...]:
+        """Transmission (ones where clear) and OPD in metres (a phase converted at the
+        wavefront's wavelength) on ``wave``'s grid."""
+        npix, scale, plane = self._grid_of(wave)
+        transmission, opd, phase = self._sampled(npix, scale, plane)
+        if transmission is None:
+            transmission = np.ones((npix, npix))
+        if opd is None:
+            opd = np.zeros((npix, npix))
+        if phase is not None:
+            opd = opd + phase * wave.wavelength.to_value(u.m) / (2 * np.pi)
+        return transmission, opd
+
+    def get_transmission(self, wave: Wavefront) -> npt.NDArray[np.float64]:
+        """The amplitude transmission on ``wave``'s grid (POPPY's ``get_transmission``)."""
+        return self._arrays_on(wave)[0]
+
+    def get_opd(self, wave: Wavefront) -> npt.NDArray[np.float64]:
+        """The OPD in metres on ``wave``'s grid (POPPY's ``get_opd``)."""
+        return self._arrays_on(wave)[1]
+
+    def get_phasor(self, wave: Wavefront) -> npt.NDArray[np.complex128]:
+        """``transmission * exp(2 pi i opd / wavelength)`` on ``wave``'s grid (POPPY's
+        ``get_phasor``)."""
+        transmission, opd = self._arrays_on(wave)
+        k = 2 * np.pi / wave.wavelength.to_value(u.m)
+        return transmission * np.exp(1j * k * opd)
+
+    def sample(
+        self,
+        wavelength: Length = 1e-6,
+        npix: int = 512,
+        grid_size: Length | None = None,
+        what: str = "amplitude",
+        return_scale: bool = False,
+        phase_unit: str = "waves",
+    ) -> Any:
+        """The optic on an ``npix x npix`` grid ``grid_size`` across (metres in a pupil
+        plane, default the optic's pupil size or 1 m; arcsec in an image plane, default 4)
+        (POPPY's ``sample``): ``what`` is "amplitude", "intensity", "phase" (in
+        ``phase_unit`` "waves" or "radians"), "opd" (metres) or "complex". With
+        ``return_scale``, also the pixel scale as a Quantity."""
+        plane = self._plane_for(None)
+        npix = _units.integer(npix, "npix")
+        wavelength = _units.scalar(wavelength, "m", "wavelength")
+        default = _sample_size(self)
+        if plane == "pupil":
+            size = default or 1.0
+            if grid_size is not None:
+                size = _units.scalar(grid_size, "m", "grid_size")
+            wave = Wavefront(wavelength=wavelength, npix=npix, diam=size)
+        else:
+            fov = default or 4.0
+            if grid_size is not None:
+                fov = _units.scalar(grid_size, "arcsec", "grid_size")
+            wave = Wavefront(wavelength=wavelength, npix=npix, pixelscale=fov / npix)
+        transmission, opd = self._arrays_on(wave)
+        if what == "amplitude":
+            out: Any = transmission
+        elif what == "intensity":
+            out = transmission**2
+        elif what == "phase":
+            if phase_unit == "waves":
+                out = opd / wavelength
+            elif phase_unit == "radians":
+                out = 2 * np.pi * opd / wavelength
+            else:
+                raise ValueError(
+                    f"Invalid/unknown phase_unit: {phase_unit}. Must be one of [radians, waves]"
+                )
+        elif what == "opd":
+            out = opd
+        elif what == "complex":
+            out = transmission * np.exp(2j * np.pi * opd / wavelength)
+        else:
+            raise ValueError(
+                f"Invalid/unknown what to sample: {what}. Must be one of "
+                "[amplitude, intensity, phase, opd, complex]"
+            )
+        if return_scale:
+            return out, wave.pixelscale
+        return out
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.name}>"
@@ -950,3 +1094,40 @@ class QuadraticLens(AnalyticOpticalElement):
 
     def _own_keys(self) -> dict[str, Any]:
         return {"focal_length_m": self.fl}
+
+
+def _sample_size(optic: OpticalElement) -> float | None:
+    """POPPY's default ``sample()`` grid size of ``optic`` (its display size, else its
+    pupil diameter), in metres or arcsec; ``None``: POPPY's 1 m or 4 arcsec."""
+    sizes: dict[type, Any] = {
+        CircularAperture: lambda o: 3 * o.radius,
+        ThinLens: lambda o: 3 * o.radius,
+        HexagonAperture: lambda o: 3 * o.flattoflat / math.sqrt(3.0),
+        MultiHexagonAperture: lambda o: (o.flattoflat + o.gap) * (2 * o.rings + 1),
+        MultiCircularAperture: lambda o: (
+            2 * o.segment_radius * (2 * o.rings + 1) + o.gap * 2 * o.rings
+        ),
+        NgonAperture: lambda o: 2 * o.radius,
+        KeystoneSegmentedCircularAperture: lambda o: 2 * o.radius,
+        RectangleAperture: lambda o: math.hypot(o.height, o.width),
+        SquareAperture: lambda o: 2 * o.size,
+        SecondaryObscuration: lambda o: 4 * o.secondary_radius,
+        AsymmetricSecondaryObscuration: lambda o: 4 * o.secondary_radius,
+        GaussianAperture: lambda o: o.pupil_diam,
+        ZernikeWFE: lambda o: 3 * o.radius,
+        CircularPhaseMask: lambda o: 4 * o.radius,
+        RectangularFieldStop: lambda o: 1.2 * max(o.height, o.width),
+        SquareFieldStop: lambda o: 1.2 * o.size,
+        AnnularFieldStop: lambda o: 2 * max(o.radius_outer, o.radius_inner),
+        CircularOcculter: lambda o: 10.0,
+        BarOcculter: lambda o: 1.2 * max(o.height, o.width),
+        BandLimitedCoronagraph: lambda o: 20.0,
+        InverseTransmission: lambda o: _sample_size(o.optic),
+    }
+    size = sizes.get(type(optic))
+    if size is not None:
+        return float(size(optic))
+    if isinstance(optic, CompoundAnalyticOptic):
+        inner = [s for s in (_sample_size(o) for o in optic.opticslist) if s is not None]
+        return max(inner) if inner else None
+    return None
