@@ -212,3 +212,11 @@ def test_command_line_webbpsf_cube_loads_in_photutils_and_read_psf_grid(serial, 
     assert photutils_pairs == xy_as_keyword
     again = photutils.GriddedPSFModel(grid)
     assert sorted(map(tuple, again.grid_xypos.tolist())) == xy_as_keyword
+
+
+def test_progress_counts_points(capsys, serial):
+    grid = psf_grid_of(progressbar=True)
+    err = capsys.readouterr().err
+    # tqdm's bar or the plain line: all six points counted.
+    assert "6/6" in err, err
+    assert np.array_equal(grid.data, serial.data)

@@ -82,3 +82,12 @@ def test_det_samp_is_the_psf_binned(script_run):
     assert hdul["DET_SAMP"].header["PIXELSCL"] == pytest.approx(
         hdul[0].header["PIXELSCL"] * n, rel=1e-12
     )
+
+
+def test_notebook_session_notes_poppys_encircled_energy():
+    # The script measures the energy within 0.1 and 0.2 arcsec with measure_ee after
+    # drawing display_psf and display_profiles: POPPY's numbers to 1e-9 relative.
+    hdul = SCRIPTS["notebook_session"](diffract)
+    with fits.open(DATA / "notebook_session.fits") as ref:
+        for key in ("EE100MAS", "EE200MAS"):
+            assert hdul[0].header[key] == pytest.approx(ref[0].header[key], rel=1e-9), key

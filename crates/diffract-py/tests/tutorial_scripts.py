@@ -177,6 +177,36 @@ def fresnel_telescope(poppy):
     return fosys.calc_psf(wavelength=[0.9e-6, 1.1e-6])
 
 
+def notebook_session(poppy):
+    """A notebook session end to end: a segmented pupil with spiders and Zernike wavefront
+    error, a polychromatic PSF, its encircled energy, and the pictures (display_psf,
+    display_profiles) drawn off screen; the energy within 0.1 and 0.2 arcsec is kept in the
+    header, as a user would note it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    osys = poppy.OpticalSystem(name="notebook_session", npix=256, oversample=2)
+    osys.add_pupil(poppy.MultiHexagonAperture(rings=1, flattoflat=2.0, gap=0.04))
+    osys.add_pupil(
+        poppy.SecondaryObscuration(secondary_radius=0.8, n_supports=3, support_width=0.1)
+    )
+    osys.add_pupil(poppy.ZernikeWFE(radius=3.2, coefficients=[0, 0, 0, 30e-9, -20e-9, 15e-9]))
+    osys.add_detector(pixelscale=0.015, fov_arcsec=1.5)
+    psf = osys.calc_psf(source=SOURCE)
+    plt.figure(figsize=(12, 5))
+    plt.subplot(1, 2, 1)
+    poppy.display_psf(psf, title="PSF", vmin=1e-8, vmax=1e-2)
+    plt.subplot(1, 2, 2)
+    poppy.display_profiles(psf)
+    plt.close("all")
+    ee = poppy.measure_ee(psf)
+    psf[0].header["EE100MAS"] = (float(ee(0.1)), "Encircled energy within 0.1 arcsec")
+    psf[0].header["EE200MAS"] = (float(ee(0.2)), "Encircled energy within 0.2 arcsec")
+    return psf
+
+
 # Where the tests compare POPPY's measurements with diffract's: radii in arcsec for
 # measure_ee, energy fractions for measure_radius_at_ee.
 EE_RADII = [0.05, 0.1, 0.2, 0.4, 0.6]
@@ -195,4 +225,5 @@ SCRIPTS = {
     "deformable_mirrors": deformable_mirrors,
     "semi_analytic_lyot": semi_analytic_lyot,
     "fresnel_telescope": fresnel_telescope,
+    "notebook_session": notebook_session,
 }

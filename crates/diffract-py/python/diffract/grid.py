@@ -22,15 +22,33 @@ detector's (arcsec per detector pixel) and ``reference_pixel`` ``(x, y)`` the de
 of the axis (default ``(0, 0)``).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _diffract, _units
+from ._units import Length, PathLike, SourceSpectrum
 from .scene import Scene
+from .systems import progress_bar
+
+if TYPE_CHECKING:
+    from astropy.nddata import NDData
+
+    from .systems import OpticalSystem
+
+#: A source offset ``(x, y)``: arcsec as floats or Quantities.
+Offset = Sequence[Length]
 
 __all__ = ["psf_grid", "psf_grid_point", "read_psf_grid"]
 
 
-def psf_grid_point(scene, offset, wavelength=None, centre_stamps=True):
+def psf_grid_point(
+    scene: Scene, offset: Offset, wavelength: Length | None = None, centre_stamps: bool = True
+) -> npt.NDArray[np.float64]:
     """The oversampled PSF (a float64 array) of one grid point of ``scene`` (a ``Scene``):
     the unit of work ``psf_grid`` sends to dask workers, also the function to map over a
     ``dask.bag`` of offsets (docs/python.md). ``offset`` ``(x, y)`` arcsec, ``wavelength``
@@ -43,7 +61,9 @@ def psf_grid_point(scene, offset, wavelength=None, centre_stamps=True):
     return _point(scene, (values[0], values[1]), wavelength, centre_stamps)[0]
 
 
-def _point(scene, offset, wavelength, centre_stamps):
+def _point(
+    scene: Scene, offset: tuple[float, float], wavelength: float | None, centre_stamps: bool
+) -> Any:
     """``compute_psf``'s parts of one grid point."""
     return _diffract.compute_psf(
         scene._text,
@@ -54,12 +74,16 @@ def _point(scene, offset, wavelength, centre_stamps):
     )
 
 
-def _remote_point(offset, scene, wavelength, centre_stamps):
+def _remote_point(
+    offset: tuple[float, float], scene: Scene, wavelength: float | None, centre_stamps: bool
+) -> npt.NDArray[np.float64]:
     """``psf_grid_point`` with the offset first, for ``Client.map``."""
     return _point(scene, offset, wavelength, centre_stamps)[0]
 
 
-def _scene_of(system, wavelength, source):
+def _scene_of(
+    system: OpticalSystem | Scene, wavelength: Length | None, source: SourceSpectrum | None
+) -> tuple[Scene, float | None]:
     """The scene and the per-point wavelength override of ``psf_grid``'s arguments."""
     if isinstance(system, Scene):
         if source is not None:
@@ -82,7 +106,7 @@ def _scene_of(system, wavelength, source):
     return Scene(text), None
 
 
-def _offsets(offsets):
+def _offsets(offsets: Sequence[Offset]) -> list[tuple[float, float]]:
     values = np.asarray(
         [_units.array(o, "arcsec", "offsets") for o in offsets], dtype=float
     ).reshape(-1, 2)
@@ -94,14 +118,15 @@ def _offsets(offsets):
 
 
 def psf_grid(
-    system,
-    offsets,
-    wavelength=None,
-    source=None,
-    client=None,
-    reference_pixel=(0.0, 0.0),
-    centre_stamps=True,
-):
+    system: OpticalSystem | Scene,
+    offsets: Sequence[Offset],
+    wavelength: Length | None = None,
+    source: SourceSpectrum | None = None,
+    client: Any = None,
+    reference_pixel: Sequence[float] = (0.0, 0.0),
+    centre_stamps: bool = True,
+    progressbar: bool = False,
+) -> NDData:
     """The PSFs of ``system`` (an ``OpticalSystem`` or a ``Scene``) at the source
     ``offsets`` (a list of ``(x, y)`` arcsec, floats or Quantities), as photutils'
     ``GriddedPSFModel`` takes them: an astropy ``NDData`` whose ``data`` is the cube
@@ -123,6 +148,8 @@ def psf_grid(
     expects; False leaves each PSF at its offset in the stamp (POPPY's ``source_offset``).
     The system needs a detector either way.
 
+    ``progressbar`` shows the points done (tqdm when installed, else a line on stderr).
+
     For ``GriddedPSFModel`` the points must form a rectangular lattice (every x with every
     y)."""
     from astropy.nddata import NDData
@@ -134,22 +161,33 @@ def psf_grid(
         raise ValueError("psf_grid: reference_pixel must be (x, y) detector pixels")
     # The first point in the caller's process: errors surface here, and its header gives
     # the pixel scales.
-    first = _point(scene, points[0], point_wavelength, centre_stamps)
-    images = [first[0]]
-    rest = points[1:]
-    if rest and client is None:
-        images += [_point(scene, p, point_wavelength, centre_stamps)[0] for p in rest]
-    elif rest:
-        [remote] = client.scatter([scene], broadcast=True)
-        futures = client.map(
-            _remote_point,
-            rest,
-            scene=remote,
-            wavelength=point_wavelength,
-            centre_stamps=centre_stamps,
-            pure=False,
-        )
-        images += client.gather(futures)
+    with progress_bar(progressbar, len(points), "points") as tick:
+        first = _point(scene, points[0], point_wavelength, centre_stamps)
+        if tick:
+            tick()
+        images = [first[0]]
+        rest = points[1:]
+        if rest and client is None:
+            for p in rest:
+                images.append(_point(scene, p, point_wavelength, centre_stamps)[0])
+                if tick:
+                    tick()
+        elif rest:
+            [remote] = client.scatter([scene], broadcast=True)
+            futures = client.map(
+                _remote_point,
+                rest,
+                scene=remote,
+                wavelength=point_wavelength,
+                centre_stamps=centre_stamps,
+                pure=False,
+            )
+            if tick:
+                from distributed import as_completed
+
+                for _ in as_completed(futures):
+                    tick()
+            images += client.gather(futures)
     cards = {key: value for key, value, _ in first[2]}
     det_cards = {key: value for key, value, _ in first[3]}
     oversampling = int(cards["OVERSAMP"])
@@ -168,7 +206,7 @@ def psf_grid(
     return NDData(np.stack(images), meta=meta)
 
 
-def read_psf_grid(path):
+def read_psf_grid(path: PathLike) -> NDData:
     """The cube of ``diffract merge DIR -o PATH --format webbpsf`` as the ``NDData``
     ``psf_grid`` returns (read as photutils' ``GriddedPSFModel.read(path,
     format="webbpsf")`` reads it): ``data`` the cube, ``meta`` the header's keywords

@@ -459,12 +459,13 @@ def psf_hdulist(text: str, progressbar: bool = False, nwaves: int = 1) -> fits.H
 
 class progress_bar:
     """A context giving ``compute_psf``'s ``progress`` callback: a tqdm bar over ``total``
-    wavelengths when ``enabled`` and tqdm is installed, else a line on stderr per
-    wavelength; ``None`` when not ``enabled``."""
+    ``what`` (wavelengths, points) when ``enabled`` and tqdm is installed, else a line on
+    stderr per one done; ``None`` when not ``enabled``."""
 
-    def __init__(self, enabled: bool, total: int) -> None:
+    def __init__(self, enabled: bool, total: int, what: str = "wavelengths") -> None:
         self._enabled = bool(enabled)
         self._total = total
+        self._what = what
         self._bar: Any = None
         self._done = 0
 
@@ -476,7 +477,7 @@ class progress_bar:
         except ImportError:
             tqdm = None
         if tqdm is not None:
-            self._bar = tqdm(total=self._total, desc="wavelengths", unit="wl")
+            self._bar = tqdm(total=self._total, desc=self._what)
         return self._tick
 
     def _tick(self) -> None:
@@ -484,7 +485,7 @@ class progress_bar:
         if self._bar is not None:
             self._bar.update(1)
         else:
-            sys.stderr.write(f"\rdiffract: {self._done}/{self._total} wavelengths")
+            sys.stderr.write(f"\rdiffract: {self._done}/{self._total} {self._what}")
             if self._done == self._total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
