@@ -5,7 +5,9 @@ use diffract::io::Scene;
 use diffract::optics::{
     AnnularFieldStop, CircularAperture, CircularOcculter, ScalarTransmission, ZernikeWfe,
 };
-use diffract::propagation::{ComputeOptions, Coronagraph, Detector, OpticalSystem, Psf, Source};
+use diffract::propagation::{
+    ComputeOptions, Coronagraph, Detector, OpticalSystem, Precision, Psf, Source,
+};
 use diffract::transforms::GemmBackend;
 use std::time::Instant;
 
@@ -41,7 +43,13 @@ fn run(system: &OpticalSystem, source: &Source) -> (Psf, f64) {
     let plan = system.plan().unwrap();
     let start = Instant::now();
     let psf = plan
-        .compute(source, &ComputeOptions::default().with_gemm(GemmBackend::Gemm).with_workers(1))
+        .compute(
+            source,
+            &ComputeOptions::default()
+                .with_gemm(GemmBackend::Gemm)
+                .with_workers(1)
+                .with_precision(Precision::F64),
+        )
         .unwrap();
     (psf, start.elapsed().as_secs_f64())
 }

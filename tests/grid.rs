@@ -338,8 +338,8 @@ fn merge_webbpsf_refuses_other_grids() {
 
 /// With `centre_stamps`, every stamp holds the PSF centred on its source: the centroid at
 /// the stamp centre within 0.01 oversampled pixel (uncentred, these offsets put it 4 to 8
-/// pixels away), and, the pupil being a circle, every stamp the same PSF (1e-9 of the
-/// peak). Without it, `merge --format webbpsf` refuses in one line, exit 2.
+/// pixels away), and, the pupil being a circle, every stamp the same PSF (1e-6 of the
+/// peak: the transforms run in single precision by default, rounding near 1e-7). Without it, `merge --format webbpsf` refuses in one line, exit 2.
 #[test]
 fn centred_stamps_follow_their_sources() {
     let d = tempfile::tempdir().unwrap();
@@ -356,7 +356,7 @@ fn centred_stamps_follow_their_sources() {
         let (x, y) = diffract::measure::fw_centroid(&stamp, 10).unwrap();
         assert!((x - 23.5).abs() < 0.01 && (y - 23.5).abs() < 0.01, "stamp {i}: ({x}, {y})");
         let d = (&stamp - &first).iter().map(|v| v.abs()).fold(0.0, f64::max);
-        assert!(d <= 1e-9 * peak, "stamp {i}: {d:e}");
+        assert!(d <= 1e-6 * peak, "stamp {i}: {d:e}");
     }
 
     let scene = d.path().join("uncentred.toml");

@@ -2,7 +2,9 @@
 //! source, energy in the field, and results independent of backend and worker count.
 
 use diffract::optics::CircularAperture;
-use diffract::propagation::{ComputeOptions, Detector, OpticalSystem, Psf, Source, ARCSEC_PER_RAD};
+use diffract::propagation::{
+    ComputeOptions, Detector, OpticalSystem, Precision, Psf, Source, ARCSEC_PER_RAD,
+};
 use diffract::transforms::GemmBackend;
 use std::f64::consts::PI;
 
@@ -44,7 +46,7 @@ fn airy_psf(gemm: GemmBackend, pixelscale: f64, fov_pixels: usize) -> Psf {
     airy_system(pixelscale, fov_pixels)
         .plan()
         .unwrap()
-        .compute(&source, &ComputeOptions::default().with_gemm(gemm))
+        .compute(&source, &ComputeOptions::default().with_gemm(gemm).with_precision(Precision::F64))
         .unwrap()
 }
 

@@ -163,8 +163,9 @@ struct RunArgs {
     /// FFT backend of image-plane propagation: rustfft or fftw.
     #[arg(long, default_value = "rustfft")]
     fft: String,
-    /// Precision of the matrix Fourier transforms: f64 or f32.
-    #[arg(long, default_value = "f64")]
+    /// Precision of the transforms: auto (single precision where the PSF stays within 1e-6
+    /// of double, double elsewhere), f64 or f32.
+    #[arg(long, default_value = "auto")]
     precision: String,
     /// Wavelengths computed at once (default: chosen from cores and free memory).
     #[arg(long)]

@@ -38,7 +38,7 @@ pub use detector::{Detector, Fov};
 pub use error::PropagationError;
 pub use fresnel::{FresnelDetector, FresnelElement, FresnelPlan, FresnelSystem, MAX_FRESNEL_NPIX};
 pub use jitter::gaussian_blur;
-pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan};
+pub use plan::{ComputeOptions, PlaneImage, Precision, Progress, PsfPlan, AUTO_BOUND};
 pub use psf::{bin_by, FresnelOutput, Psf};
 pub use source::Source;
 pub use step::{Exec, Scratch, Step, StepMemory};

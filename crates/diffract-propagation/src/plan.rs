@@ -26,23 +26,46 @@ mod control_loop;
 /// The floating-point precision of the transforms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Precision {
-    /// Double precision throughout (the default; what is compared with POPPY).
+    /// Single precision wherever the result stays within [`AUTO_BOUND`] (relative L2) of
+    /// double precision, double elsewhere: the default. Every plan but one with a
+    /// semi-analytic coronagraph (whose subtraction of the occulted light loses digits in
+    /// single precision: 7e-6 on the reference case) then runs in single precision.
     #[default]
+    Auto,
+    /// Double precision throughout (what is compared with POPPY to ~1e-14).
     F64,
-    /// The matrix Fourier transforms in single precision (pupil sampling, FFTs and sums stay
-    /// double): faster, with errors near 1e-6 of the peak.
+    /// The matrix Fourier transforms (and a Fresnel system's FFTs) in single precision, with
+    /// pupil sampling, the field between steps and the sums in double: faster, within
+    /// 6e-7 relative L2 of double precision on the reference scenes but the semi-analytic
+    /// ones.
     F32,
 }
 
+/// The bound [`Precision::Auto`] keeps to: the relative L2 distance between a PSF it
+/// computes and the same PSF in double precision (checked on every reference scene by
+/// tests/precision.rs).
+pub const AUTO_BOUND: f64 = 1e-6;
+
 impl Precision {
-    /// Both precisions.
+    /// The precisions a computation runs in (not [`Precision::Auto`], which chooses one).
     pub const ALL: &'static [Precision] = &[Precision::F64, Precision::F32];
 
-    /// `"f64"` or `"f32"`.
+    /// `"auto"`, `"f64"` or `"f32"`.
     pub fn name(self) -> &'static str {
         match self {
+            Precision::Auto => "auto",
             Precision::F64 => "f64",
             Precision::F32 => "f32",
+        }
+    }
+
+    /// The precision to run in: `self`, or for [`Precision::Auto`] double precision where
+    /// `needs_f64` and single precision elsewhere.
+    pub fn resolve(self, needs_f64: bool) -> Precision {
+        match self {
+            Precision::Auto if needs_f64 => Precision::F64,
+            Precision::Auto => Precision::F32,
+            p => p,
         }
     }
 }
@@ -51,9 +74,10 @@ impl std::str::FromStr for Precision {
     type Err = PropagationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "auto" => Ok(Precision::Auto),
             "f64" => Ok(Precision::F64),
             "f32" => Ok(Precision::F32),
-            other => Err(PropagationError::invalid("precision", other, "must be f64 or f32")),
+            other => Err(PropagationError::invalid("precision", other, "must be auto, f64 or f32")),
         }
     }
 }
@@ -1020,7 +1044,13 @@ impl PsfPlan {
         self.normalization
     }
 
-    /// The steps, in order.
+    /// The precision a computation asked for `asked` runs in: [`Precision::Auto`] resolved
+    /// for this plan (double precision with a semi-analytic occulter, else single).
+    pub fn precision_for(&self, asked: Precision) -> Precision {
+        asked.resolve(self.steps.iter().any(|s| s.name() == SemiAnalyticOcculter::NAME))
+    }
+
+    /// The plan's steps in order.
     pub fn steps(&self) -> &[Box<dyn Step>] {
         &self.steps
     }
@@ -1539,7 +1569,12 @@ impl PsfPlan {
         let gemm = opts.gemm.ensure_compiled()?;
         let fft = self.fft_plan(opts.fft.ensure_compiled()?, opts.fftw_threads)?;
         let schedule = self.schedule(1, opts)?;
-        let exec = self.exec(gemm, schedule.kernel_par, opts.precision, fft.as_deref());
+        let exec = self.exec(
+            gemm,
+            schedule.kernel_par,
+            self.precision_for(opts.precision),
+            fft.as_deref(),
+        );
         let mut scratch = self.take_scratch();
         let result = self.apply_steps(&mut wf, &exec, &mut scratch, &mut inspect);
         self.return_scratch(scratch);
@@ -1704,7 +1739,7 @@ impl PsfPlan {
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         type Result1 = (Array2<f64>, Option<KeptPair>, Option<Vec<Recorded>>);
         let results: Vec<Result1> = map_ordered(&schedule, wavelengths, |_, &wl, par| {
-            let exec = self.exec(gemm, par, opts.precision, fft.as_deref());
+            let exec = self.exec(gemm, par, self.precision_for(opts.precision), fft.as_deref());
             let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
             scratch.records = record.then(Vec::new);
@@ -1780,7 +1815,7 @@ impl PsfPlan {
             pupil_diameter: self.grid.diameter(),
             gemm,
             fft: fft_backend,
-            precision: opts.precision,
+            precision: self.precision_for(opts.precision),
             workers,
             jitter: None,
             fresnel: None,
@@ -1852,7 +1887,7 @@ mod tests {
         with_detector.set_pupil_diameter(1.0);
         with_detector.set_detector(Detector::with_fov_pixels(lam_d / 4.0, 24).unwrap());
         let source = Source::monochromatic(wl).unwrap();
-        let opts = ComputeOptions::default();
+        let opts = ComputeOptions::default().with_precision(Precision::F64);
         let a = plain.plan().unwrap().compute(&source, &opts).unwrap().image;
         let b = with_detector.plan().unwrap().compute(&source, &opts).unwrap().image;
         let diff: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum();
@@ -1880,7 +1915,7 @@ mod tests {
     #[test]
     fn the_normalisations_scale_as_poppy_defines_them() {
         let source = Source::monochromatic(1e-6).unwrap();
-        let opts = ComputeOptions::default().with_cores(1);
+        let opts = ComputeOptions::default().with_cores(1).with_precision(Precision::F64);
         let psf_of = |n: Normalization| {
             let mut system = lyot();
             system.set_normalization(n);

@@ -393,9 +393,13 @@ pub(crate) struct SemiAnalyticOcculter {
     pub(crate) box_px: f64,
 }
 
+impl SemiAnalyticOcculter {
+    pub(crate) const NAME: &'static str = "semi-analytic occulter";
+}
+
 impl Step for SemiAnalyticOcculter {
     fn name(&self) -> &str {
-        "semi-analytic occulter"
+        Self::NAME
     }
 
     fn planes(&self) -> Option<Range<usize>> {

@@ -98,9 +98,10 @@ fn check_scene(scene: &str, file: Option<&str>) -> PyResult<()> {
 /// `pixelscale` (m/px in pupil planes, arcsec/px in image planes), `z_m` (Fresnel).
 /// `progress`, a callable, is called with no arguments as each wavelength finishes.
 /// `centre` moves the detector with the `offset` so the PSF is centred in the stamp (a
-/// grid's `centre_stamps`). The GIL is released while computing.
+/// grid's `centre_stamps`). `precision` is "auto" (the default), "f64" or "f32", as the
+/// command line's `--precision`. The GIL is released while computing.
 #[pyfunction]
-#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None, keep = None, progress = None, centre = false))]
+#[pyo3(signature = (scene, workers = None, file = None, offset = None, wavelength = None, keep = None, progress = None, centre = false, precision = None))]
 #[allow(clippy::too_many_arguments)]
 fn compute_psf<'py>(
     py: Python<'py>,
@@ -112,6 +113,7 @@ fn compute_psf<'py>(
     keep: Option<&str>,
     progress: Option<Py<PyAny>>,
     centre: bool,
+    precision: Option<&str>,
 ) -> PyResult<PsfParts<'py>> {
     let keep = match keep {
         None => KeepPlanes::None,
@@ -145,10 +147,10 @@ fn compute_psf<'py>(
             }
         }
     }
-    let mut compute = match workers {
-        Some(n) => ComputeOptions::default().with_workers(n),
-        None => ComputeOptions::default(),
-    };
+    let mut compute = compute_options(precision)?;
+    if let Some(n) = workers {
+        compute = compute.with_workers(n);
+    }
     if let Some(callback) = progress {
         compute = compute.with_progress(Progress::new(move || {
             // A failing callback (a closed progress bar, say) does not stop the work.
@@ -274,11 +276,13 @@ fn entrance(scene: &str, file: Option<&str>) -> PyResult<(usize, f64, usize)> {
 /// system's `npix` with `pixelscale` m/px, at `wavelength` metres, is taken as it is (no
 /// normalisation but the scene's "last" or "exit_pupil" steps). Returns the planes as
 /// `compute_psf(keep=...)` does: every plane's field (the system planned plane by plane)
-/// with `intermediates`, else the final one alone. The GIL is released while computing.
+/// with `intermediates`, else the final one alone; in `precision` as `compute_psf`. The
+/// GIL is released while computing.
 ///
 /// Raises `ValueError` for a Fresnel scene or a field that is not on the system's grid.
 #[pyfunction]
-#[pyo3(signature = (scene, field, wavelength, pixelscale, intermediates = false, file = None))]
+#[pyo3(signature = (scene, field, wavelength, pixelscale, intermediates = false, file = None, precision = None))]
+#[allow(clippy::too_many_arguments)]
 fn propagate<'py>(
     py: Python<'py>,
     scene: &str,
@@ -287,7 +291,9 @@ fn propagate<'py>(
     pixelscale: f64,
     intermediates: bool,
     file: Option<&str>,
+    precision: Option<&str>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let compute = compute_options(precision)?;
     let AnyScene::Fraunhofer(scene) = read_scene(scene, file)? else {
         return Err(PyValueError::new_err(
             "propagate takes a Fraunhofer system (FresnelOpticalSystem.propagate is not available)",
@@ -304,7 +310,7 @@ fn propagate<'py>(
     let mut kept: Vec<Kept> = Vec::new();
     let result = py.detach(|| {
         let mut plane = 0;
-        plan.propagate_wavefront(wf, &ComputeOptions::default(), |_, step, wf| {
+        plan.propagate_wavefront(wf, &compute, |_, step, wf| {
             if let Some(planes) = step.planes() {
                 plane = planes.start;
             }
@@ -330,6 +336,14 @@ fn propagate<'py>(
             plane_dict(py, *i, kind, *image, Some(field), *scale, None)
         })
         .collect()
+}
+
+/// Default computation options in `precision` ("auto", "f64", "f32"; default "auto").
+fn compute_options(precision: Option<&str>) -> PyResult<ComputeOptions> {
+    let precision: diffract::propagation::Precision = precision.unwrap_or("auto").parse().map_err(
+        |e: diffract::propagation::PropagationError| PyValueError::new_err(e.to_string()),
+    )?;
+    Ok(ComputeOptions::default().with_precision(precision))
 }
 
 /// A grid point's source as `diffract grid` makes it (diffract::grid): monochromatic at

@@ -183,3 +183,20 @@ def test_the_gil_is_released_while_computing():
     assert "psf" in result
     assert result["seconds"] > 0.05, "the computation is too short to tell"
     assert longest_pause < 0.5 * result["seconds"], (longest_pause, result["seconds"])
+
+
+def test_conf_precision_chooses_the_transforms_precision(monkeypatch):
+    osys = diffract.OpticalSystem(npix=64)
+    osys.add_pupil(diffract.CircularAperture(radius=1.0))
+    osys.add_detector(pixelscale=0.05, fov_pixels=16)
+    auto = osys.calc_psf(1e-6)
+    assert auto[0].header["PRECISIO"] == "f32"  # auto: single precision for this system
+    monkeypatch.setattr(diffract.conf, "precision", "f64")
+    double = osys.calc_psf(1e-6)
+    assert double[0].header["PRECISIO"] == "f64"
+    # Auto keeps within 1e-6 relative L2 of double precision.
+    err = np.linalg.norm(auto[0].data - double[0].data) / np.linalg.norm(double[0].data)
+    assert 0 < err <= 1e-6
+    monkeypatch.setattr(diffract.conf, "precision", "f16")
+    with pytest.raises(ValueError, match="auto, f64 or f32"):
+        osys.calc_psf(1e-6)

@@ -64,8 +64,9 @@ def test_centred_stamps_hold_the_psf_at_their_centre(serial):
         hdul[0].header["PIXELSCL"] = 0.025
         y, x = diffract.measure_centroid(hdul, boxsize=10)
         assert abs(x - 23.5) < 0.01 and abs(y - 23.5) < 0.01, (x, y)
-    # A system of a circular pupil: every centred stamp is the same PSF (to rounding).
-    assert np.abs(serial.data - serial.data[2]).max() <= 1e-9 * serial.data.max()
+    # A system of a circular pupil: every centred stamp is the same PSF (to the rounding of
+    # the default single-precision transforms, ~1e-6 of the peak).
+    assert np.abs(serial.data - serial.data[2]).max() <= 1e-5 * serial.data.max()
 
 
 def test_reference_pixel_and_quantities():

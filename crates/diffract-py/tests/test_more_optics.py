@@ -12,6 +12,12 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def double_precision(monkeypatch):
+    """The identities hold to 1e-9 per pixel: double precision throughout."""
+    monkeypatch.setattr(diffract.conf, "precision", "f64")
+
+
 def run(*optics, image=(), npix=64, detector=True):
     osys = diffract.OpticalSystem(npix=npix, oversample=2)
     osys.add_pupil(diffract.CircularAperture(radius=1.0))

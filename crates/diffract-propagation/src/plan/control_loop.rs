@@ -61,13 +61,13 @@ struct LoopKey {
 }
 
 impl LoopKey {
-    fn new(source: &Source, opts: &ComputeOptions, gemm: GemmBackend) -> Self {
+    fn new(source: &Source, plan_precision: Precision, gemm: GemmBackend) -> Self {
         let (tx, ty) = source.tilt_arcsec();
         LoopKey {
             wavelengths: source.wavelengths().iter().map(|w| w.to_bits()).collect(),
             weights: source.normalized_weights().iter().map(|w| w.to_bits()).collect(),
             tilt: (tx.to_bits(), ty.to_bits()),
-            precision: opts.precision,
+            precision: plan_precision,
             gemm,
         }
     }
@@ -196,7 +196,11 @@ impl PsfPlan {
             .collect();
         let mut state = self.loop_state.lock().unwrap_or_else(|e| e.into_inner());
         state.pending.clear();
-        state.kept = Some(KeptFields { key: LoopKey::new(source, opts, gemm), fields, changes: 0 });
+        state.kept = Some(KeptFields {
+            key: LoopKey::new(source, self.precision_for(opts.precision), gemm),
+            fields,
+            changes: 0,
+        });
     }
 
     /// The PSF of `source` from the kept fields and the changes since, or `None` when a full
@@ -214,7 +218,7 @@ impl PsfPlan {
         let Some(detector) = self.final_mft.as_ref() else { return Ok(None) };
         let n = self.grid.npix();
         let area: usize = state.pending.iter().map(|c| c.delta.len()).sum();
-        if kept.key != LoopKey::new(source, opts, gemm)
+        if kept.key != LoopKey::new(source, self.precision_for(opts.precision), gemm)
             || kept.changes + state.pending.len() > REBASE_AFTER
             || 2 * area > n * n
         {
@@ -230,7 +234,7 @@ impl PsfPlan {
         for ((pupil, field, m), &wavelength) in kept.fields.iter_mut().zip(source.wavelengths()) {
             for change in &state.pending {
                 let plan = Change { detector, wavelength, support: *m, gemm, par };
-                plan.apply(self, change, pupil, field, opts.precision)?;
+                plan.apply(self, change, pupil, field, self.precision_for(opts.precision))?;
             }
             images.push(field.mapv(|z| z.norm_sqr()));
         }

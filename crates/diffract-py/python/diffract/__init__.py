@@ -9,6 +9,7 @@ missing. The computation runs in Rust with the GIL released.
 """
 
 from . import zernike
+from ._conf import conf
 from ._diffract import __version__
 from .array_optics import ArrayOpticalElement, FITSOpticalElement
 from .display import display_profiles, display_psf
@@ -116,6 +117,7 @@ __all__ = [
     "TipTiltStage",
     "ZernikeWFE",
     "__version__",
+    "conf",
     "display_profiles",
     "display_psf",
     "measure_centroid",

@@ -24,6 +24,7 @@ def compute_psf(
     keep: str | None = None,
     progress: Callable[[], object] | None = None,
     centre: bool = False,
+    precision: str | None = None,
 ) -> tuple[_Image, _Image, list[_Card], list[_Card], list[_Plane]]: ...
 def entrance(scene: str, file: str | None = None) -> tuple[int, float, int]: ...
 def sample_optic(
@@ -36,6 +37,7 @@ def propagate(
     pixelscale: float,
     intermediates: bool = False,
     file: str | None = None,
+    precision: str | None = None,
 ) -> list[_Plane]: ...
 
 class EeCurve:

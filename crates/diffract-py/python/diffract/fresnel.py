@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from astropy.io import fits
 
 from . import _diffract, _toml, _units
+from ._conf import conf
 from ._units import Angle, Length, Quantity, SourceSpectrum, Values
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
@@ -179,7 +180,9 @@ class FresnelOpticalSystem:
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, ArrayFiles(directory))
             with progress_bar(progressbar, len(wavelengths)) as tick:
-                parts = _diffract.compute_psf(text, keep=keep, progress=tick)
+                parts = _diffract.compute_psf(
+                    text, keep=keep, progress=tick, precision=conf.precision
+                )
         hdulist = hdulist_of(parts)
         wavefronts = [self._wavefront(plane, wavelengths[0]) for plane in parts[4]]
         if save_intermediates:

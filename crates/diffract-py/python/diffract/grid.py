@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _diffract, _units
+from ._conf import conf
 from ._units import Length, PathLike, SourceSpectrum
 from .scene import Scene
 from .systems import progress_bar
@@ -47,22 +48,32 @@ __all__ = ["psf_grid", "psf_grid_point", "read_psf_grid"]
 
 
 def psf_grid_point(
-    scene: Scene, offset: Offset, wavelength: Length | None = None, centre_stamps: bool = True
+    scene: Scene,
+    offset: Offset,
+    wavelength: Length | None = None,
+    centre_stamps: bool = True,
+    precision: str | None = None,
 ) -> npt.NDArray[np.float64]:
     """The oversampled PSF (a float64 array) of one grid point of ``scene`` (a ``Scene``):
     the unit of work ``psf_grid`` sends to dask workers, also the function to map over a
     ``dask.bag`` of offsets (docs/python.md). ``offset`` ``(x, y)`` arcsec, ``wavelength``
-    metres (default: the scene's spectrum); ``centre_stamps`` centres the PSF in the stamp."""
+    metres (default: the scene's spectrum); ``centre_stamps`` centres the PSF in the stamp;
+    ``precision`` (default ``diffract.conf.precision`` where it runs)."""
     values = _units.array(offset, "arcsec", "offset")
     if len(values) != 2:
         raise ValueError(f"offset must be (x, y) arcsec, got {offset!r}")
     if wavelength is not None:
         wavelength = _units.scalar(wavelength, "m", "wavelength")
-    return _point(scene, (values[0], values[1]), wavelength, centre_stamps)[0]
+    precision = conf.precision if precision is None else precision
+    return _point(scene, (values[0], values[1]), wavelength, centre_stamps, precision)[0]
 
 
 def _point(
-    scene: Scene, offset: tuple[float, float], wavelength: float | None, centre_stamps: bool
+    scene: Scene,
+    offset: tuple[float, float],
+    wavelength: float | None,
+    centre_stamps: bool,
+    precision: str,
 ) -> Any:
     """``compute_psf``'s parts of one grid point."""
     return _diffract.compute_psf(
@@ -71,14 +82,19 @@ def _point(
         offset=offset,
         wavelength=wavelength,
         centre=bool(centre_stamps),
+        precision=precision,
     )
 
 
 def _remote_point(
-    offset: tuple[float, float], scene: Scene, wavelength: float | None, centre_stamps: bool
+    offset: tuple[float, float],
+    scene: Scene,
+    wavelength: float | None,
+    centre_stamps: bool,
+    precision: str,
 ) -> npt.NDArray[np.float64]:
     """``psf_grid_point`` with the offset first, for ``Client.map``."""
-    return _point(scene, offset, wavelength, centre_stamps)[0]
+    return _point(scene, offset, wavelength, centre_stamps, precision)[0]
 
 
 def _scene_of(
@@ -155,6 +171,8 @@ def psf_grid(
     from astropy.nddata import NDData
 
     scene, point_wavelength = _scene_of(system, wavelength, source)
+    # The caller's setting, sent to dask workers with every point.
+    precision = conf.precision
     points = _offsets(offsets)
     ref = _units.array(reference_pixel, "", "reference_pixel")
     if len(ref) != 2:
@@ -162,14 +180,14 @@ def psf_grid(
     # The first point in the caller's process: errors surface here, and its header gives
     # the pixel scales.
     with progress_bar(progressbar, len(points), "points") as tick:
-        first = _point(scene, points[0], point_wavelength, centre_stamps)
+        first = _point(scene, points[0], point_wavelength, centre_stamps, precision)
         if tick:
             tick()
         images = [first[0]]
         rest = points[1:]
         if rest and client is None:
             for p in rest:
-                images.append(_point(scene, p, point_wavelength, centre_stamps)[0])
+                images.append(_point(scene, p, point_wavelength, centre_stamps, precision)[0])
                 if tick:
                     tick()
         elif rest:
@@ -180,6 +198,7 @@ def psf_grid(
                 scene=remote,
                 wavelength=point_wavelength,
                 centre_stamps=centre_stamps,
+                precision=precision,
                 pure=False,
             )
             if tick:

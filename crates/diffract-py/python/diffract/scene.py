@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from astropy.io import fits
 
 from . import _diffract, _units
+from ._conf import conf
 from ._units import Length, PathLike, SourceSpectrum, Values
 from .systems import OpticalSystem, hdulist_of
 
@@ -83,7 +84,11 @@ class Scene:
                 raise ValueError(f"offset must be (x, y) arcsec, got {offset!r}")
             offset = (values[0], values[1])
         return _diffract.compute_psf(
-            self._text, file=self.path, offset=offset, wavelength=wavelength
+            self._text,
+            file=self.path,
+            offset=offset,
+            wavelength=wavelength,
+            precision=conf.precision,
         )
 
     def __eq__(self, other: object) -> bool:

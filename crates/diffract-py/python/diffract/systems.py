@@ -14,6 +14,7 @@ import numpy as np
 from astropy.io import fits
 
 from . import _diffract, _toml, _units
+from ._conf import conf
 from ._units import Angle, Length, PathLike, SourceSpectrum, Values
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
@@ -302,7 +303,9 @@ class OpticalSystem:
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
             with progress_bar(progressbar, len(wavelengths)) as tick:
-                parts = _diffract.compute_psf(text, keep=keep, progress=tick)
+                parts = _diffract.compute_psf(
+                    text, keep=keep, progress=tick, precision=conf.precision
+                )
             hdulist = hdulist_of(parts)
             wavefronts = self._wavefronts(text, parts[4], wavelengths[0]) if keep else []
         if save_intermediates:
@@ -386,6 +389,7 @@ class OpticalSystem:
                 wavelength,
                 wavefront.pixelscale.to_value(u.m / u.pixel),
                 intermediates=return_intermediates or mode == "first",
+                precision=conf.precision,
             )
             wavefronts = self._wavefronts(text, planes, wavelength)
         if mode == "first":
@@ -454,7 +458,7 @@ def psf_hdulist(text: str, progressbar: bool = False, nwaves: int = 1) -> fits.H
     ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
     Fresnel ``calc_psf``). ``progressbar`` shows the ``nwaves`` wavelengths done."""
     with progress_bar(progressbar, nwaves) as tick:
-        return hdulist_of(_diffract.compute_psf(text, progress=tick))
+        return hdulist_of(_diffract.compute_psf(text, progress=tick, precision=conf.precision))
 
 
 class progress_bar:
