@@ -379,6 +379,18 @@ pub(crate) fn cached_fft<T: diffract_transforms::Real>(
     Ok(plan)
 }
 
+/// `total += w img`, from zero: the first image is scaled in place (`0 + w v`), so the sum
+/// of the wavelengths in order is the same whether they arrive one by one or all at once.
+pub(crate) fn add_weighted(total: &mut Option<Array2<f64>>, mut img: Array2<f64>, w: f64) {
+    match total.as_mut() {
+        Some(t) => t.scaled_add(w, &img),
+        None => {
+            img.mapv_inplace(|v| 0.0 + w * v);
+            *total = Some(img);
+        }
+    }
+}
+
 /// Adds one wavelength's plane records, weighted by `w`, to the plane images: the first
 /// wavelength's make them, and a later record of another shape is left out. `mode`
 /// [`Record::Fields`] keeps the weighted complex fields.
@@ -1738,7 +1750,7 @@ impl PsfPlan {
         self.check_memory(schedule.workers)?;
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         type Result1 = (Array2<f64>, Option<KeptPair>, Option<Vec<Recorded>>);
-        let results: Vec<Result1> = map_ordered(&schedule, wavelengths, |_, &wl, par| {
+        let one = |wl: f64, par: Par| -> Result<Result1, PropagationError> {
             let exec = self.exec(gemm, par, self.precision_for(opts.precision), fft.as_deref());
             let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
@@ -1748,22 +1760,31 @@ impl PsfPlan {
             let records = scratch.records.take();
             self.return_scratch(scratch);
             let (image, kept) = image?;
-            Ok::<_, PropagationError>((image, kept, records))
-        })
-        .map_err(|e| e.source)?;
-        let mut images = Vec::with_capacity(results.len());
-        let mut kept = Vec::with_capacity(results.len());
+            Ok((image, kept, records))
+        };
+        let mut total: Option<Array2<f64>> = None;
+        let mut kept = Vec::with_capacity(if keep { wavelengths.len() } else { 0 });
         let mut plane_images: Vec<PlaneImage> = Vec::new();
         let with_phase = wavelengths.len() == 1;
-        for (w_index, ((img, pair, records), w)) in results.into_iter().zip(&weights).enumerate() {
-            images.push(img);
-            kept.extend(pair);
-            add_records(&mut plane_images, records, *w, mode, with_phase, w_index == 0);
+        // Wavelengths in chunks of one per worker, each chunk's intensities added in
+        // wavelength order before the next chunk starts: the sums of all at once, bit for
+        // bit, while at most one intensity per worker is held.
+        let chunk = schedule.workers.max(1);
+        let mut w_index = 0;
+        for (wls, ws) in wavelengths.chunks(chunk).zip(weights.chunks(chunk)) {
+            let results: Vec<Result1> =
+                map_ordered(&schedule, wls, |_, &wl, par| one(wl, par)).map_err(|e| e.source)?;
+            for ((img, pair, records), w) in results.into_iter().zip(ws) {
+                add_weighted(&mut total, img, *w);
+                kept.extend(pair);
+                add_records(&mut plane_images, records, *w, mode, with_phase, w_index == 0);
+                w_index += 1;
+            }
         }
         if keep && kept.len() == wavelengths.len() {
             self.keep_fields(source, opts, gemm, kept);
         }
-        let psf = self.assemble(images, source, opts, gemm, fft_backend, schedule.workers);
+        let psf = self.assemble(total, source, opts, gemm, fft_backend, schedule.workers);
         Ok((psf, plane_images))
     }
 
@@ -1771,7 +1792,7 @@ impl PsfPlan {
     /// and summed in wavelength order, then the detector's jitter.
     fn assemble(
         &self,
-        images: Vec<Array2<f64>>,
+        total: Option<Array2<f64>>,
         source: &Source,
         opts: &ComputeOptions,
         gemm: GemmBackend,
@@ -1780,17 +1801,6 @@ impl PsfPlan {
     ) -> Psf {
         let wavelengths = source.wavelengths();
         let weights = source.normalized_weights();
-        let mut total: Option<Array2<f64>> = None;
-        for (mut img, w) in images.into_iter().zip(&weights) {
-            // total += w img, from zero: the first image is scaled in place (0 + w v).
-            match total.as_mut() {
-                Some(t) => t.scaled_add(*w, &img),
-                None => {
-                    img.mapv_inplace(|v| 0.0 + *w * v);
-                    total = Some(img);
-                }
-            }
-        }
         let total = total.unwrap_or_else(|| Array2::zeros(self.output_shape()));
         let lam_d = lam_d_arcsec(wavelengths[0], self.grid.diameter());
         // Without a detector the FFT image's pixel is lambda / (D oversample) of the first

@@ -240,7 +240,11 @@ impl PsfPlan {
         }
         kept.changes += state.pending.len();
         state.pending.clear();
-        Ok(Some(self.assemble(images, source, opts, gemm, fft, schedule.workers)))
+        let mut total = None;
+        for (img, w) in images.into_iter().zip(source.normalized_weights()) {
+            super::add_weighted(&mut total, img, w);
+        }
+        Ok(Some(self.assemble(total, source, opts, gemm, fft, schedule.workers)))
     }
 }
 
