@@ -190,9 +190,37 @@ fn dft_matrix<T: Real>(a: &[f64], b: &[f64], sign: f64, scale: f64) -> Array2<Co
     out
 }
 
-/// Splits a complex matrix into its real and imaginary parts.
-fn split<T: Real>(m: &Array2<Complex<T>>) -> (Array2<T>, Array2<T>) {
-    (m.mapv(|z| z.re), m.mapv(|z| z.im))
+/// The real and imaginary parts of `dft_matrix(a, b, sign, scale)`, built directly (no
+/// complex matrix in between, the same values); with `transposed`, as `(b, a)` matrices.
+fn dft_parts<T: Real>(
+    a: &[f64],
+    b: &[f64],
+    sign: f64,
+    scale: f64,
+    transposed: bool,
+) -> (Array2<T>, Array2<T>) {
+    const EXACT_EVERY: usize = 16;
+    let step = if b.len() > 1 { b[1] - b[0] } else { 0.0 };
+    let shape = if transposed { (b.len(), a.len()) } else { (a.len(), b.len()) };
+    let (mut re, mut im) = (Array2::zeros(shape), Array2::zeros(shape));
+    for (r, &ar) in a.iter().enumerate() {
+        let k = sign * 2.0 * PI * ar;
+        let (ws, wc) = (k * step).sin_cos();
+        let w = num_complex::Complex64::new(wc, ws);
+        let mut z = num_complex::Complex64::new(0.0, 0.0);
+        for (c, &bc) in b.iter().enumerate() {
+            if c % EXACT_EVERY == 0 {
+                let (s, co) = (k * bc).sin_cos();
+                z = num_complex::Complex64::new(co, s);
+            } else {
+                z *= w;
+            }
+            let at = if transposed { [c, r] } else { [r, c] };
+            re[at] = T::of(scale * z.re);
+            im[at] = T::of(scale * z.im);
+        }
+    }
+    (re, im)
 }
 
 /// Centred "adjustable" coordinates `(i - n/2 + 1/2 - offset) * step`.
@@ -231,17 +259,10 @@ impl<T: Real> MftPlan<T> {
             let us = coords(g.output.1, 0.0, du);
             let vs = coords(g.output.0, 0.0, dv);
             // Left: rows are output v, columns input y (the output coordinates are evenly
-            // spaced, so build transposed and transpose back).
-            let left_t = dft_matrix::<T>(ys, &vs, sign, norm);
-            let (lc, ls) = split(&left_t);
-            let right = dft_matrix::<T>(xs, &us, sign, 1.0);
-            let (rc, rs) = split(&right);
-            Matrices::Symmetric {
-                left_c: lc.t().as_standard_layout().into_owned(),
-                left_s: ls.t().as_standard_layout().into_owned(),
-                right_c: rc,
-                right_s: rs,
-            }
+            // spaced, so the recurrence runs along v: built transposed, stored as (v, y)).
+            let (left_c, left_s) = dft_parts::<T>(ys, &vs, sign, norm, true);
+            let (right_c, right_s) = dft_parts::<T>(xs, &us, sign, 1.0, false);
+            Matrices::Symmetric { left_c, left_s, right_c, right_s }
         } else {
             let xs = coords(g.input.1, off_x, dx);
             let ys = coords(g.input.0, off_y, dy);
