@@ -10,9 +10,14 @@
 //!   its pytest suite (module `test`).
 //! - `cargo xtask gallery`: pictures of every optic kind and every example scene's PSF in
 //!   docs/gallery, listed in docs/gallery.md.
+//! - `cargo xtask peers --python PATH [--repeat N] [--no-write]`: diffract beside POPPY 1.1.2
+//!   and HCIPy 0.7 (from the Python at PATH) on the benchmark scenes and the DM loop, by
+//!   benches/peers/peers.py: times, peak memory, agreement with POPPY; writes the table
+//!   into docs/performance.md ("Side by side"; module `peers`).
 
 mod bench_matrix;
 mod gallery;
+mod peers;
 mod test;
 
 use diffract::io::{read_image, Scene};
@@ -22,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only]";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only] | cargo xtask peers --python PATH [--repeat N] [--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -87,6 +92,37 @@ fn main() -> ExitCode {
                 Some(_) => return fail(USAGE),
             };
             match test::run_all(python_only) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("peers") => {
+            let mut python = None;
+            let mut repeat = 5;
+            let mut write = true;
+            let mut it = args.iter().skip(1);
+            while let Some(a) = it.next() {
+                match (a.as_str(), it.clone().next()) {
+                    ("--no-write", _) => write = false,
+                    ("--python", Some(v)) => {
+                        python = Some(PathBuf::from(v));
+                        it.next();
+                    }
+                    ("--repeat", Some(v)) => match v.parse() {
+                        Ok(n) if n >= 1 => {
+                            repeat = n;
+                            it.next();
+                        }
+                        _ => return fail(USAGE),
+                    },
+                    _ => return fail(USAGE),
+                }
+            }
+            let Some(python) = python else { return fail(USAGE) };
+            match peers::run(&python, repeat, write) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -27,9 +27,10 @@ mod control_loop;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Precision {
     /// Single precision wherever the result stays within [`AUTO_BOUND`] (relative L2) of
-    /// double precision, double elsewhere: the default. Every plan but one with a
-    /// semi-analytic coronagraph (whose subtraction of the occulted light loses digits in
-    /// single precision: 7e-6 on the reference case) then runs in single precision.
+    /// double precision and runs faster, double elsewhere: the default. Every Fraunhofer
+    /// plan but one with a semi-analytic coronagraph (whose subtraction of the occulted
+    /// light loses digits in single precision: 7e-6 on the reference case) then runs in
+    /// single precision; Fresnel plans run in double (their f32 FFTs are not faster).
     #[default]
     Auto,
     /// Double precision throughout (what is compared with POPPY to ~1e-14).

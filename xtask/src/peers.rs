@@ -1,0 +1,109 @@
+//! `cargo xtask peers --python PATH [--repeat N] [--no-write]`: diffract beside POPPY 1.1.2
+//! and HCIPy 0.7 on the benchmark scenes and the DM loop.
+//!
+//! Checks that PATH imports poppy 1.1.2 and hcipy 0.7, builds the release command line and
+//! the `dm_loop` example, runs `benches/peers/peers.py` with that Python (which measures:
+//! each engine in a process of its own, times, peak memory, diffract's PSF against POPPY's)
+//! and writes the table it prints into docs/performance.md between `<!-- peers:start -->`
+//! and `<!-- peers:end -->` (with `--no-write`, prints it only).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const START: &str = "<!-- peers:start -->";
+const END: &str = "<!-- peers:end -->";
+const MAKE_PYTHON: &str =
+    "python3 -m venv /tmp/peer && /tmp/peer/bin/pip install poppy==1.1.2 hcipy==0.7.1";
+
+/// The repository's root (xtask's parent folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").into()
+}
+
+/// Runs the comparison with `python`; `repeat` runs of diffract (POPPY and HCIPy: up to 3);
+/// `write` puts the table into docs/performance.md.
+pub fn run(python: &Path, repeat: usize, write: bool) -> Result<(), String> {
+    check_python(python)?;
+    let root = root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for args in [
+        &["build", "--release", "--quiet", "-p", "diffract-cli"][..],
+        &["build", "--release", "--quiet", "-p", "diffract", "--example", "dm_loop"],
+    ] {
+        let status = Command::new(&cargo).args(args).current_dir(&root).status();
+        match status {
+            Ok(s) if s.success() => {}
+            _ => return Err(format!("cargo {} failed", args.join(" "))),
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("release");
+    let output = Command::new(python)
+        .arg(root.join("benches/peers/peers.py"))
+        .arg("--cli")
+        .arg(target.join("diffract"))
+        .arg("--dm-loop")
+        .arg(target.join("examples/dm_loop"))
+        .args(["--repeat", &repeat.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    let table = String::from_utf8_lossy(&output.stdout);
+    print!("{table}");
+    if !output.status.success() {
+        return Err(format!("benches/peers/peers.py failed ({})", output.status));
+    }
+    if write {
+        let doc = root.join("docs/performance.md");
+        let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
+        let new = splice(&text, table.trim_end())
+            .ok_or_else(|| format!("{}: no {START} ... {END} markers", doc.display()))?;
+        std::fs::write(&doc, new).map_err(|e| format!("{}: {e}", doc.display()))?;
+        eprintln!("wrote the table into {}", doc.display());
+    }
+    Ok(())
+}
+
+/// `text` with what lies between the markers replaced by `table`.
+fn splice(text: &str, table: &str) -> Option<String> {
+    let start = text.find(START)? + START.len();
+    let end = start + text[start..].find(END)?;
+    Some(format!("{}\n\n{table}\n\n{}", &text[..start], &text[end..]))
+}
+
+/// Fails, with how to make one, unless `python` imports poppy 1.1.2, hcipy 0.7 and astropy.
+fn check_python(python: &Path) -> Result<(), String> {
+    let probe = "import astropy, hcipy, poppy; print(poppy.__version__, hcipy.__version__)";
+    let found = Command::new(python)
+        .args(["-c", probe])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match found.as_deref().map(|v| v.split_once(' ')) {
+        Some(Some(("1.1.2", hcipy))) if hcipy.starts_with("0.7") => Ok(()),
+        _ => Err(format!(
+            "{} does not import poppy 1.1.2, hcipy 0.7 and astropy ({}); make such a Python \
+             with: {MAKE_PYTHON}",
+            python.display(),
+            found.map_or("import failed".into(), |v| format!("found {v}")),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_replaces_between_markers() {
+        let text = format!("a\n{START}\nold\n{END}\nb\n");
+        let new = splice(&text, "| t |").unwrap();
+        assert_eq!(new, format!("a\n{START}\n\n| t |\n\n{END}\nb\n"));
+        assert_eq!(splice(&new, "| t |").unwrap(), new);
+        assert!(splice("no markers", "x").is_none());
+    }
+}
