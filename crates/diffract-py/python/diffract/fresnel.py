@@ -8,12 +8,11 @@ from typing import Any, NoReturn
 
 from astropy.io import fits
 
-from . import _diffract, _toml, _units
-from ._conf import conf
+from . import _toml, _units
 from ._units import Angle, Length, Quantity, SourceSpectrum, Values
 from .array_optics import ArrayFiles
 from .optics import OpticalElement
-from .systems import hdulist_of, progress_bar, refuse_unavailable
+from .systems import compute_and_return, refuse_unavailable
 from .wavefront import PlaneType, Wavefront
 
 __all__ = ["FresnelOpticalSystem"]
@@ -172,29 +171,19 @@ class FresnelOpticalSystem:
                 "from Python yet (Fresnel: 'first' only)"
             )
         wavelengths, weights = _units.spectrum(wavelength, weight, source)
-        keep = None
-        if return_intermediates or save_intermediates:
-            keep = "intermediates"
-        elif return_final:
-            keep = "final"
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, ArrayFiles(directory))
-            with progress_bar(progressbar, len(wavelengths)) as tick:
-                parts = _diffract.compute_psf(
-                    text, keep=keep, progress=tick, precision=conf.precision
-                )
-        hdulist = hdulist_of(parts)
-        wavefronts = [self._wavefront(plane, wavelengths[0]) for plane in parts[4]]
-        if save_intermediates:
-            for i, wf in enumerate(wavefronts):
-                wf.writeto(f"wavefront_plane_{i:03d}.fits", what=save_intermediates_what)
-        if display:
-            from .display import display_psf
-
-            display_psf(hdulist)
-        if return_intermediates or return_final:
-            return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
-        return hdulist
+            return compute_and_return(
+                text,
+                len(wavelengths),
+                lambda planes: [self._wavefront(p, wavelengths[0]) for p in planes],
+                return_intermediates=return_intermediates,
+                return_final=return_final,
+                save_intermediates=save_intermediates,
+                save_intermediates_what=save_intermediates_what,
+                display=display,
+                progressbar=progressbar,
+            )
 
     def _wavefront(self, plane: dict[str, Any], wavelength: float) -> Wavefront:
         """A :class:`Wavefront` of a plane of ``compute_psf(keep=...)``: metres per pixel,

@@ -295,29 +295,19 @@ class OpticalSystem:
             inwave=inwave is not None,
         )
         wavelengths, weights = _units.spectrum(wavelength, weight, source)
-        keep = None
-        if return_intermediates or save_intermediates:
-            keep = "intermediates"
-        elif return_final:
-            keep = "final"
         with tempfile.TemporaryDirectory(prefix="diffract-arrays-") as directory:
             text = self._scene(wavelengths, weights, normalize, ArrayFiles(directory))
-            with progress_bar(progressbar, len(wavelengths)) as tick:
-                parts = _diffract.compute_psf(
-                    text, keep=keep, progress=tick, precision=conf.precision
-                )
-            hdulist = hdulist_of(parts)
-            wavefronts = self._wavefronts(text, parts[4], wavelengths[0]) if keep else []
-        if save_intermediates:
-            for i, wf in enumerate(wavefronts):
-                wf.writeto(f"wavefront_plane_{i:03d}.fits", what=save_intermediates_what)
-        if display:
-            from .display import display_psf
-
-            display_psf(hdulist)
-        if return_intermediates or return_final:
-            return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
-        return hdulist
+            return compute_and_return(
+                text,
+                len(wavelengths),
+                lambda planes: self._wavefronts(text, planes, wavelengths[0]),
+                return_intermediates=return_intermediates,
+                return_final=return_final,
+                save_intermediates=save_intermediates,
+                save_intermediates_what=save_intermediates_what,
+                display=display,
+                progressbar=progressbar,
+            )
 
     def _wavefronts(
         self, text: str, planes: list[dict[str, Any]], wavelength: float
@@ -450,6 +440,44 @@ def refuse_unavailable(where: str, **flags: bool) -> None:
         if asked:
             what = _UNAVAILABLE.get(name, name)
             raise NotImplementedError(f"{where}({what}) is not available from Python yet")
+
+
+def compute_and_return(
+    text: str,
+    nwaves: int,
+    to_wavefronts: Callable[[list[Any]], list[Wavefront]],
+    *,
+    return_intermediates: bool,
+    return_final: bool,
+    save_intermediates: bool,
+    save_intermediates_what: str,
+    display: bool,
+    progressbar: bool,
+) -> fits.HDUList | tuple[fits.HDUList, list[Wavefront]]:
+    """What ``calc_psf`` does with scene ``text`` of ``nwaves`` wavelengths once the system
+    is written (both system kinds): computes it (keeping the wavefronts
+    ``return_intermediates``, ``return_final`` or ``save_intermediates`` ask for, made by
+    ``to_wavefronts`` from the extension's planes), saves and draws as asked, and returns
+    POPPY's ``HDUList`` (with the wavefronts when asked)."""
+    keep = None
+    if return_intermediates or save_intermediates:
+        keep = "intermediates"
+    elif return_final:
+        keep = "final"
+    with progress_bar(progressbar, nwaves) as tick:
+        parts = _diffract.compute_psf(text, keep=keep, progress=tick, precision=conf.precision)
+    hdulist = hdulist_of(parts)
+    wavefronts = to_wavefronts(parts[4]) if keep else []
+    if save_intermediates:
+        for i, wf in enumerate(wavefronts):
+            wf.writeto(f"wavefront_plane_{i:03d}.fits", what=save_intermediates_what)
+    if display:
+        from .display import display_psf
+
+        display_psf(hdulist)
+    if return_intermediates or return_final:
+        return hdulist, wavefronts if return_intermediates else wavefronts[-1:]
+    return hdulist
 
 
 def psf_hdulist(text: str, progressbar: bool = False, nwaves: int = 1) -> fits.HDUList:
