@@ -1751,8 +1751,9 @@ impl PsfPlan {
         self.check_memory(schedule.workers)?;
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         type Result1 = (Array2<f64>, Option<KeptPair>, Option<Vec<Recorded>>);
+        let precision = self.precision_for(opts.precision);
         let one = |wl: f64, par: Par| -> Result<Result1, PropagationError> {
-            let exec = self.exec(gemm, par, self.precision_for(opts.precision), fft.as_deref());
+            let exec = self.exec(gemm, par, precision, fft.as_deref());
             let _done = ProgressGuard(opts.on_wavelength_done.as_ref());
             let mut scratch = self.take_scratch();
             scratch.records = record.then(Vec::new);

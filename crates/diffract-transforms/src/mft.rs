@@ -165,44 +165,18 @@ fn as_real<T: Real>(a: &[Complex<T>]) -> &[T] {
     unsafe { std::slice::from_raw_parts(a.as_ptr().cast::<T>(), a.len() * 2) }
 }
 
-/// `scale * exp(sign 2 pi i a_r b_c)` for rows `a` and columns `b`, where `b` is evenly
-/// spaced. Each row is a geometric sequence in the column index: the exact value is taken
-/// every 16 columns and the steps between are products (error below 1e-14).
-fn dft_matrix<T: Real>(a: &[f64], b: &[f64], sign: f64, scale: f64) -> Array2<Complex<T>> {
-    const EXACT_EVERY: usize = 16;
-    let step = if b.len() > 1 { b[1] - b[0] } else { 0.0 };
-    let mut out = Array2::zeros((a.len(), b.len()));
-    for (r, mut row) in out.rows_mut().into_iter().enumerate() {
-        let k = sign * 2.0 * PI * a[r];
-        let (ws, wc) = (k * step).sin_cos();
-        let w = num_complex::Complex64::new(wc, ws);
-        let mut z = num_complex::Complex64::new(0.0, 0.0);
-        for (c, v) in row.iter_mut().enumerate() {
-            if c % EXACT_EVERY == 0 {
-                let (s, co) = (k * b[c]).sin_cos();
-                z = num_complex::Complex64::new(co, s);
-            } else {
-                z *= w;
-            }
-            *v = Complex::new(T::of(scale * z.re), T::of(scale * z.im));
-        }
-    }
-    out
-}
-
-/// The real and imaginary parts of `dft_matrix(a, b, sign, scale)`, built directly (no
-/// complex matrix in between, the same values); with `transposed`, as `(b, a)` matrices.
-fn dft_parts<T: Real>(
+/// Calls `put(r, c, scale * exp(sign 2 pi i a_r b_c))` for rows `a` and columns `b`, where
+/// `b` is evenly spaced. Each row is a geometric sequence in the column index: the exact
+/// value is taken every 16 columns and the steps between are products (error below 1e-14).
+fn for_each_dft(
     a: &[f64],
     b: &[f64],
     sign: f64,
     scale: f64,
-    transposed: bool,
-) -> (Array2<T>, Array2<T>) {
+    mut put: impl FnMut(usize, usize, num_complex::Complex64),
+) {
     const EXACT_EVERY: usize = 16;
     let step = if b.len() > 1 { b[1] - b[0] } else { 0.0 };
-    let shape = if transposed { (b.len(), a.len()) } else { (a.len(), b.len()) };
-    let (mut re, mut im) = (Array2::zeros(shape), Array2::zeros(shape));
     for (r, &ar) in a.iter().enumerate() {
         let k = sign * 2.0 * PI * ar;
         let (ws, wc) = (k * step).sin_cos();
@@ -215,11 +189,34 @@ fn dft_parts<T: Real>(
             } else {
                 z *= w;
             }
-            let at = if transposed { [c, r] } else { [r, c] };
-            re[at] = T::of(scale * z.re);
-            im[at] = T::of(scale * z.im);
+            put(r, c, z * scale);
         }
     }
+}
+
+/// The matrix `scale * exp(sign 2 pi i a_r b_c)` (rows `a`, columns `b`).
+fn dft_matrix<T: Real>(a: &[f64], b: &[f64], sign: f64, scale: f64) -> Array2<Complex<T>> {
+    let mut out = Array2::zeros((a.len(), b.len()));
+    for_each_dft(a, b, sign, scale, |r, c, z| out[[r, c]] = Complex::new(T::of(z.re), T::of(z.im)));
+    out
+}
+
+/// The real and imaginary parts of `dft_matrix(a, b, sign, scale)`, built directly (no
+/// complex matrix in between, the same values); with `transposed`, as `(b, a)` matrices.
+fn dft_parts<T: Real>(
+    a: &[f64],
+    b: &[f64],
+    sign: f64,
+    scale: f64,
+    transposed: bool,
+) -> (Array2<T>, Array2<T>) {
+    let shape = if transposed { (b.len(), a.len()) } else { (a.len(), b.len()) };
+    let (mut re, mut im) = (Array2::zeros(shape), Array2::zeros(shape));
+    for_each_dft(a, b, sign, scale, |r, c, z| {
+        let at = if transposed { [c, r] } else { [r, c] };
+        re[at] = T::of(z.re);
+        im[at] = T::of(z.im);
+    });
     (re, im)
 }
 

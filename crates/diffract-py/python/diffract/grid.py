@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _diffract, _units
+from . import _units
 from ._conf import conf
 from ._units import Length, PathLike, SourceSpectrum
 from .scene import Scene
@@ -59,31 +59,7 @@ def psf_grid_point(
     ``dask.bag`` of offsets (docs/python.md). ``offset`` ``(x, y)`` arcsec, ``wavelength``
     metres (default: the scene's spectrum); ``centre_stamps`` centres the PSF in the stamp;
     ``precision`` (default ``diffract.conf.precision`` where it runs)."""
-    values = _units.array(offset, "arcsec", "offset")
-    if len(values) != 2:
-        raise ValueError(f"offset must be (x, y) arcsec, got {offset!r}")
-    if wavelength is not None:
-        wavelength = _units.scalar(wavelength, "m", "wavelength")
-    precision = conf.precision if precision is None else precision
-    return _point(scene, (values[0], values[1]), wavelength, centre_stamps, precision)[0]
-
-
-def _point(
-    scene: Scene,
-    offset: tuple[float, float],
-    wavelength: float | None,
-    centre_stamps: bool,
-    precision: str,
-) -> Any:
-    """``compute_psf``'s parts of one grid point."""
-    return _diffract.compute_psf(
-        scene._text,
-        file=scene.path,
-        offset=offset,
-        wavelength=wavelength,
-        centre=bool(centre_stamps),
-        precision=precision,
-    )
+    return scene._compute(wavelength, offset, bool(centre_stamps), precision)[0]
 
 
 def _remote_point(
@@ -94,7 +70,7 @@ def _remote_point(
     precision: str,
 ) -> npt.NDArray[np.float64]:
     """``psf_grid_point`` with the offset first, for ``Client.map``."""
-    return _point(scene, offset, wavelength, centre_stamps, precision)[0]
+    return scene._compute(wavelength, offset, centre_stamps, precision)[0]
 
 
 def _scene_of(
@@ -180,14 +156,14 @@ def psf_grid(
     # The first point in the caller's process: errors surface here, and its header gives
     # the pixel scales.
     with progress_bar(progressbar, len(points), "points") as tick:
-        first = _point(scene, points[0], point_wavelength, centre_stamps, precision)
+        first = scene._compute(point_wavelength, points[0], centre_stamps, precision)
         if tick:
             tick()
         images = [first[0]]
         rest = points[1:]
         if rest and client is None:
             for p in rest:
-                images.append(_point(scene, p, point_wavelength, centre_stamps, precision)[0])
+                images.append(scene._compute(point_wavelength, p, centre_stamps, precision)[0])
                 if tick:
                     tick()
         elif rest:

@@ -75,7 +75,16 @@ class Scene:
         grid point of ``diffract grid`` (POPPY's source_offset_x/_y)."""
         return hdulist_of(self._compute(wavelength, offset))
 
-    def _compute(self, wavelength: Length | None = None, offset: Values | None = None) -> PsfParts:
+    def _compute(
+        self,
+        wavelength: Length | None = None,
+        offset: Values | None = None,
+        centre: bool = False,
+        precision: str | None = None,
+    ) -> PsfParts:
+        """``compute_psf``'s parts: ``wavelength`` and ``offset`` as for :meth:`calc_psf`,
+        ``centre`` the detector following the offset (a grid's centred stamps),
+        ``precision`` (default ``diffract.conf.precision``)."""
         if wavelength is not None:
             wavelength = _units.scalar(wavelength, "m", "wavelength")
         if offset is not None:
@@ -88,7 +97,8 @@ class Scene:
             file=self.path,
             offset=offset,
             wavelength=wavelength,
-            precision=conf.precision,
+            centre=centre,
+            precision=conf.precision if precision is None else precision,
         )
 
     def __eq__(self, other: object) -> bool:

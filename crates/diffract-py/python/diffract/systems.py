@@ -480,15 +480,6 @@ def compute_and_return(
     return hdulist
 
 
-def psf_hdulist(text: str, progressbar: bool = False, nwaves: int = 1) -> fits.HDUList:
-    """Computes scene ``text`` and returns POPPY's ``HDUList``, with the header cards
-    diffract writes: the PSF in the primary HDU and the detector-sampled PSF in
-    ``DET_SAMP``; a Fresnel scene's output in the primary HDU alone (in metres, as POPPY's
-    Fresnel ``calc_psf``). ``progressbar`` shows the ``nwaves`` wavelengths done."""
-    with progress_bar(progressbar, nwaves) as tick:
-        return hdulist_of(_diffract.compute_psf(text, progress=tick, precision=conf.precision))
-
-
 class progress_bar:
     """A context giving ``compute_psf``'s ``progress`` callback: a tqdm bar over ``total``
     ``what`` (wavelengths, points) when ``enabled`` and tqdm is installed, else a line on
