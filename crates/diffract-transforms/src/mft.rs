@@ -85,11 +85,14 @@ impl MftGeometry {
 
 /// A planned MFT: the DFT matrices, normalisation folded into the left one.
 ///
-/// Without an offset the coordinates are symmetric about the centre, so each matrix is
-/// `C + i S` with `C` even and `S` odd in the input index. The plan then keeps only the real
-/// halves and computes `A . (C + i S)` as `(A_j + A_j') . C_half + i (A_j - A_j') . S_half`
-/// (`j' = N - 1 - j`): two real products of half the length, half the arithmetic of the
-/// complex product, and the same result up to rounding.
+/// Without an offset the input and output coordinates are both symmetric about the centre,
+/// so each matrix is `C + i S` with `C` even and `S` odd in the input index and in the
+/// output index. The plan then keeps only a quarter of each: the real `C` and `S` for the
+/// first half of the inputs and of the outputs. It computes `A . (C + i S)` as
+/// `(A_j + A_j') . C_half + i (A_j - A_j') . S_half` (`j' = N - 1 - j`), and only for the
+/// first half of the outputs: those of the mirrored output `k' = M - 1 - k` are the same
+/// products with `S` negated. A quarter of the arithmetic of the complex product, the same
+/// result up to rounding.
 #[derive(Clone, Debug)]
 pub struct MftPlan<T: Real> {
     geometry: MftGeometry,
@@ -105,8 +108,8 @@ enum Matrices<T: Real> {
         /// `E_XU`, shape (input columns, output columns).
         right: Array2<Complex<T>>,
     },
-    /// Real halves: `left_c`, `left_s` (output rows x ceil(input rows / 2)), `right_c`,
-    /// `right_s` (ceil(input columns / 2) x output columns).
+    /// Real quarters: `left_c`, `left_s` (ceil(output rows / 2) x ceil(input rows / 2)),
+    /// `right_c`, `right_s` (ceil(input columns / 2) x ceil(output columns / 2)).
     Symmetric { left_c: Array2<T>, left_s: Array2<T>, right_c: Array2<T>, right_s: Array2<T> },
 }
 
@@ -248,17 +251,16 @@ impl<T: Real> MftPlan<T> {
         let (off_y, off_x) = g.offset;
         let norm = (nlamd_y * nlamd_x / (npup_y * npup_x * npix_y * npix_x)).sqrt();
         let matrices = if off_y == 0.0 && off_x == 0.0 {
-            // Only the first ceil(N/2) input coordinates are needed.
-            let hy = g.input.0.div_ceil(2);
-            let hx = g.input.1.div_ceil(2);
-            let ys = &coords(g.input.0, 0.0, dy)[..hy];
-            let xs = &coords(g.input.1, 0.0, dx)[..hx];
-            let us = coords(g.output.1, 0.0, du);
-            let vs = coords(g.output.0, 0.0, dv);
+            // Only the first ceil(N/2) input and ceil(M/2) output coordinates are needed.
+            let half = |n: usize| n.div_ceil(2);
+            let ys = &coords(g.input.0, 0.0, dy)[..half(g.input.0)];
+            let xs = &coords(g.input.1, 0.0, dx)[..half(g.input.1)];
+            let vs = &coords(g.output.0, 0.0, dv)[..half(g.output.0)];
+            let us = &coords(g.output.1, 0.0, du)[..half(g.output.1)];
             // Left: rows are output v, columns input y (the output coordinates are evenly
             // spaced, so the recurrence runs along v: built transposed, stored as (v, y)).
-            let (left_c, left_s) = dft_parts::<T>(ys, &vs, sign, norm, true);
-            let (right_c, right_s) = dft_parts::<T>(xs, &us, sign, 1.0, false);
+            let (left_c, left_s) = dft_parts::<T>(ys, vs, sign, norm, true);
+            let (right_c, right_s) = dft_parts::<T>(xs, us, sign, 1.0, false);
             Matrices::Symmetric { left_c, left_s, right_c, right_s }
         } else {
             let xs = coords(g.input.1, off_x, dx);
@@ -344,8 +346,10 @@ impl<T: Real> MftPlan<T> {
                 fold_rows(a, ny, w, plus, minus);
                 let (plus, minus) = (&*plus, &*minus);
                 let halves = SymmetricHalves { left_c, left_s, right_c, right_s, plus, minus, nx };
-                // 2.-5. by blocks of output rows shared among the threads: each block's
-                // values are those of the whole product (the same sums over the same inputs).
+                // 2.-5. by blocks of the first half of the output rows (each with its
+                // mirrored rows) shared among the threads: each block's values are those of
+                // the whole product (the same sums over the same inputs).
+                let hm = my.div_ceil(2);
                 let threads = par.threads();
                 let blocks = match threads {
                     // OpenBLAS rounds a block of rows differently from the whole product
@@ -354,44 +358,53 @@ impl<T: Real> MftPlan<T> {
                     // bits.
                     _ if backend == GemmBackend::Blas => 1,
                     1 => 1,
-                    2 => my / MIN_BLOCK_ROWS,
-                    t => t.min(my / MIN_BLOCK_ROWS),
+                    2 => hm / MIN_BLOCK_ROWS,
+                    t => t.min(hm / MIN_BLOCK_ROWS),
                 }
                 .max(1);
                 if scratch.blocks.len() < blocks {
                     scratch.blocks.resize_with(blocks, Default::default);
                 }
-                if blocks == 1 && backend != GemmBackend::Blas {
-                    // One thread: blocks of output rows in turn through one set of buffers,
-                    // so the working memory is that of a block, not of the whole output
-                    // (the same values: each row's sums do not depend on the block).
-                    let mut out = output;
+                let (top, bottom) = output.split_at(Axis(0), hm);
+                if blocks == 1 {
+                    // One thread (or OpenBLAS's threads inside one product): blocks of rows
+                    // in turn through one set of buffers, so the working memory is that of
+                    // a block, not of the whole output (the same values: each row's sums
+                    // do not depend on the block).
+                    let step = if backend == GemmBackend::Blas { hm } else { SERIAL_BLOCK_ROWS };
+                    let (mut top, mut bottom) = (top, bottom);
                     let mut first = 0;
-                    while first < my {
-                        let take = SERIAL_BLOCK_ROWS.min(my - first);
-                        let (head, tail) = out.split_at(Axis(0), take);
-                        halves.rows(first, head, &mut scratch.blocks[0], backend, par)?;
-                        out = tail;
-                        first += take;
+                    while first < hm {
+                        let (head, mirror, top_rest, bottom_rest) =
+                            split_block(top, bottom, step.min(hm - first));
+                        let rows = head.nrows();
+                        halves.rows(first, head, mirror, &mut scratch.blocks[0], backend, par)?;
+                        (top, bottom) = (top_rest, bottom_rest);
+                        first += rows;
                     }
                     return Ok(());
                 }
-                if blocks == 1 {
-                    return halves.rows(0, output, &mut scratch.blocks[0], backend, par);
-                }
-                let per_block = my.div_ceil(blocks);
+                let per_block = hm.div_ceil(blocks);
                 let mut parts = Vec::with_capacity(blocks);
-                let mut rest = output;
+                let (mut top, mut bottom) = (top, bottom);
                 let mut first = 0;
                 for block in scratch.blocks[..blocks].iter_mut() {
-                    let take = per_block.min(my - first);
-                    let (head, tail) = rest.split_at(Axis(0), take);
-                    parts.push((first, head, block, Ok(())));
-                    rest = tail;
-                    first += take;
+                    let (head, mirror, top_rest, bottom_rest) =
+                        split_block(top, bottom, per_block.min(hm - first));
+                    let rows = head.nrows();
+                    parts.push((first, head, mirror, block, Ok(())));
+                    (top, bottom) = (top_rest, bottom_rest);
+                    first += rows;
                 }
-                let run = |(first, out, block, result): &mut Part<'_, '_, T>| {
-                    *result = halves.rows(*first, out.view_mut(), block, backend, Par::Seq);
+                let run = |(first, out, mirror, block, result): &mut Part<'_, '_, T>| {
+                    *result = halves.rows(
+                        *first,
+                        out.view_mut(),
+                        mirror.view_mut(),
+                        block,
+                        backend,
+                        Par::Seq,
+                    );
                 };
                 if threads == 2 {
                     // The calling thread and one helper that keeps spinning between calls.
@@ -399,7 +412,7 @@ impl<T: Real> MftPlan<T> {
                 } else {
                     parts.par_iter_mut().for_each(run);
                 }
-                parts.into_iter().try_for_each(|p| p.3)
+                parts.into_iter().try_for_each(|p| p.4)
             }
         }
     }
@@ -458,8 +471,8 @@ impl<T: Real> MftPlan<T> {
                 right.slice(s![origin.1..origin.1 + w, ..]).to_owned(),
             ),
             Matrices::Symmetric { left_c, left_s, right_c, right_s } => {
-                // Inputs past the middle mirror those before it: the same cosine, the sine
-                // negated.
+                // Inputs and outputs past the middle mirror those before it: the same
+                // cosine, the sine negated.
                 let mirrored = |n: usize, j: usize| {
                     if j < n.div_ceil(2) {
                         (j, T::one())
@@ -470,18 +483,20 @@ impl<T: Real> MftPlan<T> {
                 let rows: Vec<(usize, T)> =
                     (0..h).map(|j| mirrored(g.input.0, origin.0 + j)).collect();
                 let mut left = Array2::zeros((my, h));
-                for ((mut out, c), s) in
-                    left.rows_mut().into_iter().zip(left_c.rows()).zip(left_s.rows())
-                {
+                for (v, mut out) in left.rows_mut().into_iter().enumerate() {
+                    let (kv, sv) = mirrored(my, v);
+                    let (c, s) = (left_c.row(kv), left_s.row(kv));
                     for (z, &(k, sign)) in out.iter_mut().zip(&rows) {
-                        *z = Complex::new(c[k], sign * s[k]);
+                        *z = Complex::new(c[k], sv * sign * s[k]);
                     }
                 }
                 let mut right = Array2::zeros((w, mx));
                 for (i, mut out) in right.rows_mut().into_iter().enumerate() {
                     let (k, sign) = mirrored(g.input.1, origin.1 + i);
-                    for ((z, &c), &s) in out.iter_mut().zip(right_c.row(k)).zip(right_s.row(k)) {
-                        *z = Complex::new(c, sign * s);
+                    let (c, s) = (right_c.row(k), right_s.row(k));
+                    for (u, z) in out.iter_mut().enumerate() {
+                        let (ku, su) = mirrored(mx, u);
+                        *z = Complex::new(c[ku], su * sign * s[ku]);
                     }
                 }
                 (left, right)
@@ -493,19 +508,49 @@ impl<T: Real> MftPlan<T> {
     }
 }
 
-/// Output rows of a block of the symmetric MFT's products, when threads share them.
+/// Rows of the first half of the output in a block of the symmetric MFT's products, when
+/// threads share them.
 const MIN_BLOCK_ROWS: usize = 32;
 
-/// Output rows per block when one thread computes the symmetric MFT: small enough that the
-/// block's buffers stay a fraction of the output (128 of imaging_1024's 644 rows: 12 MiB of
-/// buffers instead of 60), large enough for the matrix products to run at full rate.
+/// Rows of the first half of the output per block when one thread computes the symmetric
+/// MFT: small enough that the block's buffers stay a fraction of the output (128 of
+/// imaging_1024's 322: 4 MiB of buffers in double precision), large enough for the matrix
+/// products to run at full rate.
 const SERIAL_BLOCK_ROWS: usize = 128;
 
-/// A block of output rows: its first row, its part of the output, its buffers, its result.
-type Part<'o, 'b, T> =
-    (usize, ArrayViewMut2<'o, Complex<T>>, &'b mut [Vec<T>; 4], Result<(), TransformError>);
+/// A block of output rows: its first row, its part of the first half of the output, the
+/// mirrored rows (reversed: row `t` mirrors the block's row `t`), its buffers, its result.
+type Part<'o, 'b, T> = (
+    usize,
+    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<T>>,
+    &'b mut [Vec<T>; 4],
+    Result<(), TransformError>,
+);
 
-/// The real halves of a symmetric plan and the folded input rows: what every block of
+/// The next `take` rows of `top` (the first half of the output) and the rows of `bottom`
+/// (the second half) that mirror them, reversed so that row `t` of each goes with row `t` of
+/// the other (the middle row of an odd output has no mirror: then one row fewer); with what
+/// remains of each.
+#[allow(clippy::type_complexity)]
+fn split_block<'o, T: Real>(
+    top: ArrayViewMut2<'o, Complex<T>>,
+    bottom: ArrayViewMut2<'o, Complex<T>>,
+    take: usize,
+) -> (
+    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<T>>,
+) {
+    let (head, top_rest) = top.split_at(Axis(0), take);
+    let keep = bottom.nrows() - take.min(bottom.nrows());
+    let (bottom_rest, mut mirror) = bottom.split_at(Axis(0), keep);
+    mirror.invert_axis(Axis(0));
+    (head, mirror, top_rest, bottom_rest)
+}
+
+/// The real quarters of a symmetric plan and the folded input rows: what every block of
 /// output rows reads.
 struct SymmetricHalves<'a, T: Real> {
     left_c: &'a Array2<T>,
@@ -519,11 +564,14 @@ struct SymmetricHalves<'a, T: Real> {
 }
 
 impl<T: Real> SymmetricHalves<'_, T> {
-    /// Steps 2 to 5 for the output rows `first..first + out.nrows()` into `out`.
+    /// Steps 2 to 5 for the output rows `first..first + out.nrows()` of the first half into
+    /// `out`, and for their mirrored rows into `mirror` (row `t` mirrors row `t` of `out`;
+    /// it may have one row fewer, without the middle row of an odd output).
     fn rows(
         &self,
         first: usize,
         mut out: ArrayViewMut2<'_, Complex<T>>,
+        mut mirror: ArrayViewMut2<'_, Complex<T>>,
         block: &mut [Vec<T>; 4],
         backend: GemmBackend,
         par: Par,
@@ -531,11 +579,13 @@ impl<T: Real> SymmetricHalves<'_, T> {
         let (rows, mx) = out.dim();
         let nx = self.nx;
         let (hy, hx, w) = (self.left_c.ncols(), nx.div_ceil(2), 2 * nx);
+        let hmx = self.right_c.ncols();
         let [b0, b1, b2, b3] = block;
         let plus = ArrayView2::from_shape((hy, w), self.plus).expect("shape");
         let minus = ArrayView2::from_shape((hy, w), self.minus).expect("shape");
         let range = s![first..first + rows, ..];
-        // 2. U = C_L . plus, W = S_L . minus (rows x 2nx real each).
+        // 2. U = C_L . plus, W = S_L . minus (rows x 2nx real each: complex rows). The
+        // field after the left product is U + i W on these rows, U - i W on their mirrors.
         let u = buffer(b2, rows * w);
         real_matmul(
             backend,
@@ -552,47 +602,59 @@ impl<T: Real> SymmetricHalves<'_, T> {
             minus,
             ArrayViewMut2::from_shape((rows, w), &mut *wv).expect("shape"),
         )?;
-        // t1 = U + i W. 3. Fold its columns into plus/minus as real (2 rows x hx)
-        // matrices: row 2r holds the real parts of row r, row 2r + 1 the imaginary.
-        let plus2 = buffer(b0, 2 * rows * hx);
-        let minus2 = buffer(b1, 2 * rows * hx);
-        fold_columns(&b2[..rows * w], &b3[..rows * w], nx, plus2, minus2);
-        // 4. U2 = plus . C_R, W2 = minus . S_R (2 rows x mx real each).
-        let u2 = buffer(b2, 2 * rows * mx);
+        // 3. Fold the columns of U and of W (sums into `b0`, differences into `b1`), each
+        // complex row as two real rows (real parts, imaginary parts): b0 = [U+; W+],
+        // b1 = [U-; W-], (4 rows x hx) real each.
+        let plus2 = buffer(b0, 4 * rows * hx);
+        let minus2 = buffer(b1, 4 * rows * hx);
+        let (up, wp) = plus2.split_at_mut(2 * rows * hx);
+        let (um, wm) = minus2.split_at_mut(2 * rows * hx);
+        fold_columns(&b2[..rows * w], nx, up, um);
+        fold_columns(&b3[..rows * w], nx, wp, wm);
+        // 4. [a; b] = [U+; W+] . C_R, [c; d] = [U-; W-] . S_R (4 rows x hmx real each).
+        let g1 = buffer(b2, 4 * rows * hmx);
         real_matmul(
             backend,
             par,
-            ArrayView2::from_shape((2 * rows, hx), &b0[..2 * rows * hx]).expect("shape"),
+            ArrayView2::from_shape((4 * rows, hx), &b0[..4 * rows * hx]).expect("shape"),
             self.right_c.view(),
-            ArrayViewMut2::from_shape((2 * rows, mx), &mut *u2).expect("shape"),
+            ArrayViewMut2::from_shape((4 * rows, hmx), &mut *g1).expect("shape"),
         )?;
-        let w2 = buffer(b3, 2 * rows * mx);
+        let g2 = buffer(b3, 4 * rows * hmx);
         real_matmul(
             backend,
             par,
-            ArrayView2::from_shape((2 * rows, hx), &b1[..2 * rows * hx]).expect("shape"),
+            ArrayView2::from_shape((4 * rows, hx), &b1[..4 * rows * hx]).expect("shape"),
             self.right_s.view(),
-            ArrayViewMut2::from_shape((2 * rows, mx), &mut *w2).expect("shape"),
+            ArrayViewMut2::from_shape((4 * rows, hmx), &mut *g2).expect("shape"),
         )?;
-        // 5. out = U2 + i W2.
-        let (u2, w2) = (&b2[..2 * rows * mx], &b3[..2 * rows * mx]);
-        for r in 0..rows {
-            let (ure, uim) =
-                (&u2[2 * r * mx..(2 * r + 1) * mx], &u2[(2 * r + 1) * mx..(2 * r + 2) * mx]);
-            let (wre, wim) =
-                (&w2[2 * r * mx..(2 * r + 1) * mx], &w2[(2 * r + 1) * mx..(2 * r + 2) * mx]);
-            let mut row = out.row_mut(r);
-            let values = ure.iter().zip(uim).zip(wre.iter().zip(wim));
-            match row.as_slice_mut() {
-                Some(o) => {
-                    for (o, ((ure, uim), (wre, wim))) in o.iter_mut().zip(values) {
-                        *o = Complex::new(*ure - *wim, *uim + *wre);
-                    }
-                }
-                None => {
-                    for (o, ((ure, uim), (wre, wim))) in row.iter_mut().zip(values) {
-                        *o = Complex::new(*ure - *wim, *uim + *wre);
-                    }
+        // 5. With u' = mx - 1 - u and v' the mirrored row:
+        //   out[v, u]   = a - d + i (b + c),   out[v, u']  = a + d + i (b - c),
+        //   out[v', u]  = a + d + i (c - b),   out[v', u'] = a - d - i (b + c).
+        // The mirrored column is written first, so that the middle column of an odd output
+        // (its own mirror) keeps the first half's value.
+        let (g1, g2) = (&b2[..4 * rows * hmx], &b3[..4 * rows * hmx]);
+        fn part<T>(g: &[T], k: usize, n: usize) -> &[T] {
+            &g[k * n..(k + 1) * n]
+        }
+        for t in 0..rows {
+            let (ar, ai) = (part(g1, 2 * t, hmx), part(g1, 2 * t + 1, hmx));
+            let (br, bi) = (part(g1, 2 * rows + 2 * t, hmx), part(g1, 2 * rows + 2 * t + 1, hmx));
+            let (cr, ci) = (part(g2, 2 * t, hmx), part(g2, 2 * t + 1, hmx));
+            let (dr, di) = (part(g2, 2 * rows + 2 * t, hmx), part(g2, 2 * rows + 2 * t + 1, hmx));
+            let mut row = out.row_mut(t);
+            for u in 0..hmx {
+                row[mx - 1 - u] =
+                    Complex::new(ar[u] + dr[u] - bi[u] + ci[u], ai[u] + di[u] + br[u] - cr[u]);
+                row[u] = Complex::new(ar[u] - dr[u] - bi[u] - ci[u], ai[u] - di[u] + br[u] + cr[u]);
+            }
+            if t < mirror.nrows() {
+                let mut row = mirror.row_mut(t);
+                for u in 0..hmx {
+                    row[mx - 1 - u] =
+                        Complex::new(ar[u] - dr[u] + bi[u] + ci[u], ai[u] - di[u] - br[u] - cr[u]);
+                    row[u] =
+                        Complex::new(ar[u] + dr[u] - ci[u] + bi[u], ai[u] + di[u] + cr[u] - br[u]);
                 }
             }
         }
@@ -626,26 +688,22 @@ fn fold_rows_kernel<T: Real>(a: &[T], ny: usize, w: usize, plus: &mut [T], minus
 }
 
 vectorised! {
-    /// Step 3: for each row r of `t1 = u + i wv` (`u`, `wv` rows of 2 nx reals, interleaved
-    /// complex), the sums and differences of its columns `x` and `nx - 1 - x`, real parts in
-    /// row 2r of `plus`/`minus` and imaginary parts in row 2r + 1 (rows of ceil(nx / 2)).
-    fn fold_columns(u: &[T], wv: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) => fold_columns_kernel
+    /// Step 3: for each row r of the complex matrix `z` (rows of 2 nx reals, interleaved),
+    /// the sums and differences of its columns `x` and `nx - 1 - x`, real parts in row 2r of
+    /// `plus`/`minus` and imaginary parts in row 2r + 1 (rows of ceil(nx / 2)); the middle
+    /// column of an odd nx is copied to `plus`, with zeros in `minus`.
+    fn fold_columns(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) => fold_columns_kernel
 }
 
 #[inline(always)]
-fn fold_columns_kernel<T: Real>(u: &[T], wv: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
+fn fold_columns_kernel<T: Real>(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
     let (w, hx, half) = (2 * nx, nx.div_ceil(2), nx / 2);
     let mut re = vec![T::zero(); nx];
     let mut im = vec![T::zero(); nx];
-    let rows = u.len() / w;
-    for r in 0..rows {
-        let (ur, wr) = (&u[r * w..(r + 1) * w], &wv[r * w..(r + 1) * w]);
-        // t1[r, x] = (ur.re - wr.im) + i (ur.im + wr.re)
-        for (((re, im), uv), wv) in
-            re.iter_mut().zip(im.iter_mut()).zip(ur.chunks_exact(2)).zip(wr.chunks_exact(2))
-        {
-            *re = uv[0] - wv[1];
-            *im = uv[1] + wv[0];
+    for (r, zr) in z.chunks_exact(w).enumerate() {
+        for ((re, im), v) in re.iter_mut().zip(im.iter_mut()).zip(zr.chunks_exact(2)) {
+            *re = v[0];
+            *im = v[1];
         }
         let (p, rest) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
         let (m, mrest) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
