@@ -1674,7 +1674,15 @@ impl PsfPlan {
                 }
             }
         }
-        Ok((image, entering.map(|e| (e, wf.field))))
+        let kept = match entering {
+            Some(e) => Some((e, wf.field)),
+            None => {
+                // Its storage serves the next wavelength's fields.
+                scratch.give_back_field(wf.field);
+                None
+            }
+        };
+        Ok((image, kept))
     }
 
     /// The FFT plan for `backend` with `fftw_threads`, made on first use.

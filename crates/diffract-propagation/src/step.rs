@@ -5,7 +5,7 @@ use crate::{PlaneImage, Precision, PropagationError, Wavefront};
 use diffract_parallel::Par;
 use diffract_transforms::{Fft2d, GemmBackend, MftCache, MftGeometry, MftScratch};
 use ndarray::{Array2, ArrayView2};
-use num_complex::{Complex32, Complex64};
+use num_complex::Complex64;
 use std::fmt::Debug;
 use std::ops::Range;
 
@@ -109,8 +109,9 @@ impl Exec<'_> {
     }
 
     /// The matrix Fourier transform of `input` with `geometry`, its matrices cached per
-    /// geometry in the plan, in the precision asked for (single precision converts the input
-    /// and output; sums stay double).
+    /// geometry in the plan, in the precision asked for (single precision reads the input
+    /// and writes the output in double precision as it goes; sums stay double). The output
+    /// is stored in one of the scratch's buffers when it has one.
     ///
     /// # Errors
     ///
@@ -122,16 +123,16 @@ impl Exec<'_> {
         input: ArrayView2<'_, Complex64>,
         scratch: &mut Scratch,
     ) -> Result<Array2<Complex64>, PropagationError> {
+        let (my, mx) = geometry.output;
+        let mut out =
+            Array2::from_shape_vec((my, mx), scratch.take_buffer(my * mx)).expect("my * mx values");
         if self.precision == Precision::F32 {
             let plan = self.mfts32.get(geometry)?;
-            let input = input.mapv(|z| Complex32::new(z.re as f32, z.im as f32));
-            let mut out = Array2::zeros(geometry.output);
-            plan.apply_with(input.view(), &mut scratch.mft32, out.view_mut(), self.gemm, self.par)?;
-            return Ok(out.mapv(|z: Complex32| Complex64::new(z.re.into(), z.im.into())));
+            plan.apply_f64(input, &mut scratch.mft32, out.view_mut(), self.gemm, self.par)?;
+        } else {
+            let plan = self.mfts.get(geometry)?;
+            plan.apply_with(input, &mut scratch.mft, out.view_mut(), self.gemm, self.par)?;
         }
-        let plan = self.mfts.get(geometry)?;
-        let mut out = Array2::zeros(geometry.output);
-        plan.apply_with(input, &mut scratch.mft, out.view_mut(), self.gemm, self.par)?;
         Ok(out)
     }
 }
@@ -187,8 +188,8 @@ impl Recorded {
 /// Buffers smaller than this are not worth keeping.
 const KEEP_BUFFER_LEN: usize = 1 << 16;
 
-/// Buffers kept at most.
-const KEEP_BUFFERS: usize = 2;
+/// Buffers kept at most (a Lyot plan's two padded fields and its detector field).
+const KEEP_BUFFERS: usize = 3;
 
 impl Scratch {
     /// Empty scratch; buffers are made on first use.
@@ -201,18 +202,30 @@ impl Scratch {
         self.take_filled(len, Complex64::new(0.0, 0.0))
     }
 
-    /// A buffer of `len` copies of `value`, reusing one given back earlier.
+    /// A buffer of `len` copies of `value`: the smallest buffer given back earlier that
+    /// holds `len` values without being more than twice that size, else a new one (a small
+    /// field in a padded field's storage would make the next padded field allocate anew).
     pub fn take_filled(&mut self, len: usize, value: Complex64) -> Vec<Complex64> {
-        let mut v = self.buffers.pop().unwrap_or_default();
+        let fit = (0..self.buffers.len())
+            .filter(|&i| (len..=2 * len.max(1)).contains(&self.buffers[i].capacity()))
+            .min_by_key(|&i| self.buffers[i].capacity());
+        let mut v = fit.map(|i| self.buffers.swap_remove(i)).unwrap_or_default();
         v.clear();
         v.resize(len, value);
         v
     }
 
-    /// Keeps a large buffer for reuse (at most two).
+    /// Keeps a large buffer for reuse (the largest three).
     pub fn give_back(&mut self, v: Vec<Complex64>) {
-        if v.capacity() >= KEEP_BUFFER_LEN && self.buffers.len() < KEEP_BUFFERS {
-            self.buffers.push(v);
+        if v.capacity() < KEEP_BUFFER_LEN {
+            return;
+        }
+        self.buffers.push(v);
+        if self.buffers.len() > KEEP_BUFFERS {
+            let smallest = (0..self.buffers.len())
+                .min_by_key(|&i| self.buffers[i].capacity())
+                .expect("more than one buffer");
+            self.buffers.swap_remove(smallest);
         }
     }
 

@@ -937,7 +937,8 @@ mod tests {
         assert_eq!(r.field, wf.field);
     }
 
-    /// Scratch lends zeroed buffers and keeps at most two large ones.
+    /// Scratch lends zeroed buffers and keeps at most three large ones, the largest; a
+    /// buffer more than twice the size asked for is not lent.
     #[test]
     fn scratch_reuses_large_buffers() {
         let mut s = Scratch::new();
@@ -952,6 +953,11 @@ mod tests {
         for _ in 0..3 {
             s.give_back(vec![Complex64::new(0.0, 0.0); 1 << 16]);
         }
-        assert_eq!(s.buffers.len(), 2);
+        s.give_back(vec![Complex64::new(0.0, 0.0); 1 << 18]);
+        assert_eq!(s.buffers.len(), 3);
+        assert!(s.buffers.iter().any(|b| b.capacity() == 1 << 18));
+        let big = s.buffers.iter().find(|b| b.capacity() == 1 << 18).unwrap().as_ptr();
+        assert_ne!(s.take_buffer(1 << 16).as_ptr(), big);
+        assert_eq!(s.take_buffer(1 << 17).as_ptr(), big);
     }
 }

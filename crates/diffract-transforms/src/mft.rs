@@ -304,46 +304,85 @@ impl<T: Real> MftPlan<T> {
         backend: GemmBackend,
         par: Par,
     ) -> Result<(), TransformError> {
-        let g = &self.geometry;
-        if input.dim() != g.input || output.dim() != g.output {
-            return Err(TransformError::Shape(format!(
-                "MFT planned for {:?} -> {:?}, given {:?} -> {:?}",
-                g.input,
-                g.output,
-                input.dim(),
-                output.dim()
-            )));
-        }
-        let input = input.as_standard_layout();
-        let (ny, nx) = g.input;
-        let my = g.output.0;
+        self.check(input.dim(), output.dim())?;
         match &self.matrices {
             Matrices::General { left, right } => {
-                let t1 = buffer(&mut scratch.bufs[0], 2 * my * nx);
-                complex_matmul(
-                    backend,
-                    par,
-                    left.view(),
-                    input.view(),
-                    complex_view_mut(t1, my, nx),
-                )?;
-                complex_matmul(
-                    backend,
-                    par,
-                    complex_view(&scratch.bufs[0], my, nx),
-                    right.view(),
-                    output,
-                )
+                let input = input.as_standard_layout();
+                general(left, right, input.view(), scratch, output, backend, par)
             }
-            Matrices::Symmetric { left_c, left_s, right_c, right_s } => {
+            Matrices::Symmetric { .. } => self.symmetric(input, scratch, output, backend, par),
+        }
+    }
+
+    /// As [`MftPlan::apply_with`], for an input and output in double precision whatever
+    /// the plan's: a single-precision plan reads the double-precision input as it folds it
+    /// and writes double-precision values, without converted copies of either (a plan with
+    /// an offset converts them).
+    ///
+    /// # Errors
+    ///
+    /// [`TransformError::Shape`] when an array does not have the plan's shape.
+    pub fn apply_f64(
+        &self,
+        input: ArrayView2<'_, Complex<f64>>,
+        scratch: &mut MftScratch<T>,
+        mut output: ArrayViewMut2<'_, Complex<f64>>,
+        backend: GemmBackend,
+        par: Par,
+    ) -> Result<(), TransformError> {
+        self.check(input.dim(), output.dim())?;
+        match &self.matrices {
+            Matrices::General { left, right } => {
+                let input = input.mapv(|z| Complex::new(T::of(z.re), T::of(z.im)));
+                let mut out = Array2::zeros(self.geometry.output);
+                general(left, right, input.view(), scratch, out.view_mut(), backend, par)?;
+                output.zip_mut_with(&out, |o, z| *o = Complex::new(z.re.as_f64(), z.im.as_f64()));
+                Ok(())
+            }
+            Matrices::Symmetric { .. } => self.symmetric(input, scratch, output, backend, par),
+        }
+    }
+
+    /// An error unless the shapes are the plan's.
+    fn check(&self, input: (usize, usize), output: (usize, usize)) -> Result<(), TransformError> {
+        let g = &self.geometry;
+        if input != g.input || output != g.output {
+            return Err(TransformError::Shape(format!(
+                "MFT planned for {:?} -> {:?}, given {input:?} -> {output:?}",
+                g.input, g.output
+            )));
+        }
+        Ok(())
+    }
+
+    /// The symmetric plan's transform of `input` (in precision `S`, computed in `T`) into
+    /// `output`.
+    fn symmetric<S: Real>(
+        &self,
+        input: ArrayView2<'_, Complex<S>>,
+        scratch: &mut MftScratch<T>,
+        output: ArrayViewMut2<'_, Complex<S>>,
+        backend: GemmBackend,
+        par: Par,
+    ) -> Result<(), TransformError> {
+        let Matrices::Symmetric { left_c, left_s, right_c, right_s } = &self.matrices else {
+            unreachable!("called for symmetric plans only")
+        };
+        let (ny, nx) = self.geometry.input;
+        let my = self.geometry.output.0;
+        {
+            {
                 let hy = ny.div_ceil(2);
                 let w = 2 * nx;
                 let [b0, b1, ..] = &mut scratch.bufs;
                 // 1. Fold the input rows: plus/minus, as real (hy x 2nx) matrices.
                 let plus = buffer(b0, hy * w);
                 let minus = buffer(b1, hy * w);
-                let a = as_real(input.as_slice().expect("standard layout"));
-                fold_rows(a, ny, w, plus, minus);
+                if input.ncols() > 1 && input.strides()[1] != 1 {
+                    fold_rows(input.as_standard_layout().view(), plus, minus);
+                } else {
+                    fold_rows(input, plus, minus);
+                }
                 let (plus, minus) = (&*plus, &*minus);
                 let halves = SymmetricHalves { left_c, left_s, right_c, right_s, plus, minus, nx };
                 // 2.-5. by blocks of the first half of the output rows (each with its
@@ -396,7 +435,7 @@ impl<T: Real> MftPlan<T> {
                     (top, bottom) = (top_rest, bottom_rest);
                     first += rows;
                 }
-                let run = |(first, out, mirror, block, result): &mut Part<'_, '_, T>| {
+                let run = |(first, out, mirror, block, result): &mut Part<'_, '_, S, T>| {
                     *result = halves.rows(
                         *first,
                         out.view_mut(),
@@ -508,6 +547,22 @@ impl<T: Real> MftPlan<T> {
     }
 }
 
+/// The general plan's transform: two complex products through `scratch`.
+fn general<T: Real>(
+    left: &Array2<Complex<T>>,
+    right: &Array2<Complex<T>>,
+    input: ArrayView2<'_, Complex<T>>,
+    scratch: &mut MftScratch<T>,
+    output: ArrayViewMut2<'_, Complex<T>>,
+    backend: GemmBackend,
+    par: Par,
+) -> Result<(), TransformError> {
+    let (my, nx) = (left.nrows(), input.ncols());
+    let t1 = buffer(&mut scratch.bufs[0], 2 * my * nx);
+    complex_matmul(backend, par, left.view(), input, complex_view_mut(t1, my, nx))?;
+    complex_matmul(backend, par, complex_view(&scratch.bufs[0], my, nx), right.view(), output)
+}
+
 /// Rows of the first half of the output in a block of the symmetric MFT's products, when
 /// threads share them.
 const MIN_BLOCK_ROWS: usize = 32;
@@ -520,10 +575,10 @@ const SERIAL_BLOCK_ROWS: usize = 128;
 
 /// A block of output rows: its first row, its part of the first half of the output, the
 /// mirrored rows (reversed: row `t` mirrors the block's row `t`), its buffers, its result.
-type Part<'o, 'b, T> = (
+type Part<'o, 'b, S, T> = (
     usize,
-    ArrayViewMut2<'o, Complex<T>>,
-    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<S>>,
+    ArrayViewMut2<'o, Complex<S>>,
     &'b mut [Vec<T>; 4],
     Result<(), TransformError>,
 );
@@ -533,15 +588,15 @@ type Part<'o, 'b, T> = (
 /// the other (the middle row of an odd output has no mirror: then one row fewer); with what
 /// remains of each.
 #[allow(clippy::type_complexity)]
-fn split_block<'o, T: Real>(
-    top: ArrayViewMut2<'o, Complex<T>>,
-    bottom: ArrayViewMut2<'o, Complex<T>>,
+fn split_block<'o, S: Real>(
+    top: ArrayViewMut2<'o, Complex<S>>,
+    bottom: ArrayViewMut2<'o, Complex<S>>,
     take: usize,
 ) -> (
-    ArrayViewMut2<'o, Complex<T>>,
-    ArrayViewMut2<'o, Complex<T>>,
-    ArrayViewMut2<'o, Complex<T>>,
-    ArrayViewMut2<'o, Complex<T>>,
+    ArrayViewMut2<'o, Complex<S>>,
+    ArrayViewMut2<'o, Complex<S>>,
+    ArrayViewMut2<'o, Complex<S>>,
+    ArrayViewMut2<'o, Complex<S>>,
 ) {
     let (head, top_rest) = top.split_at(Axis(0), take);
     let keep = bottom.nrows() - take.min(bottom.nrows());
@@ -567,11 +622,11 @@ impl<T: Real> SymmetricHalves<'_, T> {
     /// Steps 2 to 5 for the output rows `first..first + out.nrows()` of the first half into
     /// `out`, and for their mirrored rows into `mirror` (row `t` mirrors row `t` of `out`;
     /// it may have one row fewer, without the middle row of an odd output).
-    fn rows(
+    fn rows<S: Real>(
         &self,
         first: usize,
-        mut out: ArrayViewMut2<'_, Complex<T>>,
-        mut mirror: ArrayViewMut2<'_, Complex<T>>,
+        mut out: ArrayViewMut2<'_, Complex<S>>,
+        mut mirror: ArrayViewMut2<'_, Complex<S>>,
         block: &mut [Vec<T>; 4],
         backend: GemmBackend,
         par: Par,
@@ -642,19 +697,19 @@ impl<T: Real> SymmetricHalves<'_, T> {
             let (br, bi) = (part(g1, 2 * rows + 2 * t, hmx), part(g1, 2 * rows + 2 * t + 1, hmx));
             let (cr, ci) = (part(g2, 2 * t, hmx), part(g2, 2 * t + 1, hmx));
             let (dr, di) = (part(g2, 2 * rows + 2 * t, hmx), part(g2, 2 * rows + 2 * t + 1, hmx));
+            // In the output's precision (no rounding when it is the plan's).
+            let z = |re: T, im: T| Complex::new(S::of(re.as_f64()), S::of(im.as_f64()));
             let mut row = out.row_mut(t);
             for u in 0..hmx {
-                row[mx - 1 - u] =
-                    Complex::new(ar[u] + dr[u] - bi[u] + ci[u], ai[u] + di[u] + br[u] - cr[u]);
-                row[u] = Complex::new(ar[u] - dr[u] - bi[u] - ci[u], ai[u] - di[u] + br[u] + cr[u]);
+                row[mx - 1 - u] = z(ar[u] + dr[u] - bi[u] + ci[u], ai[u] + di[u] + br[u] - cr[u]);
+                row[u] = z(ar[u] - dr[u] - bi[u] - ci[u], ai[u] - di[u] + br[u] + cr[u]);
             }
             if t < mirror.nrows() {
                 let mut row = mirror.row_mut(t);
                 for u in 0..hmx {
                     row[mx - 1 - u] =
-                        Complex::new(ar[u] - dr[u] + bi[u] + ci[u], ai[u] - di[u] - br[u] - cr[u]);
-                    row[u] =
-                        Complex::new(ar[u] + dr[u] - ci[u] + bi[u], ai[u] + di[u] + cr[u] - br[u]);
+                        z(ar[u] - dr[u] + bi[u] + ci[u], ai[u] - di[u] - br[u] - cr[u]);
+                    row[u] = z(ar[u] + dr[u] - ci[u] + bi[u], ai[u] + di[u] + cr[u] - br[u]);
                 }
             }
         }
@@ -662,26 +717,60 @@ impl<T: Real> SymmetricHalves<'_, T> {
     }
 }
 
-vectorised! {
-    /// Step 1: `plus[y] = a[y] + a[ny - 1 - y]`, `minus[y] = a[y] - a[ny - 1 - y]` for the
-    /// rows `y < ceil(ny / 2)` of `a` (rows of `w` reals); the middle row of an odd `ny` is
-    /// copied to `plus`, with zeros in `minus`.
-    fn fold_rows(a: &[T], ny: usize, w: usize, plus: &mut [T], minus: &mut [T]) => fold_rows_kernel
+/// Step 1: `plus[y] = a[y] + a[ny - 1 - y]`, `minus[y] = a[y] - a[ny - 1 - y]` for the rows
+/// `y < ceil(ny / 2)` of `a` (whose rows are contiguous), as rows of 2 nx reals in precision
+/// `T` (each sum rounded once); the middle row of an odd `ny` is copied to `plus`, with zeros
+/// in `minus`. Compiled for AVX-512F or AVX2 when the processor has them (plain sums: the
+/// same values at every vector width).
+fn fold_rows<S: Real, T: Real>(a: ArrayView2<'_, Complex<S>>, plus: &mut [T], minus: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<S: Real, T: Real>(
+            a: ArrayView2<'_, Complex<S>>,
+            p: &mut [T],
+            m: &mut [T],
+        ) {
+            fold_rows_kernel(a, p, m)
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<S: Real, T: Real>(a: ArrayView2<'_, Complex<S>>, p: &mut [T], m: &mut [T]) {
+            fold_rows_kernel(a, p, m)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F (checked just above).
+            return unsafe { avx512(a, plus, minus) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            return unsafe { avx2(a, plus, minus) };
+        }
+    }
+    fold_rows_kernel(a, plus, minus)
 }
 
 #[inline(always)]
-fn fold_rows_kernel<T: Real>(a: &[T], ny: usize, w: usize, plus: &mut [T], minus: &mut [T]) {
+fn fold_rows_kernel<S: Real, T: Real>(
+    a: ArrayView2<'_, Complex<S>>,
+    plus: &mut [T],
+    minus: &mut [T],
+) {
+    let ny = a.nrows();
+    let w = 2 * a.ncols();
+    let row = |y: usize| as_real(a.row(y).to_slice().expect("rows are contiguous"));
     for (y, (p, m)) in plus.chunks_exact_mut(w).zip(minus.chunks_exact_mut(w)).enumerate() {
-        let top = &a[y * w..(y + 1) * w];
+        let top = row(y);
         let yb = ny - 1 - y;
         if yb == y {
-            p.copy_from_slice(top);
+            for (p, t) in p.iter_mut().zip(top) {
+                *p = T::of(t.as_f64());
+            }
             m.fill(T::zero());
         } else {
-            let bot = &a[yb * w..(yb + 1) * w];
+            let bot = row(yb);
             for (((p, m), t), b) in p.iter_mut().zip(m.iter_mut()).zip(top).zip(bot) {
-                *p = *t + *b;
-                *m = *t - *b;
+                *p = T::of((*t + *b).as_f64());
+                *m = T::of((*t - *b).as_f64());
             }
         }
     }
