@@ -72,7 +72,10 @@ impl KnifeEdge {
         Ok(KnifeEdge { rotation_deg: finite("knife_edge", "rotation_deg", rotation_deg)? })
     }
 
-    fn sample(&self, map: impl Fn(&dyn Fn(f64, f64) -> f64) -> Array2<f64>) -> Array2<f64> {
+    fn sample(
+        &self,
+        map: impl Fn(&(dyn Fn(f64, f64) -> f64 + Sync)) -> Array2<f64>,
+    ) -> Array2<f64> {
         let (s, c) = self.rotation_deg.to_radians().sin_cos();
         map(&|y, x| f64::from(u8::from(rotate_into(x, y, c, s).0 < 0.0)))
     }

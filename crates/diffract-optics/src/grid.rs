@@ -3,6 +3,10 @@
 use crate::error::positive;
 use crate::{Frame, OpticsError};
 use ndarray::Array2;
+use rayon::prelude::*;
+
+/// Grids with at least this many samples are filled by rows in parallel.
+const PARALLEL_SAMPLES: usize = 1 << 16;
 
 /// A square pupil sampling: `npix` samples across a width of `diameter` metres.
 ///
@@ -120,16 +124,32 @@ impl PupilGrid {
     }
 
     /// An array of this grid's shape with `f(y, x)` at every sample (metres), in the optic's
-    /// coordinates when the grid is [placed](PupilGrid::placed).
-    pub fn map(&self, f: impl Fn(f64, f64) -> f64) -> Array2<f64> {
+    /// coordinates when the grid is [placed](PupilGrid::placed). Rows are filled in parallel
+    /// on large grids (each value depends on its sample alone: the same array for any
+    /// number of threads).
+    pub fn map(&self, f: impl Fn(f64, f64) -> f64 + Sync) -> Array2<f64> {
         let c = self.coords();
-        match self.frame {
-            None => Array2::from_shape_fn((self.npix, self.npix), |(i, j)| f(c[i], c[j])),
-            Some(frame) => Array2::from_shape_fn((self.npix, self.npix), |(i, j)| {
-                let (y, x) = frame.apply(c[i], c[j]);
-                f(y, x)
-            }),
+        let n = self.npix;
+        let mut out = Array2::zeros((n, n));
+        let frame = self.frame;
+        let fill = |(i, row): (usize, &mut [f64])| {
+            for (v, &x) in row.iter_mut().zip(&c) {
+                *v = match frame {
+                    None => f(c[i], x),
+                    Some(frame) => {
+                        let (y, x) = frame.apply(c[i], x);
+                        f(y, x)
+                    }
+                };
+            }
+        };
+        let values = out.as_slice_mut().expect("a new array is contiguous");
+        if n * n >= PARALLEL_SAMPLES {
+            values.par_chunks_mut(n).enumerate().for_each(fill);
+        } else {
+            values.chunks_mut(n).enumerate().for_each(fill);
         }
+        out
     }
 
     /// The same grid seen from an optic placed by `frame` (shifted, then rotated: POPPY's

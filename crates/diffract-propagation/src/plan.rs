@@ -422,8 +422,10 @@ pub(crate) fn add_records(
     }
 }
 
-/// Most bytes of MFT plans a plan keeps between wavelengths and calls.
-const MFT_CACHE_BYTES: u64 = 32 << 20;
+/// Most bytes of MFT plans a plan keeps between wavelengths and calls, per precision (the
+/// last plan is always kept). Enough for a control loop's wavelengths on a 1024-pixel pupil;
+/// a polychromatic PSF uses each wavelength's matrices once, so more would only hold memory.
+const MFT_CACHE_BYTES: u64 = 8 << 20;
 
 /// Refuses, with the estimate, a need beyond the free memory.
 pub(crate) fn fits_in_memory(needed: u64) -> Result<(), PropagationError> {
@@ -1451,10 +1453,11 @@ impl PsfPlan {
         last.memory().working + others.iter().map(|s| s.memory().working).max().unwrap_or(0)
     }
 
-    /// Memory held by the plan itself (sampled pupil arrays), in bytes.
+    /// Memory held by the plan itself (sampled pupil arrays, and the MFT plans it may cache),
+    /// in bytes.
     pub fn bytes_resident(&self) -> u64 {
         let entrance = if self.entrance_separate { self.entrance.bytes() } else { 0 };
-        self.steps.iter().map(|s| s.memory().resident).sum::<u64>() + entrance
+        self.steps.iter().map(|s| s.memory().resident).sum::<u64>() + entrance + MFT_CACHE_BYTES
     }
 
     /// The schedule a computation of `n_wavelengths` would use.

@@ -261,16 +261,20 @@ impl<T: Real> Fft2d<T> {
                 &self.rows[d],
                 par,
             );
-            if nonzero_rows != (0..ny) {
-                // Rows that were zero stay zero; clear any garbage the caller may have left.
-                slice[..nonzero_rows.start * nx].fill(Complex::new(T::zero(), T::zero()));
-                slice[nonzero_rows.end * nx..].fill(Complex::new(T::zero(), T::zero()));
-            }
-            transform_columns(slice, ny, nx, &self.cols[d], par);
+            // Rows that were zero stay zero: the columns read only the others (and write
+            // every row, so no garbage the caller left survives).
+            transform_columns(slice, (ny, nx), &self.cols[d], par, nonzero_rows, 0..ny);
             0..ny
         } else {
-            // Columns (all), then only the wanted rows.
-            transform_columns(slice, ny, nx, &self.cols[d], par);
+            // Columns (all, written back in the wanted rows only), then those rows.
+            transform_columns(
+                slice,
+                (ny, nx),
+                &self.cols[d],
+                par,
+                nonzero_rows,
+                wanted_rows.clone(),
+            );
             transform_rows(
                 &mut slice[wanted_rows.start * nx..wanted_rows.end * nx],
                 nx,
@@ -296,24 +300,29 @@ unsafe impl<T: Send> Sync for SharedMut<T> {}
 
 /// FFTs of every column of the `ny x nx` row-major `data`, in batches of columns gathered
 /// into a small contiguous buffer (read each row once, transform in cache, write back), so
-/// no full transposed copy is made.
+/// no full transposed copy is made. Only the rows `read` are read (the others are taken as
+/// zero) and only the rows `write` are written back (the others are left as they were):
+/// a zero-padded field's zero rows cost no memory traffic, nor do rows the caller drops.
 fn transform_columns<T: Real>(
     data: &mut [Complex<T>],
-    ny: usize,
-    nx: usize,
+    (ny, nx): (usize, usize),
     fft: &Arc<dyn Fft<T>>,
     par: Par,
+    read: Range<usize>,
+    write: Range<usize>,
 ) {
     let batches = nx.div_ceil(COLUMN_BATCH);
     let ptr = SharedMut(data.as_mut_ptr());
     let len = data.len();
+    let zero = Complex::new(T::zero(), T::zero());
     let run = |b: usize, buf: &mut Vec<Complex<T>>| {
         let j0 = b * COLUMN_BATCH;
         let w = COLUMN_BATCH.min(nx - j0);
-        buf.resize(w * ny, Complex::new(T::zero(), T::zero()));
+        buf.clear();
+        buf.resize(w * ny, zero);
         let p = ptr;
-        debug_assert!(ny * nx <= len);
-        for i in 0..ny {
+        debug_assert!(ny * nx <= len && read.end <= ny && write.end <= ny);
+        for i in read.clone() {
             for k in 0..w {
                 // SAFETY: i * nx + j0 + k < ny * nx = len; batch `b` alone touches columns
                 // j0..j0 + w, and `data` outlives this call.
@@ -321,7 +330,7 @@ fn transform_columns<T: Real>(
             }
         }
         fft.process(&mut buf[..]);
-        for i in 0..ny {
+        for i in write.clone() {
             for k in 0..w {
                 // SAFETY: as above.
                 unsafe { p.0.add(i * nx + j0 + k).write(buf[k * ny + i]) };
