@@ -679,8 +679,16 @@ impl PsfPlan {
             Some(d) => d.fov_shape().0.max(d.fov_shape().1) * oversample,
             None => npad,
         };
+        let first_image = planes.iter().position(Plane::is_image).unwrap_or(planes.len());
+        let is_pupil = |p: &Plane| matches!(p, Plane::Pupil(_));
+        let padded_pupils = if matches!(mode, Mode::Fft) && oversample > 1 {
+            planes[first_image..].iter().filter(|p| is_pupil(p)).count()
+        } else {
+            0
+        };
+        let pupil_planes = planes.iter().filter(|p| is_pupil(p)).count();
         Self::check_memory_before_sampling(
-            planes.len(),
+            (pupil_planes - padded_pupils, padded_pupils),
             n,
             npad,
             image_planes > 0,
@@ -1850,9 +1858,11 @@ impl PsfPlan {
     }
 
     /// Refuses, before any array is allocated, a system whose sampled optics and one
-    /// wavelength's arrays would not fit in the free memory.
+    /// wavelength's arrays would not fit in the free memory. `pupil_planes` counts the pupil
+    /// optics on the entrance grid (`n` pixels) and on the zero-padded grid (`npad`: after an
+    /// FFT image plane).
     fn check_memory_before_sampling(
-        n_planes: usize,
+        pupil_planes: (usize, usize),
         n: usize,
         npad: usize,
         fft: bool,
@@ -1860,9 +1870,14 @@ impl PsfPlan {
     ) -> Result<(), PropagationError> {
         let (n, npad, out) = (n as u64, npad as u64, out as u64);
         let grid = if fft { npad } else { n };
-        // Each optic's arrays while they are combined, plus the combined transmission and
-        // OPD; then one wavelength: the field (padded for FFTs), MFT scratch and output.
-        let optics = (n_planes as u64 + 2) * 2 * grid * grid * 8;
+        let largest = if pupil_planes.1 > 0 { npad } else { n };
+        // One array per optic as sampled and combined, plus three more of the largest grid
+        // while one optic's arrays join the combined ones; then one wavelength: the field
+        // (padded for FFTs), MFT scratch and output.
+        let optics = (pupil_planes.0 as u64 * n * n
+            + pupil_planes.1 as u64 * npad * npad
+            + 3 * largest * largest)
+            * 8;
         let wavelength = grid * grid * 16 + 3 * out * n * 16 + out * out * 24;
         fits_in_memory(optics + wavelength)
     }
