@@ -2026,8 +2026,9 @@ mod tests {
         let (n, p, m) = (32u64, 64u64, 32u64);
         let detector = n * n * 16 + 3 * m * n * 16 + m * m * 24;
         assert_eq!(plan.bytes_per_wavelength(), p * p * 16 + n * n * 16 + detector);
-        // Two pupil groups: the entrance (on 32 px) and the Lyot stop (cut to 32 px).
-        assert_eq!(plan.bytes_resident(), 2 * n * n * 8);
+        // Two pupil groups: the entrance (on 32 px) and the Lyot stop (cut to 32 px), and
+        // the MFT plans the plan may keep.
+        assert_eq!(plan.bytes_resident(), 2 * n * n * 8 + MFT_CACHE_BYTES);
     }
 
     /// Reference: a user's step dimming the amplitude by 0.5 before the detector dims the
