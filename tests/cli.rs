@@ -364,8 +364,10 @@ fn psf_json_is_one_strict_json_object_with_the_documented_keys() {
     assert_eq!(v["gemm"], "gemm");
     // The precision that ran: "auto" chooses single precision for this scene.
     assert_eq!(v["precision"], "f32");
-    // The flux is the sum of the written image (same f64 sum, printed shortest round-trip).
-    assert_eq!(v["flux"].as_f64(), Some(image.sum()));
+    // The flux is the sum of the written image (printed shortest round-trip), to the last
+    // bits that the order of the additions may change.
+    let flux = v["flux"].as_f64().unwrap();
+    assert!((flux - image.sum()).abs() <= 4.0 * f64::EPSILON * flux, "{flux} {}", image.sum());
 }
 
 /// Reference: the f64 run of the same scene. f32 matrix Fourier transforms carry about

@@ -5,7 +5,7 @@ use crate::phasor::{multiply_row, Factor};
 use crate::Scratch;
 use diffract_optics::{ImageGrid, ImageOptic};
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Zip};
-use num_complex::Complex64;
+use num_complex::{Complex32, Complex64};
 use std::f64::consts::PI;
 use std::ops::Range;
 use std::sync::Arc;
@@ -218,6 +218,67 @@ pub(crate) fn apply_image(
             &PupilArrays { transmission: t, opd: optic.opd(grid), phase: optic.phase(grid) },
             k,
         );
+    }
+}
+
+/// Rows of a single-precision image plane converted at a time by [`apply_image32`].
+const ROWS32: usize = 64;
+
+/// [`apply_image`] (forward) on a single-precision padded image plane: optics with a finite
+/// extent are applied in their box, the rows of the box converted to double precision a
+/// block at a time and sampled on the block's sub-grid (as `apply_image` samples the box);
+/// an optic without one on the whole plane converted to double precision.
+pub(crate) fn apply_image32(
+    field: &mut Array2<Complex32>,
+    grid: &ImageGrid,
+    optics: &[Arc<dyn ImageOptic>],
+    k: f64,
+) {
+    let zero = Complex32::new(0.0, 0.0);
+    let widen = |z: &Complex32| Complex64::new(z.re.into(), z.im.into());
+    let narrow = |z: &Complex64| Complex32::new(z.re as f32, z.im as f32);
+    for optic in optics {
+        let boxed = optic
+            .blocking_extent()
+            .map(|e| (e, false))
+            .or(optic.transmitting_extent().map(|e| (e, true)));
+        let Some((extent, opaque_outside)) = boxed else {
+            let mut wide = field.map(widen);
+            apply_image(&mut wide, grid, std::slice::from_ref(optic), k, false);
+            field.zip_mut_with(&wide, |f, w| *f = narrow(w));
+            continue;
+        };
+        let (rows, cols) = box_around(grid, extent);
+        if opaque_outside {
+            for (i, mut row) in field.rows_mut().into_iter().enumerate() {
+                if rows.contains(&i) {
+                    row.slice_mut(s![..cols.start]).fill(zero);
+                    row.slice_mut(s![cols.end..]).fill(zero);
+                } else {
+                    row.fill(zero);
+                }
+            }
+        }
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + ROWS32).min(rows.end);
+            let sub = ImageGrid {
+                shape: (end - start, cols.len()),
+                pixelscale: grid.pixelscale,
+                center: (grid.center.0 - start as f64, grid.center.1 - cols.start as f64),
+                frame: grid.frame,
+            };
+            let arrays = PupilArrays {
+                transmission: optic.transmission(&sub),
+                opd: optic.opd(&sub),
+                phase: optic.phase(&sub),
+            };
+            let mut part = field.slice_mut(s![start..end, cols.clone()]);
+            let mut wide = part.map(widen);
+            apply_pupil_view(&mut wide.view_mut(), &arrays, k);
+            part.zip_mut_with(&wide, |f, w| *f = narrow(w));
+            start = end;
+        }
     }
 }
 

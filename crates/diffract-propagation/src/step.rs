@@ -5,7 +5,7 @@ use crate::{PlaneImage, Precision, PropagationError, Wavefront};
 use diffract_parallel::Par;
 use diffract_transforms::{Fft2d, GemmBackend, MftCache, MftGeometry, MftScratch};
 use ndarray::{Array2, ArrayView2};
-use num_complex::Complex64;
+use num_complex::{Complex32, Complex64};
 use std::fmt::Debug;
 use std::ops::Range;
 
@@ -92,7 +92,9 @@ pub struct Exec<'a> {
     /// Precision of the matrix Fourier transforms.
     pub precision: Precision,
     pub(crate) fft: Option<&'a Fft2d<f64>>,
-    /// The single-precision FFT, when the precision asks for one (Fresnel plans).
+    /// The single-precision FFT, when the precision asks for one: Fresnel plans, and
+    /// Fraunhofer plans whose FFT image planes are held in single precision (see
+    /// [`Wavefront`]'s `padded32`).
     pub(crate) fft32: Option<&'a Fft2d<f32>>,
     pub(crate) mfts: &'a MftCache<f64>,
     pub(crate) mfts32: &'a MftCache<f32>,
@@ -145,6 +147,8 @@ pub struct Scratch {
     pub(crate) mft: MftScratch<f64>,
     pub(crate) mft32: MftScratch<f32>,
     pub(crate) buffers: Vec<Vec<Complex64>>,
+    /// The single-precision padded field's storage, kept from one wavelength to the next.
+    pub(crate) buffer32: Vec<Complex32>,
     /// The planes recorded so far, when recording.
     pub(crate) records: Option<Vec<Recorded>>,
     /// Whether the recorded planes keep their complex fields (and the output is recorded).
@@ -226,6 +230,21 @@ impl Scratch {
                 .min_by_key(|&i| self.buffers[i].capacity())
                 .expect("more than one buffer");
             self.buffers.swap_remove(smallest);
+        }
+    }
+
+    /// A zeroed single-precision buffer of `len` values (the one kept, or a new one).
+    pub(crate) fn take_buffer32(&mut self, len: usize) -> Vec<Complex32> {
+        let mut v = std::mem::take(&mut self.buffer32);
+        v.clear();
+        v.resize(len, Complex32::new(0.0, 0.0));
+        v
+    }
+
+    /// Keeps a single-precision buffer for the next wavelength.
+    pub(crate) fn give_back32(&mut self, v: Vec<Complex32>) {
+        if v.capacity() > self.buffer32.capacity() {
+            self.buffer32 = v;
         }
     }
 

@@ -2,7 +2,7 @@
 
 use diffract_optics::ImageGrid;
 use ndarray::Array2;
-use num_complex::Complex64;
+use num_complex::{Complex32, Complex64};
 
 /// What the samples of a [`Wavefront`] mean: where the field is and how far apart its
 /// samples are.
@@ -148,12 +148,16 @@ pub struct Wavefront {
     pub wavelength: f64,
     /// What the samples mean.
     pub sampling: Sampling,
+    /// A zero-padded FFT plane held in single precision between the FFT to the image and
+    /// the FFT back (`field` is then empty): the plan's transforms run in single precision
+    /// and nothing looks at the plane in between.
+    pub(crate) padded32: Option<Array2<Complex32>>,
 }
 
 impl Wavefront {
     /// A wavefront of `field` at `wavelength` metres with `sampling`.
     pub fn new(field: Array2<Complex64>, wavelength: f64, sampling: Sampling) -> Self {
-        Wavefront { field, wavelength, sampling }
+        Wavefront { field, wavelength, sampling, padded32: None }
     }
 
     /// Total intensity, `sum |field|^2`.
@@ -176,7 +180,7 @@ impl Wavefront {
     pub fn image_grid(&self) -> Option<ImageGrid> {
         match self.sampling {
             Sampling::Image { arcsec_per_px, centre, .. } => Some(ImageGrid {
-                shape: self.field.dim(),
+                shape: self.padded32.as_ref().map_or(self.field.dim(), |f| f.dim()),
                 pixelscale: arcsec_per_px,
                 center: centre,
                 frame: None,

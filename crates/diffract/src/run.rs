@@ -506,14 +506,22 @@ fn run_planned(
             wavelengths.len()
         )));
     }
-    let (psf, planes) = compute_planned(plan, source, &opts.compute, opts.planes_dir.is_some())?;
-    let field = if opts.complex {
-        let wf = plan
-            .propagate(wavelengths[0], source, &opts.compute, |_, _, _| {})
-            .map_err(RunError::Compute)?;
-        Some((wf.field.mapv(|z| z.re), wf.field.mapv(|z| z.im)))
+    let (psf, planes, field) = if opts.complex {
+        // The PSF and the field from one computation, so that the field's squared modulus is
+        // the PSF: the detector field comes last, after the planes `--planes` writes.
+        let (psf, mut planes) =
+            plan.compute_with_fields(source, &opts.compute).map_err(RunError::Compute)?;
+        let field = planes.pop().and_then(|p| p.field).ok_or_else(|| {
+            RunError::Output("the plan gave no detector field for --complex".into())
+        })?;
+        if opts.planes_dir.is_none() {
+            planes.clear();
+        }
+        (psf, planes, Some((field.mapv(|z| z.re), field.mapv(|z| z.im))))
     } else {
-        None
+        let (psf, planes) =
+            compute_planned(plan, source, &opts.compute, opts.planes_dir.is_some())?;
+        (psf, planes, None)
     };
     write_outputs(psf, &planes, field, opts, start, plan.normalization(), seeds)
 }
