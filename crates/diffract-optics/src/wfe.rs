@@ -2,7 +2,7 @@
 
 use crate::error::{finite, positive};
 use crate::geometry::gray_disc;
-use crate::zernike::zernike_noll;
+use crate::zernike::NollTerm;
 use crate::{OpticsError, PupilGrid, PupilOptic};
 use ndarray::Array2;
 
@@ -56,12 +56,12 @@ impl PupilOptic for ZernikeWfe {
     }
     fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
         let r0 = self.radius;
-        let terms: Vec<(usize, f64)> = self
+        let terms: Vec<(NollTerm, f64)> = self
             .coefficients
             .iter()
             .enumerate()
             .filter(|(_, &c)| c != 0.0)
-            .map(|(k, &c)| (k + 1, c))
+            .map(|(k, &c)| (NollTerm::new(k + 1), c))
             .collect();
         let n = grid.npix();
         let evaluate = |g: &PupilGrid| {
@@ -72,7 +72,7 @@ impl PupilOptic for ZernikeWfe {
                 }
                 let rho = r / r0;
                 let theta = (y / r0).atan2(x / r0);
-                terms.iter().map(|&(j, c)| c * zernike_noll(j, rho, theta)).sum()
+                terms.iter().map(|(term, c)| c * term.value(rho, theta)).sum()
             })
         };
         if grid.centre() == (n as f64 - 1.0) / 2.0 {

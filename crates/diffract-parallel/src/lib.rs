@@ -24,6 +24,6 @@ mod schedule;
 mod slices;
 
 pub use helper::{for_each_shared, SPIN};
-pub use memory::available_memory_bytes;
+pub use memory::{available_memory_bytes, release_free_memory};
 pub use schedule::{map_ordered, ItemError, Par, Schedule, ScheduleOptions};
 pub use slices::map_slices;

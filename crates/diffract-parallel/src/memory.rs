@@ -11,6 +11,18 @@ pub fn available_memory_bytes() -> Option<u64> {
     parse_meminfo(&text)
 }
 
+/// Gives the memory the allocator holds free back to the kernel (glibc's `malloc_trim`; a
+/// no-op elsewhere). Called once a plan's optics are sampled: their temporary arrays were
+/// freed on the planning thread, whose arena the wavelength workers do not allocate from,
+/// so without it the process keeps them resident through the whole computation.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's arenas to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn parse_meminfo(text: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -925,6 +925,8 @@ impl PsfPlan {
         let entrance_separate = entrance.is_none();
         let entrance =
             entrance.unwrap_or_else(|| Arc::new(sample_pupil(&planes[..leading], &grid)));
+        // The optics' temporary arrays are freed: give them back before the workers start.
+        diffract_parallel::release_free_memory();
         Ok(PsfPlan {
             grid,
             detector,
