@@ -3,7 +3,7 @@ the agreement with POPPY, as a Markdown table (docs/performance.md, "Side by sid
 
 For each scene of benches/scenes that benches/peers/systems.py mirrors (imaging_1024,
 segmented_1024, lyot_512, fresnel_hubble_512), every engine runs in a process of its own,
-so that its peak resident memory (``ru_maxrss`` from ``os.wait4``) is its own:
+so that its peak resident memory (GNU time's ``%M``) is its own:
 
 - diffract: the whole ``diffract psf SCENE -o FILE -q`` process (start to FITS written),
   one warm-up then ``--repeat`` runs (5): best and median; the peak memory is the largest
@@ -64,20 +64,32 @@ def numpy_environment():
     return env
 
 
+# GNU time, to read a command's own peak memory: Linux carries a process's peak RSS across
+# fork and exec, so ``ru_maxrss`` of a child forked from this Python is at least this
+# Python's RSS (about 150 MiB once numpy and the PSFs are loaded). time's fork is small.
+GNU_TIME = "/usr/bin/time"
+
+
 def run_process(command, env=None, capture=False):
     """Runs ``command`` to its end: (seconds from start to exit, its peak resident memory in
-    bytes, its stdout if ``capture``, else None: then it goes to our stderr). A failure
-    raises."""
-    with tempfile.TemporaryFile("w+") as out:
+    bytes, its stdout if ``capture``, else None: then it goes to our stderr). The memory is
+    GNU time's ``%M`` where /usr/bin/time exists, else ``ru_maxrss`` (which the fork from
+    this process floors at this process's RSS). A failure raises."""
+    command = [str(c) for c in command]
+    with tempfile.TemporaryFile("w+") as out, tempfile.NamedTemporaryFile("r") as peak:
+        timed = os.path.exists(GNU_TIME)
+        if timed:
+            command = [GNU_TIME, "-f", "%M", "-o", peak.name, *command]
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out if capture else sys.stderr, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            raise Failed(f"{' '.join(map(str, command))} failed (exit {proc.returncode})")
+            raise Failed(f"{' '.join(command)} failed (exit {proc.returncode})")
+        rss = int(peak.read().split()[-1]) * 1024 if timed else usage.ru_maxrss * 1024
         out.seek(0)
-        return seconds, usage.ru_maxrss * 1024, out.read() if capture else None
+        return seconds, rss, out.read() if capture else None
 
 
 def run_child(engine, name, repeat, out):

@@ -14,10 +14,15 @@
 //!   and HCIPy 0.7 (from the Python at PATH) on the benchmark scenes and the DM loop, by
 //!   benches/peers/peers.py: times, peak memory, agreement with POPPY; writes the table
 //!   into docs/performance.md ("Side by side"; module `peers`).
+//! - `cargo xtask scaling --python PATH [--no-write] [ARGS]`: time and peak memory of
+//!   diffract and POPPY 1.1.2 against the pupil size and the number of wavelengths, by
+//!   benches/peers/scaling.py (ARGS go to it); writes the table with the fitted slopes into
+//!   docs/performance.md ("Scaling") and the plots into docs/img (module `scaling`).
 
 mod bench_matrix;
 mod gallery;
 mod peers;
+mod scaling;
 mod test;
 
 use diffract::io::{read_image, Scene};
@@ -27,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only] | cargo xtask peers --python PATH [--repeat N] [--no-write]";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only] | cargo xtask peers --python PATH [--repeat N] [--no-write] | cargo xtask scaling --python PATH [--no-write] [ARGS of benches/peers/scaling.py]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -123,6 +128,30 @@ fn main() -> ExitCode {
             }
             let Some(python) = python else { return fail(USAGE) };
             match peers::run(&python, repeat, write) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("scaling") => {
+            let mut python = None;
+            let mut write = true;
+            let mut rest = Vec::new();
+            let mut it = args.iter().skip(1);
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--no-write" => write = false,
+                    "--python" => match it.next() {
+                        Some(v) => python = Some(PathBuf::from(v)),
+                        None => return fail(USAGE),
+                    },
+                    _ => rest.push(a.clone()),
+                }
+            }
+            let Some(python) = python else { return fail(USAGE) };
+            match scaling::run(&python, &rest, write) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -16,7 +16,7 @@ const MAKE_PYTHON: &str =
     "python3 -m venv /tmp/peer && /tmp/peer/bin/pip install poppy==1.1.2 hcipy==0.7.1";
 
 /// The repository's root (xtask's parent folder).
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").into()
 }
 
@@ -25,21 +25,9 @@ fn root() -> PathBuf {
 pub fn run(python: &Path, repeat: usize, write: bool) -> Result<(), String> {
     check_python(python)?;
     let root = root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for args in [
-        &["build", "--release", "--quiet", "-p", "diffract-cli"][..],
-        &["build", "--release", "--quiet", "-p", "diffract", "--example", "dm_loop"],
-    ] {
-        let status = Command::new(&cargo).args(args).current_dir(&root).status();
-        match status {
-            Ok(s) if s.success() => {}
-            _ => return Err(format!("cargo {} failed", args.join(" "))),
-        }
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release");
+    cargo_build(&["-p", "diffract-cli"])?;
+    cargo_build(&["-p", "diffract", "--example", "dm_loop"])?;
+    let target = release_dir();
     let output = Command::new(python)
         .arg(root.join("benches/peers/peers.py"))
         .arg("--cli")
@@ -56,21 +44,49 @@ pub fn run(python: &Path, repeat: usize, write: bool) -> Result<(), String> {
         return Err(format!("benches/peers/peers.py failed ({})", output.status));
     }
     if write {
-        let doc = root.join("docs/performance.md");
-        let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
-        let new = splice(&text, table.trim_end())
-            .ok_or_else(|| format!("{}: no {START} ... {END} markers", doc.display()))?;
-        std::fs::write(&doc, new).map_err(|e| format!("{}: {e}", doc.display()))?;
-        eprintln!("wrote the table into {}", doc.display());
+        write_performance(START, END, &table)?;
     }
     Ok(())
 }
 
-/// `text` with what lies between the markers replaced by `table`.
-fn splice(text: &str, table: &str) -> Option<String> {
-    let start = text.find(START)? + START.len();
-    let end = start + text[start..].find(END)?;
-    Some(format!("{}\n\n{table}\n\n{}", &text[..start], &text[end..]))
+/// `cargo build --release --quiet` with `args`, in the repository.
+pub(crate) fn cargo_build(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--quiet"])
+        .args(args)
+        .current_dir(root())
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err(format!("cargo build --release {} failed", args.join(" "))),
+    }
+}
+
+/// The folder of the release binaries (`CARGO_TARGET_DIR` or target, then release).
+pub(crate) fn release_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("release")
+}
+
+/// Writes `table` into docs/performance.md between the markers `start` and `end`.
+pub(crate) fn write_performance(start: &str, end: &str, table: &str) -> Result<(), String> {
+    let doc = root().join("docs/performance.md");
+    let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
+    let new = splice(&text, start, end, table.trim_end())
+        .ok_or_else(|| format!("{}: no {start} ... {end} markers", doc.display()))?;
+    std::fs::write(&doc, new).map_err(|e| format!("{}: {e}", doc.display()))?;
+    eprintln!("wrote the table into {}", doc.display());
+    Ok(())
+}
+
+/// `text` with what lies between the markers `start` and `end` replaced by `table`.
+fn splice(text: &str, start: &str, end: &str, table: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = from + text[from..].find(end)?;
+    Some(format!("{}\n\n{table}\n\n{}", &text[..from], &text[to..]))
 }
 
 /// Fails, with how to make one, unless `python` imports poppy 1.1.2, hcipy 0.7 and astropy.
@@ -101,9 +117,9 @@ mod tests {
     #[test]
     fn splice_replaces_between_markers() {
         let text = format!("a\n{START}\nold\n{END}\nb\n");
-        let new = splice(&text, "| t |").unwrap();
+        let new = splice(&text, START, END, "| t |").unwrap();
         assert_eq!(new, format!("a\n{START}\n\n| t |\n\n{END}\nb\n"));
-        assert_eq!(splice(&new, "| t |").unwrap(), new);
-        assert!(splice("no markers", "x").is_none());
+        assert_eq!(splice(&new, START, END, "| t |").unwrap(), new);
+        assert!(splice("no markers", START, END, "x").is_none());
     }
 }

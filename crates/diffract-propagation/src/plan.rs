@@ -1462,12 +1462,31 @@ impl PsfPlan {
         }
     }
 
-    /// Memory one wavelength needs while it runs, in bytes: the detector transform's
-    /// buffers, kept for the whole wavelength, and the largest of the other steps' (their
-    /// buffers are reused from one step to the next).
+    /// Memory one wavelength needs while it runs with the default options, in bytes: the
+    /// detector transform's buffers, kept for the whole wavelength, and the largest of the
+    /// other steps' (their buffers are reused from one step to the next).
     pub fn bytes_per_wavelength(&self) -> u64 {
+        self.bytes_per_wavelength_with(&ComputeOptions::default())
+    }
+
+    /// As [`PsfPlan::bytes_per_wavelength`], for a computation (without records) with
+    /// `opts`: a zero-padded image plane held in single precision counts 8 bytes a pixel
+    /// instead of 16.
+    pub fn bytes_per_wavelength_with(&self, opts: &ComputeOptions) -> u64 {
+        let single = self.precision_for(opts.precision) == Precision::F32
+            && opts.fft != FftBackend::Fftw
+            && self.fft_planes_in_single();
+        let padded_half = self.fft_shape.map_or(0, |(py, px)| (py * px * 8) as u64);
+        let working = |s: &dyn Step| {
+            let w = s.memory().working;
+            if single && s.name() == FftToImage::NAME {
+                w.saturating_sub(padded_half)
+            } else {
+                w
+            }
+        };
         let (last, others) = self.steps.split_last().expect("a plan ends on the detector");
-        last.memory().working + others.iter().map(|s| s.memory().working).max().unwrap_or(0)
+        working(last.as_ref()) + others.iter().map(|s| working(s.as_ref())).max().unwrap_or(0)
     }
 
     /// Memory held by the plan itself (sampled pupil arrays, and the MFT plans it may cache),
@@ -1488,7 +1507,7 @@ impl PsfPlan {
         n_wavelengths: usize,
         opts: &ComputeOptions,
     ) -> Result<Schedule, PropagationError> {
-        schedule_for(n_wavelengths, self.bytes_per_wavelength(), opts)
+        schedule_for(n_wavelengths, self.bytes_per_wavelength_with(opts), opts)
     }
 
     /// The wavefront entering the system at `wavelength` metres from `source`: unit
@@ -1835,7 +1854,7 @@ impl PsfPlan {
         let wavelengths = source.wavelengths();
         let weights = source.normalized_weights();
         let schedule = self.schedule(wavelengths.len(), opts)?;
-        self.check_memory(schedule.workers)?;
+        self.check_memory(schedule.workers, opts)?;
         let fft = self.fft_plan(fft_backend, opts.fftw_threads)?;
         type Result1 = (Array2<f64>, Option<KeptPair>, Option<Vec<Recorded>>);
         let precision = self.precision_for(opts.precision);
@@ -1952,8 +1971,10 @@ impl PsfPlan {
         fits_in_memory(optics + wavelength)
     }
 
-    fn check_memory(&self, workers: usize) -> Result<(), PropagationError> {
-        fits_in_memory(self.bytes_per_wavelength() * workers as u64 + self.bytes_resident())
+    fn check_memory(&self, workers: usize, opts: &ComputeOptions) -> Result<(), PropagationError> {
+        fits_in_memory(
+            self.bytes_per_wavelength_with(opts) * workers as u64 + self.bytes_resident(),
+        )
     }
 }
 
@@ -2095,7 +2116,10 @@ mod tests {
         // buffers (16-byte complex values; the intensity adds 8 bytes a pixel).
         let (n, p, m) = (32u64, 64u64, 32u64);
         let detector = n * n * 16 + 3 * m * n * 16 + m * m * 24;
-        assert_eq!(plan.bytes_per_wavelength(), p * p * 16 + n * n * 16 + detector);
+        let f64_opts = ComputeOptions::default().with_precision(Precision::F64);
+        assert_eq!(plan.bytes_per_wavelength_with(&f64_opts), p * p * 16 + n * n * 16 + detector);
+        // The default precision holds the padded image plane in single precision.
+        assert_eq!(plan.bytes_per_wavelength(), p * p * 8 + n * n * 16 + detector);
         // Two pupil groups: the entrance (on 32 px) and the Lyot stop (cut to 32 px), and
         // the MFT plans the plan may keep.
         assert_eq!(plan.bytes_resident(), 2 * n * n * 8 + MFT_CACHE_BYTES);
