@@ -42,12 +42,10 @@ docs/performance.md, the plots into docs/img. Progress goes to stderr, the table
 """
 
 import argparse
-import datetime
 import importlib.metadata
 import json
 import os
 import pathlib
-import re
 import signal
 import subprocess
 import sys
@@ -57,6 +55,11 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+# What the side-by-side table measures the same way: the machine line, the commit, the
+# numpy environment, the agreement with POPPY and GNU time for each process's own memory.
+from peers import GNU_TIME, commit, machine, numpy_environment, relative_l2
+
 SIZES = [256, 512, 1024, 2048, 4096]
 WAVELENGTHS = [1, 3, 10, 30, 100]
 QUICK_SIZES = [128, 256]
@@ -144,20 +147,6 @@ class Outcome:
     @property
     def ok(self):
         return self.status == "ok"
-
-
-def numpy_environment():
-    """This process's environment without the OpenBLAS tuning variables (for numpy peers)."""
-    env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)
-    env.pop("OPENBLAS_L2_SIZE", None)
-    return env
-
-
-# GNU time, to read a command's own peak memory: Linux carries a process's peak RSS across
-# fork and exec, so ``ru_maxrss`` of a child forked from this Python is at least this
-# Python's RSS. time's fork is small.
-GNU_TIME = "/usr/bin/time"
 
 
 def run_process(command, time_limit, env=None):
@@ -278,19 +267,6 @@ def child(case, repeat, result, out, memory_gib):
         json.dump({"times": times, "version": poppy.__version__}, f)
 
 
-def relative_l2(fits_path, npy_path):
-    """diffract's PSF (the FITS file's primary HDU) against POPPY's (.npy)."""
-    import numpy as np
-    from astropy.io import fits
-
-    with fits.open(fits_path) as hdul:
-        ours = np.asarray(hdul[0].data, dtype=float)
-    theirs = np.load(npy_path)
-    if ours.shape != theirs.shape:
-        return float("inf")
-    return float(np.sqrt(np.sum((ours - theirs) ** 2) / np.sum(theirs**2)))
-
-
 def slope(xs, outcomes, key):
     """The least-squares slope of log(``key`` of the completed outcomes) against log(x), or
     None with fewer than two."""
@@ -381,44 +357,6 @@ def plot(path, title, xlabel, xs, results, engines):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def machine():
-    """CPU model, cores, memory, load and date of this machine, one line."""
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kib = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
-        memory = f", {kib / 2**20:.1f} GiB"
-    except (OSError, AttributeError):
-        pass
-    load = os.getloadavg()[0]
-    today = datetime.date.today().isoformat()
-    return f"{cpu}, {os.cpu_count()} cores{memory}, load average {load:.2f} at the start, {today}"
-
-
-def commit():
-    """The words naming the commit the working tree is at, or "" outside a git checkout."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return f" (the working tree at commit {head})"
 
 
 def int_list(text):

@@ -183,15 +183,7 @@ pub(crate) fn apply_image(
         if let Some((extent, opaque_outside)) = boxed {
             let (rows, cols) = box_around(grid, extent);
             if opaque_outside {
-                let zero = Complex64::new(0.0, 0.0);
-                for (i, mut row) in field.rows_mut().into_iter().enumerate() {
-                    if rows.contains(&i) {
-                        row.slice_mut(s![..cols.start]).fill(zero);
-                        row.slice_mut(s![cols.end..]).fill(zero);
-                    } else {
-                        row.fill(zero);
-                    }
-                }
+                zero_outside(field, &rows, &cols, Complex64::new(0.0, 0.0));
             }
             let sub = ImageGrid {
                 shape: (rows.len(), cols.len()),
@@ -218,6 +210,24 @@ pub(crate) fn apply_image(
             &PupilArrays { transmission: t, opd: optic.opd(grid), phase: optic.phase(grid) },
             k,
         );
+    }
+}
+
+/// Zeroes `field` outside the rows `rows` and columns `cols` (an optic opaque outside its
+/// box).
+fn zero_outside<T: Clone>(
+    field: &mut Array2<T>,
+    rows: &Range<usize>,
+    cols: &Range<usize>,
+    zero: T,
+) {
+    for (i, mut row) in field.rows_mut().into_iter().enumerate() {
+        if rows.contains(&i) {
+            row.slice_mut(s![..cols.start]).fill(zero.clone());
+            row.slice_mut(s![cols.end..]).fill(zero.clone());
+        } else {
+            row.fill(zero.clone());
+        }
     }
 }
 
@@ -250,14 +260,7 @@ pub(crate) fn apply_image32(
         };
         let (rows, cols) = box_around(grid, extent);
         if opaque_outside {
-            for (i, mut row) in field.rows_mut().into_iter().enumerate() {
-                if rows.contains(&i) {
-                    row.slice_mut(s![..cols.start]).fill(zero);
-                    row.slice_mut(s![cols.end..]).fill(zero);
-                } else {
-                    row.fill(zero);
-                }
-            }
+            zero_outside(field, &rows, &cols, zero);
         }
         let mut start = rows.start;
         while start < rows.end {
