@@ -408,15 +408,16 @@ fn one_core_gives_the_default_psf_bitwise() {
 
 /// With FFTW compiled in (`--features diffract/fftw` or `diffract-cli/fftw`): FFTW with two
 /// threads in one worker gives the rustfft PSF within 1e-12 relative L2 (reference: the
-/// rustfft run; both are exact FFTs in f64, differing by rounding only). Without it: the
-/// backend is refused as a usage error naming the feature.
+/// rustfft run; both are exact FFTs in f64, differing by rounding only: double precision is
+/// asked for, as the default holds rustfft's image plane in single precision). Without it:
+/// the backend is refused as a usage error naming the feature.
 #[test]
 fn fftw_with_threads_matches_rustfft_or_is_refused_when_not_built() {
     let dir = tempfile::tempdir().unwrap();
     let scene = case("lyot_occulter");
-    let args = ["--fft", "fftw", "--fftw-threads", "2", "--workers", "1"];
+    let args = ["--fft", "fftw", "--fftw-threads", "2", "--workers", "1", "--precision", "f64"];
     if diffract::transforms::FftBackend::Fftw.is_compiled() {
-        let rust = psf_with(&scene, &dir.path().join("rustfft.fits"), &[]);
+        let rust = psf_with(&scene, &dir.path().join("rustfft.fits"), &["--precision", "f64"]);
         let fftw = psf_with(&scene, &dir.path().join("fftw.fits"), &args);
         let d = rel_l2(&fftw, &rust);
         println!("FFTW (2 threads) against rustfft: relative L2 {d:.3e}");
