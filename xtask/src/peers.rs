@@ -89,16 +89,21 @@ fn splice(text: &str, start: &str, end: &str, table: &str) -> Option<String> {
     Some(format!("{}\n\n{table}\n\n{}", &text[..from], &text[to..]))
 }
 
-/// Fails, with how to make one, unless `python` imports poppy 1.1.2, hcipy 0.7 and astropy.
-fn check_python(python: &Path) -> Result<(), String> {
-    let probe = "import astropy, hcipy, poppy; print(poppy.__version__, hcipy.__version__)";
-    let found = Command::new(python)
+/// What `python -c probe` prints, trimmed, when it succeeds.
+pub fn probe_python(python: &Path, probe: &str) -> Option<String> {
+    Command::new(python)
         .args(["-c", probe])
         .stderr(Stdio::null())
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// Fails, with how to make one, unless `python` imports poppy 1.1.2, hcipy 0.7 and astropy.
+fn check_python(python: &Path) -> Result<(), String> {
+    let probe = "import astropy, hcipy, poppy; print(poppy.__version__, hcipy.__version__)";
+    let found = probe_python(python, probe);
     match found.as_deref().map(|v| v.split_once(' ')) {
         Some(Some(("1.1.2", hcipy))) if hcipy.starts_with("0.7") => Ok(()),
         _ => Err(format!(

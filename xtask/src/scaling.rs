@@ -11,7 +11,7 @@
 //! --repeat 1`, `--quick`, `--engines diffract`, `--time-limit S`, `--memory-limit GIB`,
 //! `--plots DIR`; `--help` lists them).
 
-use crate::peers::{cargo_build, release_dir, root, write_performance};
+use crate::peers::{cargo_build, probe_python, release_dir, root, write_performance};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -51,13 +51,7 @@ pub fn run(python: &Path, args: &[String], write: bool) -> Result<(), String> {
 /// Fails, with how to make one, unless `python` imports poppy 1.1.2, astropy and matplotlib.
 fn check_python(python: &Path) -> Result<(), String> {
     let probe = "import astropy, matplotlib, poppy; print(poppy.__version__)";
-    let found = Command::new(python)
-        .args(["-c", probe])
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let found = probe_python(python, probe);
     match found.as_deref() {
         Some("1.1.2") => Ok(()),
         _ => Err(format!(

@@ -370,90 +370,80 @@ impl<T: Real> MftPlan<T> {
         };
         let (ny, nx) = self.geometry.input;
         let my = self.geometry.output.0;
-        {
-            {
-                let hy = ny.div_ceil(2);
-                let w = 2 * nx;
-                let [b0, b1, ..] = &mut scratch.bufs;
-                // 1. Fold the input rows: plus/minus, as real (hy x 2nx) matrices.
-                let plus = buffer(b0, hy * w);
-                let minus = buffer(b1, hy * w);
-                if input.ncols() > 1 && input.strides()[1] != 1 {
-                    fold_rows(input.as_standard_layout().view(), plus, minus);
-                } else {
-                    fold_rows(input, plus, minus);
-                }
-                let (plus, minus) = (&*plus, &*minus);
-                let halves = SymmetricHalves { left_c, left_s, right_c, right_s, plus, minus, nx };
-                // 2.-5. by blocks of the first half of the output rows (each with its
-                // mirrored rows) shared among the threads: each block's values are those of
-                // the whole product (the same sums over the same inputs).
-                let hm = my.div_ceil(2);
-                let threads = par.threads();
-                let blocks = match threads {
-                    // OpenBLAS rounds a block of rows differently from the whole product
-                    // (its kernels depend on the matrices' sizes): it gets the whole
-                    // product, and the threads, so that every thread count gives the same
-                    // bits.
-                    _ if backend == GemmBackend::Blas => 1,
-                    1 => 1,
-                    2 => hm / MIN_BLOCK_ROWS,
-                    t => t.min(hm / MIN_BLOCK_ROWS),
-                }
-                .max(1);
-                if scratch.blocks.len() < blocks {
-                    scratch.blocks.resize_with(blocks, Default::default);
-                }
-                let (top, bottom) = output.split_at(Axis(0), hm);
-                if blocks == 1 {
-                    // One thread (or OpenBLAS's threads inside one product): blocks of rows
-                    // in turn through one set of buffers, so the working memory is that of
-                    // a block, not of the whole output (the same values: each row's sums
-                    // do not depend on the block).
-                    let step = if backend == GemmBackend::Blas { hm } else { SERIAL_BLOCK_ROWS };
-                    let (mut top, mut bottom) = (top, bottom);
-                    let mut first = 0;
-                    while first < hm {
-                        let (head, mirror, top_rest, bottom_rest) =
-                            split_block(top, bottom, step.min(hm - first));
-                        let rows = head.nrows();
-                        halves.rows(first, head, mirror, &mut scratch.blocks[0], backend, par)?;
-                        (top, bottom) = (top_rest, bottom_rest);
-                        first += rows;
-                    }
-                    return Ok(());
-                }
-                let per_block = hm.div_ceil(blocks);
-                let mut parts = Vec::with_capacity(blocks);
-                let (mut top, mut bottom) = (top, bottom);
-                let mut first = 0;
-                for block in scratch.blocks[..blocks].iter_mut() {
-                    let (head, mirror, top_rest, bottom_rest) =
-                        split_block(top, bottom, per_block.min(hm - first));
-                    let rows = head.nrows();
-                    parts.push((first, head, mirror, block, Ok(())));
-                    (top, bottom) = (top_rest, bottom_rest);
-                    first += rows;
-                }
-                let run = |(first, out, mirror, block, result): &mut Part<'_, '_, S, T>| {
-                    *result = halves.rows(
-                        *first,
-                        out.view_mut(),
-                        mirror.view_mut(),
-                        block,
-                        backend,
-                        Par::Seq,
-                    );
-                };
-                if threads == 2 {
-                    // The calling thread and one helper that keeps spinning between calls.
-                    diffract_parallel::for_each_shared(&mut parts, 2, run);
-                } else {
-                    parts.par_iter_mut().for_each(run);
-                }
-                parts.into_iter().try_for_each(|p| p.4)
-            }
+        let hy = ny.div_ceil(2);
+        let w = 2 * nx;
+        let [b0, b1, ..] = &mut scratch.bufs;
+        // 1. Fold the input rows: plus/minus, as real (hy x 2nx) matrices.
+        let plus = buffer(b0, hy * w);
+        let minus = buffer(b1, hy * w);
+        if input.ncols() > 1 && input.strides()[1] != 1 {
+            fold_rows(input.as_standard_layout().view(), plus, minus);
+        } else {
+            fold_rows(input, plus, minus);
         }
+        let (plus, minus) = (&*plus, &*minus);
+        let halves = SymmetricHalves { left_c, left_s, right_c, right_s, plus, minus, nx };
+        // 2.-5. by blocks of the first half of the output rows (each with its
+        // mirrored rows) shared among the threads: each block's values are those of
+        // the whole product (the same sums over the same inputs).
+        let hm = my.div_ceil(2);
+        let threads = par.threads();
+        let blocks = match threads {
+            // OpenBLAS rounds a block of rows differently from the whole product
+            // (its kernels depend on the matrices' sizes): it gets the whole
+            // product, and the threads, so that every thread count gives the same
+            // bits.
+            _ if backend == GemmBackend::Blas => 1,
+            1 => 1,
+            2 => hm / MIN_BLOCK_ROWS,
+            t => t.min(hm / MIN_BLOCK_ROWS),
+        }
+        .max(1);
+        if scratch.blocks.len() < blocks {
+            scratch.blocks.resize_with(blocks, Default::default);
+        }
+        let (top, bottom) = output.split_at(Axis(0), hm);
+        if blocks == 1 {
+            // One thread (or OpenBLAS's threads inside one product): blocks of rows
+            // in turn through one set of buffers, so the working memory is that of
+            // a block, not of the whole output (the same values: each row's sums
+            // do not depend on the block).
+            let step = if backend == GemmBackend::Blas { hm } else { SERIAL_BLOCK_ROWS };
+            let (mut top, mut bottom) = (top, bottom);
+            let mut first = 0;
+            while first < hm {
+                let (head, mirror, top_rest, bottom_rest) =
+                    split_block(top, bottom, step.min(hm - first));
+                let rows = head.nrows();
+                halves.rows(first, head, mirror, &mut scratch.blocks[0], backend, par)?;
+                (top, bottom) = (top_rest, bottom_rest);
+                first += rows;
+            }
+            return Ok(());
+        }
+        let per_block = hm.div_ceil(blocks);
+        let mut parts = Vec::with_capacity(blocks);
+        let (mut top, mut bottom) = (top, bottom);
+        let mut first = 0;
+        for block in scratch.blocks[..blocks].iter_mut() {
+            let (head, mirror, top_rest, bottom_rest) =
+                split_block(top, bottom, per_block.min(hm - first));
+            let rows = head.nrows();
+            parts.push((first, head, mirror, block, Ok(())));
+            (top, bottom) = (top_rest, bottom_rest);
+            first += rows;
+        }
+        let run = |(first, out, mirror, block, result): &mut Part<'_, '_, S, T>| {
+            *result =
+                halves.rows(*first, out.view_mut(), mirror.view_mut(), block, backend, Par::Seq);
+        };
+        if threads == 2 {
+            // The calling thread and one helper that keeps spinning between calls.
+            diffract_parallel::for_each_shared(&mut parts, 2, run);
+        } else {
+            parts.par_iter_mut().for_each(run);
+        }
+        parts.into_iter().try_for_each(|p| p.4)
     }
 
     /// Transforms `input` into a new array.
