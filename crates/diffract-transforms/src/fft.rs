@@ -288,7 +288,7 @@ impl<T: Real> Fft2d<T> {
 
 /// Columns gathered per batch for the column pass: 16 complex f64 values are 256 bytes of
 /// each row, and a batch of 2048-point columns (512 KiB) stays in the L2 cache.
-const COLUMN_BATCH: usize = 16;
+const COLUMN_BATCH: usize = 64;
 
 /// A raw pointer that may cross threads; each thread touches its own columns only.
 #[derive(Clone, Copy)]
@@ -338,14 +338,20 @@ fn transform_columns<T: Real>(
     let ptr = SharedMut(data.as_mut_ptr());
     let len = data.len();
     let zero = Complex::new(T::zero(), T::zero());
+    // Each gathered column starts one cache line after a multiple of the page size: with
+    // power-of-two lengths, columns exactly `ny` apart would all fall in the same L1 sets.
+    let line = 64 / std::mem::size_of::<Complex<T>>();
+    let stride = ny.div_ceil(line) * line + line;
+    let scratch_len = fft.get_inplace_scratch_len();
     let run = |b: usize, buf: &mut Vec<Complex<T>>| {
         let j0 = b * COLUMN_BATCH;
         let w = COLUMN_BATCH.min(nx - j0);
-        buf.resize(w * ny, zero);
+        buf.resize(COLUMN_BATCH * stride + scratch_len, zero);
+        let (cols, scratch) = buf.split_at_mut(COLUMN_BATCH * stride);
         // Only the rows that are not read need zeros (the transform wrote everywhere).
-        for column in buf.chunks_exact_mut(ny) {
+        for column in cols.chunks_exact_mut(stride).take(w) {
             column[..read.start].fill(zero);
-            column[read.end..].fill(zero);
+            column[read.end..ny].fill(zero);
         }
         let p = ptr;
         debug_assert!(ny * nx <= len && read.end <= ny && write.end <= ny);
@@ -359,10 +365,12 @@ fn transform_columns<T: Real>(
             for k in 0..w {
                 // SAFETY: i * nx + j0 + k < ny * nx = len; batch `b` alone touches columns
                 // j0..j0 + w, and `data` outlives this call.
-                buf[k * ny + i] = unsafe { p.0.add(i * nx + j0 + k).read() };
+                cols[k * stride + i] = unsafe { p.0.add(i * nx + j0 + k).read() };
             }
         }
-        fft.process(&mut buf[..]);
+        for column in cols.chunks_exact_mut(stride).take(w) {
+            fft.process_with_scratch(&mut column[..ny], scratch);
+        }
         for i in write.clone() {
             if i + PREFETCH_ROWS < write.end {
                 // SAFETY: as above.
@@ -370,7 +378,7 @@ fn transform_columns<T: Real>(
             }
             for k in 0..w {
                 // SAFETY: as above.
-                unsafe { p.0.add(i * nx + j0 + k).write(buf[k * ny + i]) };
+                unsafe { p.0.add(i * nx + j0 + k).write(cols[k * stride + i]) };
             }
         }
     };
