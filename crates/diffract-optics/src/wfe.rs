@@ -2,7 +2,7 @@
 
 use crate::error::{finite, positive};
 use crate::geometry::gray_disc;
-use crate::zernike::NollTerm;
+use crate::zernike::ZernikeSum;
 use crate::{OpticsError, PupilGrid, PupilOptic};
 use ndarray::Array2;
 
@@ -56,13 +56,13 @@ impl PupilOptic for ZernikeWfe {
     }
     fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
         let r0 = self.radius;
-        let terms: Vec<(NollTerm, f64)> = self
-            .coefficients
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c != 0.0)
-            .map(|(k, &c)| (NollTerm::new(k + 1), c))
-            .collect();
+        let sum = ZernikeSum::new(
+            self.coefficients
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c != 0.0)
+                .map(|(k, &c)| (k + 1, c)),
+        );
         let n = grid.npix();
         let evaluate = |g: &PupilGrid| {
             g.map(|y, x| {
@@ -70,9 +70,7 @@ impl PupilOptic for ZernikeWfe {
                 if r > r0 {
                     return 0.0;
                 }
-                let rho = r / r0;
-                let theta = (y / r0).atan2(x / r0);
-                terms.iter().map(|(term, c)| c * term.value(rho, theta)).sum()
+                sum.value(x / r0, y / r0, r / r0)
             })
         };
         if grid.centre() == (n as f64 - 1.0) / 2.0 {

@@ -452,13 +452,25 @@ fn fits(extent: (f64, f64), half_box: f64) -> bool {
 
 /// The combined arrays of the pupil optics among `planes`, sampled on `grid`.
 pub(crate) fn sample_pupil(planes: &[Plane], grid: &PupilGrid) -> PupilArrays {
+    sample_pupil_first(planes, grid).0
+}
+
+/// As [`sample_pupil`], with the intensity the first of `planes` transmits on its own (its
+/// transmission squared, summed; `None` without a transmission array): the "first"
+/// normalisation, without sampling that optic twice.
+fn sample_pupil_first(planes: &[Plane], grid: &PupilGrid) -> (PupilArrays, Option<f64>) {
     let mut arrays = PupilArrays { transmission: None, opd: None, phase: None };
-    for p in planes {
+    let mut first = None;
+    for (k, p) in planes.iter().enumerate() {
         if let Plane::Pupil(o) = p {
-            combine(&mut arrays, o.transmission(grid), o.opd(grid), o.phase(grid));
+            let t = o.transmission(grid);
+            if k == 0 {
+                first = t.as_ref().map(|t| t.iter().map(|v| v * v).sum());
+            }
+            combine(&mut arrays, t, o.opd(grid), o.phase(grid));
         }
     }
-    arrays
+    (arrays, first)
 }
 
 /// `arrays` cut to the central `n` pixels when `cut` is `Some(n)`.
@@ -707,6 +719,8 @@ impl PsfPlan {
         // plane, until an intermediate detector's MFT leaves it unpadded. Image planes right
         // after an intermediate detector are on its pixels, reached by MFT.
         let mut groups = Vec::new();
+        // The first optic's transmitted intensity, from its sampling in the first group.
+        let mut first_transmitted = None;
         let mut group_padded = Vec::new();
         let mut pupil_groups = Vec::new();
         let mut padded = false;
@@ -723,7 +737,11 @@ impl PsfPlan {
                     }
                     let g = if on_padded { &padded_grid } else { &grid };
                     pupil_groups.push(PupilGroup { planes: i..j, padded: on_padded, cut: false });
-                    groups.push(Group::Pupil(i..j, sample_pupil(&planes[i..j], g)));
+                    let (arrays, first) = sample_pupil_first(&planes[i..j], g);
+                    if i == 0 {
+                        first_transmitted = Some(first);
+                    }
+                    groups.push(Group::Pupil(i..j, arrays));
                     on_detector = false;
                     i = j;
                 }
@@ -758,8 +776,9 @@ impl PsfPlan {
         // "First" normalisation: unit total intensity after the first optic. Its
         // transmission on the entrance grid fixes it (phase and tilt do not change
         // intensities).
-        let first_intensity = match first {
-            Plane::Pupil(o) => {
+        let first_intensity = match (first, first_transmitted) {
+            (Plane::Pupil(_), Some(sampled)) => sampled.unwrap_or((n * n) as f64),
+            (Plane::Pupil(o), None) => {
                 o.transmission(&grid).map_or((n * n) as f64, |t| t.iter().map(|v| v * v).sum())
             }
             _ => (n * n) as f64,
