@@ -357,15 +357,24 @@ pub(crate) fn create_with_image(
     tmp: &Path,
     data: ndarray::ArrayView2<'_, f64>,
 ) -> Result<(FitsFile, fitsio::hdu::FitsHdu), IoError> {
-    let e = |err: fitsio::errors::Error| fits_err(tmp, err);
     let data = data.as_standard_layout();
-    let desc = ImageDescription {
-        data_type: ImageType::Double,
-        dimensions: &[data.nrows(), data.ncols()],
-    };
+    let (mut f, hdu) = create_primary(tmp, data.dim())?;
+    hdu.write_image(&mut f, data.as_slice().expect("standard layout"))
+        .map_err(|err| fits_err(tmp, err))?;
+    Ok((f, hdu))
+}
+
+/// Creates `tmp` with a primary HDU for a `(rows, columns)` image of doubles, its data not
+/// yet written. Cards written before the data cost nothing; cards written after it that
+/// outgrow the header's 2880-byte blocks make cfitsio move the data to make room.
+fn create_primary(
+    tmp: &Path,
+    (rows, columns): (usize, usize),
+) -> Result<(FitsFile, fitsio::hdu::FitsHdu), IoError> {
+    let e = |err: fitsio::errors::Error| fits_err(tmp, err);
+    let desc = ImageDescription { data_type: ImageType::Double, dimensions: &[rows, columns] };
     let mut f = FitsFile::create(utf8(tmp)?).with_custom_primary(&desc).open().map_err(e)?;
     let hdu = f.primary_hdu().map_err(e)?;
-    hdu.write_image(&mut f, data.as_slice().expect("standard layout")).map_err(e)?;
     Ok((f, hdu))
 }
 
@@ -691,19 +700,23 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
     let e = |err: fitsio::errors::Error| fits_err(tmp, err);
     let over = psf.image.as_standard_layout();
     let det = psf.detector_sampled();
-    let (mut f, primary) = create_with_image(tmp, over.view())?;
+    let over = over.as_slice().expect("standard layout");
+    // Each HDU's cards before its data.
+    let (mut f, primary) = create_primary(tmp, psf.image.dim())?;
     if let Some(fresnel) = &psf.fresnel {
         // A Fresnel output: one HDU in metres, as POPPY's Fresnel calc_psf.
-        return write_cards(&mut f, &primary, &fresnel_cards(psf, fresnel, opts)).map_err(e);
+        write_cards(&mut f, &primary, &fresnel_cards(psf, fresnel, opts)).map_err(e)?;
+        return primary.write_image(&mut f, over).map_err(e);
     }
     let header = psf_header(psf, opts);
     write_cards(&mut f, &primary, &header.primary).map_err(e)?;
+    primary.write_image(&mut f, over).map_err(e)?;
 
     let det_desc =
         ImageDescription { data_type: ImageType::Double, dimensions: &[det.nrows(), det.ncols()] };
     let hdu = f.create_image("DET_SAMP", &det_desc).map_err(e)?;
-    hdu.write_image(&mut f, det.as_slice().expect("standard layout")).map_err(e)?;
     write_cards(&mut f, &hdu, &header.det_samp).map_err(e)?;
+    hdu.write_image(&mut f, det.as_slice().expect("standard layout")).map_err(e)?;
     if let Some((real, imag)) = &opts.complex_field {
         for (extname, part, what) in [("REAL", real, "real"), ("IMAG", imag, "imaginary")] {
             let part = part.as_standard_layout();
@@ -712,8 +725,8 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
                 dimensions: &[part.nrows(), part.ncols()],
             };
             let hdu = f.create_image(extname, &desc).map_err(e)?;
-            hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
             write_cards(&mut f, &hdu, &field_cards(psf, opts, what)).map_err(e)?;
+            hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
         }
     }
     Ok(())

@@ -85,12 +85,38 @@ impl Psf {
 pub fn bin_by(a: &Array2<f64>, factor: usize) -> Array2<f64> {
     let f = factor.max(1);
     let (ny, nx) = (a.nrows() / f, a.ncols() / f);
-    let mut out = Array2::zeros((ny, nx));
-    for ((i, j), v) in a.indexed_iter() {
-        let (bi, bj) = (i / f, j / f);
-        if bi < ny && bj < nx {
-            out[[bi, bj]] += v;
+    let mut out = Array2::<f64>::zeros((ny, nx));
+    // Each block summed in the input's row-major order (row by row, left to right).
+    for i in 0..ny * f {
+        let row = a.row(i);
+        let mut sums = out.row_mut(i / f);
+        for (sum, j) in sums.iter_mut().zip((0..nx).map(|bj| bj * f)) {
+            for k in 0..f {
+                *sum += row[j + k];
+            }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: block sums written out by hand; rows and columns beyond the last whole
+    /// block are dropped (POPPY's rebin_array).
+    #[test]
+    fn binning_sums_whole_blocks() {
+        let a = Array2::from_shape_fn((5, 7), |(i, j)| (10 * i + j) as f64);
+        let b = bin_by(&a, 2);
+        assert_eq!(b.dim(), (2, 3));
+        for i in 0..2 {
+            for j in 0..3 {
+                let (y, x) = (2 * i, 2 * j);
+                let want = a[[y, x]] + a[[y, x + 1]] + a[[y + 1, x]] + a[[y + 1, x + 1]];
+                assert_eq!(b[[i, j]], want);
+            }
+        }
+        assert_eq!(bin_by(&a, 1), a);
+    }
 }
