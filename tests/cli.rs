@@ -350,6 +350,7 @@ fn psf_json_is_one_strict_json_object_with_the_documented_keys() {
         "precision",
         "workers",
         "seconds",
+        "phases",
         "peak_memory_bytes",
         "flux",
     ];
@@ -368,6 +369,11 @@ fn psf_json_is_one_strict_json_object_with_the_documented_keys() {
     // bits that the order of the additions may change.
     let flux = v["flux"].as_f64().unwrap();
     assert!((flux - image.sum()).abs() <= 4.0 * f64::EPSILON * flux, "{flux} {}", image.sum());
+    // The phases are the run's time split: each non-negative, together within it.
+    let phase = |k: &str| v["phases"][k].as_f64().unwrap();
+    let (plan, compute, write) = (phase("plan"), phase("compute"), phase("write"));
+    assert!(plan >= 0.0 && compute > 0.0 && write > 0.0, "{text}");
+    assert!(plan + compute + write <= v["seconds"].as_f64().unwrap(), "{text}");
 }
 
 /// Reference: the f64 run of the same scene. f32 matrix Fourier transforms carry about

@@ -18,9 +18,15 @@
 //!   diffract and POPPY 1.1.2 against the pupil size and the number of wavelengths, by
 //!   benches/peers/scaling.py (ARGS go to it); writes the table with the fitted slopes into
 //!   docs/performance.md ("Scaling") and the plots into docs/img (module `scaling`).
+//! - `cargo xtask limits [--repeat N] [--no-write]`: imaging_1024's MFT against its own
+//!   matrix products on the same GEMM backend, imaging_1024's fixed costs (start, parsing,
+//!   sampling, writing) against the whole run, and lyot_512's FFT path against the FFT
+//!   library's 2-D transform; writes the tables into docs/performance.md ("Near the
+//!   limit"; module `limits`).
 
 mod bench_matrix;
 mod gallery;
+mod limits;
 mod peers;
 mod scaling;
 mod test;
@@ -32,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only] | cargo xtask peers --python PATH [--repeat N] [--no-write] | cargo xtask scaling --python PATH [--no-write] [ARGS of benches/peers/scaling.py]";
+const USAGE: &str = "usage: cargo xtask parity [--gemm NAME] | cargo xtask bench-matrix [--repeat N] [--max-oversample N] [--out DIR] | cargo xtask gallery | cargo xtask test [--python-only] | cargo xtask peers --python PATH [--repeat N] [--no-write] | cargo xtask scaling --python PATH [--no-write] [ARGS of benches/peers/scaling.py] | cargo xtask limits [--repeat N] [--no-write]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -152,6 +158,31 @@ fn main() -> ExitCode {
             }
             let Some(python) = python else { return fail(USAGE) };
             match scaling::run(&python, &rest, write) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("limits") => {
+            let mut repeat = 5;
+            let mut write = true;
+            let mut it = args.iter().skip(1);
+            while let Some(a) = it.next() {
+                match (a.as_str(), it.clone().next()) {
+                    ("--no-write", _) => write = false,
+                    ("--repeat", Some(v)) => match v.parse() {
+                        Ok(n) if n >= 1 => {
+                            repeat = n;
+                            it.next();
+                        }
+                        _ => return fail(USAGE),
+                    },
+                    _ => return fail(USAGE),
+                }
+            }
+            match limits::run(repeat, write) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -35,5 +35,5 @@ pub use backend::{FftBackend, GemmBackend};
 pub use error::TransformError;
 pub use fft::{Fft2d, FftDirection};
 pub use gemm_backend::{complex_matmul, real_matmul};
-pub use mft::{MftCache, MftDirection, MftGeometry, MftPlan, MftScratch};
+pub use mft::{MftCache, MftDirection, MftGeometry, MftPlan, MftProducts, MftScratch};
 pub use real::Real;

@@ -113,6 +113,33 @@ enum Matrices<T: Real> {
     Symmetric { left_c: Array2<T>, left_s: Array2<T>, right_c: Array2<T>, right_s: Array2<T> },
 }
 
+/// The matrix products of one MFT ([`MftPlan::products`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MftProducts {
+    /// Complex products (a plan with an offset), else real ones.
+    pub complex: bool,
+    /// Each product's `[rows, inner, columns]`: `(rows x inner) . (inner x columns)`.
+    pub shapes: Vec<[usize; 3]>,
+}
+
+impl MftProducts {
+    /// Floating-point operations of the products: a multiply-add counts 2, a complex one 8.
+    pub fn flops(&self) -> u64 {
+        let per = if self.complex { 8 } else { 2 };
+        self.shapes.iter().map(|[m, k, n]| per * (m * k * n) as u64).sum()
+    }
+}
+
+impl MftGeometry {
+    /// Floating-point operations of the two complex matrix products that define this MFT
+    /// (8 per complex multiply-add): the textbook cost, which a symmetric plan divides by
+    /// four.
+    pub fn complex_flops(&self) -> u64 {
+        let ((ny, nx), (my, mx)) = (self.input, self.output);
+        8 * (my * ny * nx + my * nx * mx) as u64
+    }
+}
+
 /// Reusable working memory for [`MftPlan::apply_with`].
 #[derive(Debug, Default)]
 pub struct MftScratch<T: Real> {
@@ -277,6 +304,27 @@ impl<T: Real> MftPlan<T> {
     /// The geometry this plan was made for.
     pub fn geometry(&self) -> &MftGeometry {
         &self.geometry
+    }
+
+    /// The matrix products one transform computes, whole (a thread or a block of rows
+    /// computes a part of each): what its arithmetic costs, and what a GEMM library's rate
+    /// on the same products says it could cost.
+    pub fn products(&self) -> MftProducts {
+        let (ny, nx) = self.geometry.input;
+        let (my, mx) = self.geometry.output;
+        match &self.matrices {
+            Matrices::General { .. } => {
+                MftProducts { complex: true, shapes: vec![[my, ny, nx], [my, nx, mx]] }
+            }
+            Matrices::Symmetric { left_c, right_c, .. } => {
+                let (hm, hy) = left_c.dim();
+                let (hx, hmx) = right_c.dim();
+                // Steps 2 and 4 of `symmetric`: two real products each.
+                let left = [hm, hy, 2 * nx];
+                let right = [4 * hm, hx, hmx];
+                MftProducts { complex: false, shapes: vec![left, left, right, right] }
+            }
+        }
     }
 
     /// Bytes held by this plan's matrices.

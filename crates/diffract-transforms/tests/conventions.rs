@@ -184,6 +184,25 @@ fn single_precision_mft_tracks_double_precision() {
     }
 }
 
+/// Reference: the shapes of `symmetric`'s steps 2 and 4 counted by hand for imaging_1024's
+/// MFT (1024 -> 644, halves 512 and 322); an offset plan computes the textbook products.
+#[test]
+fn products_count_what_the_plan_computes() {
+    let g = MftGeometry::square(1024, 80.0, 644, MftDirection::Forward);
+    let p = MftPlan::<f32>::new(&g).unwrap().products();
+    assert!(!p.complex);
+    assert_eq!(
+        p.shapes,
+        vec![[322, 512, 2048], [322, 512, 2048], [1288, 512, 322], [1288, 512, 322]]
+    );
+    assert_eq!(p.flops(), 8 * 322 * 512 * 1024 + 16 * 322 * 512 * 322);
+    assert_eq!(g.complex_flops(), 8 * (644 * 1024 * 1024 + 644 * 1024 * 644));
+    let shifted = MftGeometry { offset: (0.5, 0.0), ..g };
+    let p = MftPlan::<f64>::new(&shifted).unwrap().products();
+    assert!(p.complex);
+    assert_eq!(p.flops(), shifted.complex_flops());
+}
+
 #[test]
 fn the_cache_returns_one_plan_per_geometry() {
     let cache = MftCache::<f64>::new();

@@ -113,10 +113,45 @@ impl RunOptions {
     }
 }
 
+/// Where a run's time went, seconds of wall-clock time: planning (sampling the optics;
+/// zero for a plan made beforehand), computing the PSF, writing the files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Phases {
+    /// Planning: the optics sampled, the steps made.
+    pub plan: f64,
+    /// Computing the PSF over the wavelengths.
+    pub compute: f64,
+    /// Writing the FITS file (and the planes and picture asked for).
+    pub write: f64,
+}
+
+/// Times a run's phases one after the other.
+struct Clock {
+    start: Instant,
+    last: Instant,
+    phases: Phases,
+}
+
+impl Clock {
+    fn new() -> Self {
+        let now = Instant::now();
+        Clock { start: now, last: now, phases: Phases::default() }
+    }
+
+    /// Seconds since the previous lap (or the start).
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let seconds = (now - self.last).as_secs_f64();
+        self.last = now;
+        seconds
+    }
+}
+
 /// What a run wrote and how it ran. Serialised with serde, it is the `diffract psf --json`
 /// summary (keys `output`, `png`, `shape`, `wavelengths_m`, `weights`, `gemm`, `fft`,
-/// `precision`, `workers`, `seconds`, `peak_memory_bytes`, `flux`; a non-finite number is
-/// `null`). The fields marked below are for the text summary and are not serialised.
+/// `precision`, `workers`, `seconds`, `phases`, `peak_memory_bytes`, `flux`; a non-finite
+/// number is `null`). The fields marked below are for the text summary and are not serialised.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct RunSummary {
@@ -142,6 +177,8 @@ pub struct RunSummary {
     pub workers: usize,
     /// Wall-clock time of planning, computing and writing, seconds.
     pub seconds: f64,
+    /// That time by phase.
+    pub phases: Phases,
     /// Peak resident memory of the process (Linux `VmHWM`), bytes; `None` elsewhere.
     pub peak_memory_bytes: Option<u64>,
     /// Flux in the field of the oversampled PSF.
@@ -258,7 +295,7 @@ pub fn run_fresnel(
     source: &Source,
     opts: &RunOptions,
 ) -> Result<RunSummary, RunError> {
-    let start = Instant::now();
+    let mut clock = Clock::new();
     check_outputs(opts)?;
     if opts.complex {
         return Err(RunError::Output(
@@ -271,6 +308,7 @@ pub fn run_fresnel(
         system.plan()
     }
     .map_err(RunError::Plan)?;
+    clock.phases.plan = clock.lap();
     plan.schedule(source.wavelengths().len(), &opts.compute).map_err(RunError::Schedule)?;
     let (psf, planes) = if opts.planes_dir.is_some() {
         plan.compute_with_planes(source, &opts.compute).map_err(RunError::Compute)?
@@ -283,7 +321,8 @@ pub fn run_fresnel(
         .enumerate()
         .filter_map(|(i, e)| e.optic.seed().map(|s| (i + 1, s)))
         .collect();
-    write_outputs(psf, &planes, None, opts, start, Normalization::First, seeds)
+    clock.phases.compute = clock.lap();
+    write_outputs(psf, &planes, None, opts, clock, Normalization::First, seeds)
 }
 
 /// Plans `system` (plane by plane when `opts.planes_dir` is set) and runs it for `source`.
@@ -296,12 +335,13 @@ pub fn run_system(
     source: &Source,
     opts: &RunOptions,
 ) -> Result<RunSummary, RunError> {
-    let start = Instant::now();
+    let mut clock = Clock::new();
     check_outputs(opts)?;
     let plan =
         if opts.planes_dir.is_some() { PsfPlan::new_plane_by_plane(system) } else { system.plan() }
             .map_err(RunError::Plan)?;
-    run_planned(&plan, source, opts, start, optic_seeds(system))
+    clock.phases.plan = clock.lap();
+    run_planned(&plan, source, opts, clock, optic_seeds(system))
 }
 
 /// The seeds of `system`'s random optics: `(1-based optic number, seed)`.
@@ -331,10 +371,11 @@ pub fn run_plan(
     source: &Source,
     opts: &RunOptions,
 ) -> Result<RunSummary, RunError> {
-    let start = Instant::now();
+    let mut clock = Clock::new();
     check_outputs(opts)?;
+    clock.lap();
     // A plan does not keep its optics' seeds: only run_system and run_scene write them.
-    run_planned(plan, source, opts, start, Vec::new())
+    run_planned(plan, source, opts, clock, Vec::new())
 }
 
 fn check_outputs(opts: &RunOptions) -> Result<(), RunError> {
@@ -494,7 +535,7 @@ fn run_planned(
     plan: &PsfPlan,
     source: &Source,
     opts: &RunOptions,
-    start: Instant,
+    mut clock: Clock,
     seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
     let wavelengths = source.wavelengths();
@@ -523,7 +564,8 @@ fn run_planned(
             compute_planned(plan, source, &opts.compute, opts.planes_dir.is_some())?;
         (psf, planes, None)
     };
-    write_outputs(psf, &planes, field, opts, start, plan.normalization(), seeds)
+    clock.phases.compute = clock.lap();
+    write_outputs(psf, &planes, field, opts, clock, plan.normalization(), seeds)
 }
 
 /// Writes the planes, the PSF and the picture, and sums up the run.
@@ -532,7 +574,7 @@ fn write_outputs(
     planes: &[PlaneImage],
     field: Option<(Array2<f64>, Array2<f64>)>,
     opts: &RunOptions,
-    start: Instant,
+    mut clock: Clock,
     normalization: Normalization,
     seeds: Vec<(usize, u64)>,
 ) -> Result<RunSummary, RunError> {
@@ -562,6 +604,7 @@ fn write_outputs(
     if let Some(p) = &opts.png {
         write_picture(p, &psf, opts)?;
     }
+    clock.phases.write = clock.lap();
     let (ny, nx) = psf.image.dim();
     let (dy, dx) = psf.detector_sampled().dim();
     Ok(RunSummary {
@@ -574,7 +617,8 @@ fn write_outputs(
         fft: psf.fft.name().to_string(),
         precision: psf.precision.name().to_string(),
         workers: psf.workers,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: clock.start.elapsed().as_secs_f64(),
+        phases: clock.phases,
         peak_memory_bytes: peak_memory_bytes(),
         flux: psf.flux(),
         detector_shape: [dy, dx],
@@ -669,6 +713,7 @@ mod tests {
             precision: "f64".into(),
             workers: 1,
             seconds: f64::INFINITY,
+            phases: Phases::default(),
             peak_memory_bytes: None,
             flux: f64::NAN,
             detector_shape: [1, 1],
