@@ -104,16 +104,46 @@ pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, 
     let (i0, i1) = span(wy);
     let (j0, j1) = span(wx);
     let k = frame.map_or(1.0, |f| f.gray_pixel_size());
-    for i in i0..=i1.min(n - 1) {
-        for j in j0..=j1.min(n - 1) {
-            let (py, px) = match frame {
-                None => ((c[i] - cy) / s, (c[j] - cx) / s),
-                Some(f) => {
-                    let (y, x) = f.apply(c[i], c[j]);
-                    ((y - cy) / s, (x - cx) / s)
-                }
-            };
-            out[[i, j]] += gray_value(r, px, py, k);
+    let value = |i: usize, j: usize| {
+        let (py, px) = match frame {
+            None => ((c[i] - cy) / s, (c[j] - cx) / s),
+            Some(f) => {
+                let (y, x) = f.apply(c[i], c[j]);
+                ((y - cy) / s, (x - cx) / s)
+            }
+        };
+        gray_value(r, px, py, k)
+    };
+    // Without a frame, the pixels whose centres lie more than k + 1 pixels inside the edge
+    // are 1 (gray_value's answer there): each row's run of them comes from the chord of the
+    // circle of radius r - k - 1, the margin of a pixel far beyond any rounding of the
+    // coordinates, and is filled without the per-pixel test.
+    let inner = r - k - 1.0;
+    let jc = grid.centre() + cx / s;
+    let last = j1.min(n - 1);
+    for (i, &ci) in c.iter().enumerate().take(i1.min(n - 1) + 1).skip(i0) {
+        let py = (ci - cy) / s;
+        let (a, b) = if frame.is_none() && inner > 0.0 && py.abs() < inner {
+            let half = (inner * inner - py * py).sqrt();
+            let a = (jc - half).ceil().max(j0 as f64) as usize;
+            let b = (jc + half).floor().min(last as f64);
+            if b >= a as f64 {
+                (a, b as usize + 1)
+            } else {
+                (last + 1, last + 1)
+            }
+        } else {
+            (last + 1, last + 1)
+        };
+        let mut row = out.row_mut(i);
+        for j in j0..a {
+            row[j] += value(i, j);
+        }
+        for v in row.slice_mut(ndarray::s![a..b]) {
+            *v += 1.0;
+        }
+        for j in b..=last {
+            row[j] += value(i, j);
         }
     }
 }
