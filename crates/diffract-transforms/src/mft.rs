@@ -443,7 +443,9 @@ impl<T: Real> MftPlan<T> {
             // bits.
             _ if backend == GemmBackend::Blas => 1,
             1 => 1,
-            2 => hm / MIN_BLOCK_ROWS,
+            // One block per thread: each block's products pack the whole folded input
+            // again, so more blocks than threads cost (ten 32-row blocks on 2 threads
+            // took as long as one thread).
             t => t.min(hm / MIN_BLOCK_ROWS),
         }
         .max(1);
@@ -825,26 +827,23 @@ vectorised! {
 #[inline(always)]
 fn fold_columns_kernel<T: Real>(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
     let (w, hx, half) = (2 * nx, nx.div_ceil(2), nx / 2);
-    let mut re = vec![T::zero(); nx];
-    let mut im = vec![T::zero(); nx];
     for (r, zr) in z.chunks_exact(w).enumerate() {
-        for ((re, im), v) in re.iter_mut().zip(im.iter_mut()).zip(zr.chunks_exact(2)) {
-            *re = v[0];
-            *im = v[1];
+        let (pr, pi) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+        let (mr, mi) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+        // Column x (values 2x, 2x + 1) with column nx - 1 - x, read from the row's end.
+        let (front, back) = zr.split_at(w - 2 * half);
+        for (x, (a, b)) in front.chunks_exact(2).zip(back.rchunks_exact(2)).take(half).enumerate() {
+            pr[x] = a[0] + b[0];
+            mr[x] = a[0] - b[0];
+            pi[x] = a[1] + b[1];
+            mi[x] = a[1] - b[1];
         }
-        let (p, rest) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
-        let (m, mrest) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
-        for (part, (p, m)) in [(&re, (p, m)), (&im, (rest, mrest))] {
-            let (a, b) = (&part[..half], part[nx - half..].iter().rev());
-            for (((p, m), a), b) in p.iter_mut().zip(m.iter_mut()).zip(a).zip(b) {
-                *p = *a + *b;
-                *m = *a - *b;
-            }
-            if hx > half {
-                // The middle column of an odd nx.
-                p[half] = part[half];
-                m[half] = T::zero();
-            }
+        if hx > half {
+            // The middle column of an odd nx.
+            pr[half] = zr[2 * half];
+            pi[half] = zr[2 * half + 1];
+            mr[half] = T::zero();
+            mi[half] = T::zero();
         }
     }
 }
