@@ -170,12 +170,14 @@ fn mft(repeat: usize, cores: usize) -> Result<String, String> {
         "**The MFT against its matrix products.** imaging_1024's MFT, 1024^2 -> 644^2, input and \
          output in double precision: the plan computes {:.2} GFLOP of real products (the \
          textbook complex products are {:.2} GFLOP); the same products timed alone on the same \
-         backend, threads and precision. Target: MFT / products at most {MFT_TARGET}.\n",
+         backend, threads and precision. Targets: at most {MFT_TARGET}x the time of the \
+         textbook FLOPs at the GEMM rate (last column), and, stricter, at most {MFT_TARGET}x \
+         its own products' time.\n",
         flops32 as f64 * 1e-9,
         textbook as f64 * 1e-9
     );
     out.push_str(
-        "| GEMM | precision | threads | MFT | its products alone | MFT / products | products' rate | textbook GFLOP / MFT time |\n",
+        "| GEMM | precision | threads | MFT | its products alone | MFT / products | products' rate | MFT / (textbook FLOP / that rate) |\n",
     );
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     let mut thread_counts = vec![1];
@@ -192,13 +194,14 @@ fn mft(repeat: usize, cores: usize) -> Result<String, String> {
                 };
                 let _ = writeln!(
                     out,
-                    "| {backend} | {name} | {threads} | {:.1} ms | {:.1} ms | {:.2}x {} | {:.0} GFLOP/s | {:.0} GFLOP/s |",
+                    "| {backend} | {name} | {threads} | {:.1} ms | {:.1} ms | {:.2}x {} | {:.0} GFLOP/s | {:.2}x {} |",
                     t * 1e3,
                     g * 1e3,
                     t / g,
                     verdict(t / g <= MFT_TARGET),
                     flops32 as f64 / g * 1e-9,
-                    textbook as f64 / t * 1e-9,
+                    t / (textbook as f64 / flops32 as f64 * g),
+                    verdict(t / (textbook as f64 / flops32 as f64 * g) <= MFT_TARGET),
                 );
             }
         }
