@@ -78,23 +78,11 @@ fn main() -> ExitCode {
                     _ => return fail(USAGE),
                 }
             }
-            match bench_matrix::run(&out, repeat, max_os) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report(bench_matrix::run(&out, repeat, max_os))
         }
         Some("gallery") => {
             let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/gallery");
-            match gallery::run(&out) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report(gallery::run(&out))
         }
         Some("test") => {
             let python_only = match args.get(1).map(String::as_str) {
@@ -102,44 +90,12 @@ fn main() -> ExitCode {
                 Some("--python-only") if args.len() == 2 => true,
                 Some(_) => return fail(USAGE),
             };
-            match test::run_all(python_only) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report(test::run_all(python_only))
         }
         Some("peers") => {
-            let mut python = None;
-            let mut repeat = 5;
-            let mut write = true;
-            let mut it = args.iter().skip(1);
-            while let Some(a) = it.next() {
-                match (a.as_str(), it.clone().next()) {
-                    ("--no-write", _) => write = false,
-                    ("--python", Some(v)) => {
-                        python = Some(PathBuf::from(v));
-                        it.next();
-                    }
-                    ("--repeat", Some(v)) => match v.parse() {
-                        Ok(n) if n >= 1 => {
-                            repeat = n;
-                            it.next();
-                        }
-                        _ => return fail(USAGE),
-                    },
-                    _ => return fail(USAGE),
-                }
-            }
-            let Some(python) = python else { return fail(USAGE) };
-            match peers::run(&python, repeat, write) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let Some(flags) = flags(&args[1..], true) else { return fail(USAGE) };
+            let Some(python) = flags.python else { return fail(USAGE) };
+            report(peers::run(&python, flags.repeat.unwrap_or(5), flags.write))
         }
         Some("scaling") => {
             let mut python = None;
@@ -157,40 +113,47 @@ fn main() -> ExitCode {
                 }
             }
             let Some(python) = python else { return fail(USAGE) };
-            match scaling::run(&python, &rest, write) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report(scaling::run(&python, &rest, write))
         }
         Some("limits") => {
-            let mut repeat = 5;
-            let mut write = true;
-            let mut it = args.iter().skip(1);
-            while let Some(a) = it.next() {
-                match (a.as_str(), it.clone().next()) {
-                    ("--no-write", _) => write = false,
-                    ("--repeat", Some(v)) => match v.parse() {
-                        Ok(n) if n >= 1 => {
-                            repeat = n;
-                            it.next();
-                        }
-                        _ => return fail(USAGE),
-                    },
-                    _ => return fail(USAGE),
-                }
-            }
-            match limits::run(repeat, write) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let Some(flags) = flags(&args[1..], false) else { return fail(USAGE) };
+            report(limits::run(flags.repeat.unwrap_or(5), flags.write))
         }
         _ => fail(USAGE),
+    }
+}
+
+/// The options of the measuring tasks.
+struct Flags {
+    python: Option<PathBuf>,
+    repeat: Option<usize>,
+    write: bool,
+}
+
+/// `--repeat N` (N >= 1), `--no-write` and, when `python` is allowed, `--python PATH`;
+/// `None` for anything else.
+fn flags(args: &[String], python: bool) -> Option<Flags> {
+    let mut f = Flags { python: None, repeat: None, write: true };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--no-write" => f.write = false,
+            "--python" if python => f.python = Some(PathBuf::from(it.next()?)),
+            "--repeat" => f.repeat = Some(it.next()?.parse().ok().filter(|&n| n >= 1)?),
+            _ => return None,
+        }
+    }
+    Some(f)
+}
+
+/// Success, or the error printed and a failing exit.
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

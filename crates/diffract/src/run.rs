@@ -728,6 +728,7 @@ mod tests {
         assert_eq!(back["shape"], serde_json::json!([2, 3]));
         assert!(back.get("detector_shape").is_none() && back.get("planes").is_none());
         let keys: Vec<&str> = back.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 12, "{keys:?}");
+        assert_eq!(keys.len(), 13, "{keys:?}");
+        assert_eq!(back["phases"], serde_json::json!({"plan": 0.0, "compute": 0.0, "write": 0.0}));
     }
 }
