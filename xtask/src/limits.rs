@@ -129,14 +129,13 @@ fn time_mft<T: Real>(
             .map_err(|e| e.to_string())?;
     let products = plan.products();
     let gemm = if products.complex {
-        let mats: Vec<_> = products
+        let mut mats: Vec<_> = products
             .shapes
             .iter()
             .map(|&[m, k, n]| {
                 (complex_matrix::<T>(m, k, 2), complex_matrix::<T>(k, n, 3), Array2::zeros((m, n)))
             })
             .collect();
-        let mut mats = mats;
         best(repeat, || {
             mats.iter_mut().try_for_each(|(a, b, c)| {
                 complex_matmul(backend, p, a.view(), b.view(), c.view_mut())

@@ -24,29 +24,43 @@ pub(crate) fn root() -> PathBuf {
 /// `write` puts the table into docs/performance.md.
 pub fn run(python: &Path, repeat: usize, write: bool) -> Result<(), String> {
     check_python(python)?;
-    let root = root();
     cargo_build(&["-p", "diffract-cli"])?;
     cargo_build(&["-p", "diffract", "--example", "dm_loop"])?;
     let target = release_dir();
-    let output = Command::new(python)
-        .arg(root.join("benches/peers/peers.py"))
-        .arg("--cli")
-        .arg(target.join("diffract"))
-        .arg("--dm-loop")
-        .arg(target.join("examples/dm_loop"))
-        .args(["--repeat", &repeat.to_string()])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("{}: {e}", python.display()))?;
-    let table = String::from_utf8_lossy(&output.stdout);
-    print!("{table}");
-    if !output.status.success() {
-        return Err(format!("benches/peers/peers.py failed ({})", output.status));
-    }
+    let cli = target.join("diffract");
+    let dm_loop = target.join("examples/dm_loop");
+    let repeat = repeat.to_string();
+    let args = ["--cli".as_ref(), cli.as_os_str(), "--dm-loop".as_ref(), dm_loop.as_os_str()];
+    let table = run_script(
+        python,
+        "peers.py",
+        args.into_iter().chain(["--repeat".as_ref(), repeat.as_ref()]),
+    )?;
     if write {
         write_performance(START, END, &table)?;
     }
     Ok(())
+}
+
+/// Runs benches/peers/`script` with `python` and `args`, its errors shown as they come;
+/// prints and returns what it writes on stdout (its table), or fails when it fails.
+pub(crate) fn run_script<'a>(
+    python: &Path,
+    script: &str,
+    args: impl IntoIterator<Item = &'a std::ffi::OsStr>,
+) -> Result<String, String> {
+    let output = Command::new(python)
+        .arg(root().join("benches/peers").join(script))
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    let table = String::from_utf8_lossy(&output.stdout).into_owned();
+    print!("{table}");
+    if !output.status.success() {
+        return Err(format!("benches/peers/{script} failed ({})", output.status));
+    }
+    Ok(table)
 }
 
 /// `cargo build --release --quiet` with `args`, in the repository.

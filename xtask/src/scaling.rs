@@ -11,9 +11,8 @@
 //! --repeat 1`, `--quick`, `--engines diffract`, `--time-limit S`, `--memory-limit GIB`,
 //! `--plots DIR`; `--help` lists them).
 
-use crate::peers::{cargo_build, probe_python, release_dir, root, write_performance};
+use crate::peers::{cargo_build, probe_python, release_dir, root, run_script, write_performance};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const START: &str = "<!-- scaling:start -->";
 const END: &str = "<!-- scaling:end -->";
@@ -27,21 +26,10 @@ pub fn run(python: &Path, args: &[String], write: bool) -> Result<(), String> {
     let root = root();
     cargo_build(&["-p", "diffract-cli"])?;
     let plots = if write { root.join("docs/img") } else { root.join("target/scaling") };
-    let output = Command::new(python)
-        .arg(root.join("benches/peers/scaling.py"))
-        .arg("--cli")
-        .arg(release_dir().join("diffract"))
-        .arg("--plots")
-        .arg(&plots)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("{}: {e}", python.display()))?;
-    let table = String::from_utf8_lossy(&output.stdout);
-    print!("{table}");
-    if !output.status.success() {
-        return Err(format!("benches/peers/scaling.py failed ({})", output.status));
-    }
+    let cli = release_dir().join("diffract");
+    let fixed = ["--cli".as_ref(), cli.as_os_str(), "--plots".as_ref(), plots.as_os_str()];
+    let table =
+        run_script(python, "scaling.py", fixed.into_iter().chain(args.iter().map(|a| a.as_ref())))?;
     if write && !args.iter().any(|a| a == "-h" || a == "--help") {
         write_performance(START, END, &table)?;
     }

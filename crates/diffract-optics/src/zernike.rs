@@ -64,18 +64,22 @@ impl NollTerm {
     /// `Z_j(rho, theta)` for `rho <= 1`, as [`zernike_noll`].
     pub(crate) fn value(&self, rho: f64, theta: f64) -> f64 {
         let r: f64 = self.radial.iter().map(|&(coef, p)| coef * rho.powi(p)).sum();
-        let n = self.n;
+        let norm = noll_norm(self.n, self.m);
         if self.m == 0 {
-            if n == 0 {
-                1.0
-            } else {
-                ((n + 1) as f64).sqrt() * r
-            }
+            norm * r
         } else {
-            let norm = 2f64.sqrt() * ((n + 1) as f64).sqrt();
             let ang = self.m.unsigned_abs() as f64 * theta;
             norm * r * if self.m > 0 { ang.cos() } else { ang.sin() }
         }
+    }
+}
+
+/// Noll's normalisation of `Z_n^m`: `sqrt(n + 1)`, times `sqrt(2)` when `m != 0`.
+fn noll_norm(n: usize, m: isize) -> f64 {
+    if m == 0 {
+        ((n + 1) as f64).sqrt()
+    } else {
+        2f64.sqrt() * ((n + 1) as f64).sqrt()
     }
 }
 
@@ -111,11 +115,7 @@ impl ZernikeSum {
             .map(|(j, weight)| {
                 let (n, m) = noll_indices(j);
                 let m_abs = m.unsigned_abs();
-                let norm = if m == 0 {
-                    ((n + 1) as f64).sqrt()
-                } else {
-                    2f64.sqrt() * ((n + 1) as f64).sqrt()
-                };
+                let norm = noll_norm(n, m);
                 // Coefficient k goes with rho^(n - 2k) = rho^|m| (rho^2)^((n - |m|) / 2 - k).
                 let poly = (0..=(n - m_abs) / 2).map(|k| radial_coefficient(n, m_abs, k)).collect();
                 SumTerm { m: m_abs, sine: m < 0, poly, norm, weight }

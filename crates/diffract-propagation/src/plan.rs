@@ -719,7 +719,8 @@ impl PsfPlan {
         // plane, until an intermediate detector's MFT leaves it unpadded. Image planes right
         // after an intermediate detector are on its pixels, reached by MFT.
         let mut groups = Vec::new();
-        // The first optic's transmitted intensity, from its sampling in the first group.
+        // The first optic's transmitted intensity, from its sampling in the first group
+        // (none without a transmission array, or when the first plane is not a pupil).
         let mut first_transmitted = None;
         let mut group_padded = Vec::new();
         let mut pupil_groups = Vec::new();
@@ -739,7 +740,7 @@ impl PsfPlan {
                     pupil_groups.push(PupilGroup { planes: i..j, padded: on_padded, cut: false });
                     let (arrays, first) = sample_pupil_first(&planes[i..j], g);
                     if i == 0 {
-                        first_transmitted = Some(first);
+                        first_transmitted = first;
                     }
                     groups.push(Group::Pupil(i..j, arrays));
                     on_detector = false;
@@ -776,13 +777,7 @@ impl PsfPlan {
         // "First" normalisation: unit total intensity after the first optic. Its
         // transmission on the entrance grid fixes it (phase and tilt do not change
         // intensities).
-        let first_intensity = match (first, first_transmitted) {
-            (Plane::Pupil(_), Some(sampled)) => sampled.unwrap_or((n * n) as f64),
-            (Plane::Pupil(o), None) => {
-                o.transmission(&grid).map_or((n * n) as f64, |t| t.iter().map(|v| v * v).sum())
-            }
-            _ => (n * n) as f64,
-        };
+        let first_intensity = first_transmitted.unwrap_or((n * n) as f64);
         if first_intensity <= 0.0 {
             return Err(PropagationError::System(format!(
                 "the first optic ({}) transmits no light on this pupil grid",

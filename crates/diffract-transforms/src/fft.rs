@@ -288,7 +288,7 @@ impl<T: Real> Fft2d<T> {
 
 /// Columns gathered per batch for the column pass: 16 complex f64 values are 256 bytes of
 /// each row, and a batch of 2048-point columns (512 KiB) stays in the L2 cache.
-const COLUMN_BATCH: usize = 64;
+const COLUMN_BATCH: usize = 16;
 
 /// A raw pointer that may cross threads; each thread touches its own columns only.
 #[derive(Clone, Copy)]
