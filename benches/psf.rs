@@ -9,6 +9,10 @@ use diffract::propagation::{ComputeOptions, Detector, OpticalSystem, Source};
 use diffract::transforms::GemmBackend;
 use std::path::Path;
 
+// The allocator the `diffract` command uses (large arrays in huge pages).
+#[global_allocator]
+static ALLOCATOR: diffract::parallel::LargePages = diffract::parallel::LargePages;
+
 /// Benchmark scenes the current propagation supports (pupil planes only).
 const SCENES: &[&str] = &["imaging_1024", "segmented_1024"];
 
@@ -28,6 +32,18 @@ fn psf(c: &mut Criterion) {
                 });
             }
         }
+    }
+    g.finish();
+}
+
+/// Planning alone: sampling the scenes' pupil optics (`diffract psf`'s `plan` phase).
+fn plan(c: &mut Criterion) {
+    let mut g = c.benchmark_group("plan");
+    for name in SCENES {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../benches/scenes/{name}.toml"));
+        let scene = Scene::from_file(&path).unwrap();
+        g.bench_function(*name, |b| b.iter(|| scene.system.plan().unwrap()));
     }
     g.finish();
 }
@@ -60,5 +76,5 @@ fn dm_loop(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, psf, dm_loop);
+criterion_group!(benches, psf, plan, dm_loop);
 criterion_main!(benches);

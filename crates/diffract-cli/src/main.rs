@@ -16,6 +16,11 @@ use std::time::Instant;
 
 mod measure_cmd;
 
+// Arrays of 4 MiB and more in transparent huge pages: a run touches each pupil-sized array
+// once, and its page faults cost more than the sampling itself (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: diffract::parallel::LargePages = diffract::parallel::LargePages;
+
 #[derive(Parser)]
 #[command(
     name = "diffract",

@@ -18,11 +18,13 @@
 //! assert_eq!(squares, vec![1, 4, 9, 16]);
 //! ```
 
+mod alloc;
 mod helper;
 mod memory;
 mod schedule;
 mod slices;
 
+pub use alloc::LargePages;
 pub use helper::{for_each_shared, SPIN};
 pub use memory::{available_memory_bytes, release_free_memory};
 pub use schedule::{map_ordered, ItemError, Par, Schedule, ScheduleOptions};
