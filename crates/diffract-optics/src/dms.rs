@@ -605,52 +605,13 @@ fn nonzero_span(values: ndarray::ArrayView1<'_, f64>) -> Range<usize> {
     }
 }
 
-/// `out = along_y . (surface . along_x)`: each sum in actuator order, as plain products and
-/// sums (no fused multiply-add), so the result is the same on every machine and whichever
-/// vector width runs it. Terms whose influence value is 0 are skipped (they add nothing).
-fn gaussian_opd(p: &GaussianProfiles<'_>, surface: &Array2<f64>, out: &mut Array2<f64>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (checked just above).
-            return unsafe { gaussian_opd_avx512(p, surface, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { gaussian_opd_avx2(p, surface, out) };
-        }
-    }
-    gaussian_opd_kernel(p, surface, out)
-}
-
-/// [`gaussian_opd_kernel`] compiled for AVX-512F.
-///
-/// # Safety
-///
-/// The processor must support AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn gaussian_opd_avx512(
-    p: &GaussianProfiles<'_>,
-    surface: &Array2<f64>,
-    out: &mut Array2<f64>,
-) {
-    gaussian_opd_kernel(p, surface, out)
-}
-
-/// [`gaussian_opd_kernel`] compiled for AVX2.
-///
-/// # Safety
-///
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gaussian_opd_avx2(
-    p: &GaussianProfiles<'_>,
-    surface: &Array2<f64>,
-    out: &mut Array2<f64>,
-) {
-    gaussian_opd_kernel(p, surface, out)
+crate::simd::vectorised! {
+    /// `out = along_y . (surface . along_x)`: each sum in actuator order, as plain products
+    /// and sums (no fused multiply-add), so the result is the same on every machine and
+    /// whichever vector width runs it. Terms whose influence value is 0 are skipped (they
+    /// add nothing).
+    fn gaussian_opd(p: &GaussianProfiles<'_>, surface: &Array2<f64>, out: &mut Array2<f64>)
+        => gaussian_opd_kernel
 }
 
 /// The two products of [`gaussian_opd`], written for the compiler to vectorise along the

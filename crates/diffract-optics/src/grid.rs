@@ -6,7 +6,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 /// Grids with at least this many samples are filled by rows in parallel.
-const PARALLEL_SAMPLES: usize = 1 << 16;
+pub(crate) const PARALLEL_SAMPLES: usize = 1 << 16;
 
 /// A square pupil sampling: `npix` samples across a width of `diameter` metres.
 ///
@@ -128,28 +128,57 @@ impl PupilGrid {
     /// on large grids (each value depends on its sample alone: the same array for any
     /// number of threads).
     pub fn map(&self, f: impl Fn(f64, f64) -> f64 + Sync) -> Array2<f64> {
+        let mut out = Array2::zeros((self.npix, self.npix));
+        self.update(&mut out, |y, x, v| *v = f(y, x));
+        out
+    }
+
+    /// Calls `f(y, x, value)` on every sample of `a` (an array of this grid's shape, in
+    /// standard layout), with its coordinates as [`PupilGrid::map`] gives them: the same
+    /// values, by rows in parallel on large grids, written in place.
+    ///
+    /// # Panics
+    ///
+    /// When `a` is not `npix` x `npix` in standard layout.
+    pub fn update(&self, a: &mut Array2<f64>, f: impl Fn(f64, f64, &mut f64) + Sync) {
         let c = self.coords();
-        let n = self.npix;
-        let mut out = Array2::zeros((n, n));
         let frame = self.frame;
         let fill = |(i, row): (usize, &mut [f64])| {
             for (v, &x) in row.iter_mut().zip(&c) {
-                *v = match frame {
-                    None => f(c[i], x),
+                match frame {
+                    None => f(c[i], x, v),
                     Some(frame) => {
                         let (y, x) = frame.apply(c[i], x);
-                        f(y, x)
+                        f(y, x, v)
                     }
-                };
+                }
             }
         };
-        let values = out.as_slice_mut().expect("a new array is contiguous");
+        self.rows_with(a, || (), |_, i, row| fill((i, row)));
+    }
+
+    /// Calls `f(work, i, row)` on each row `i` of `a` (an array of this grid's shape, in
+    /// standard layout), by rows in parallel on large grids; `work` is scratch that `init`
+    /// makes once per thread.
+    ///
+    /// # Panics
+    ///
+    /// When `a` is not `npix` x `npix` in standard layout.
+    pub fn rows_with<W>(
+        &self,
+        a: &mut Array2<f64>,
+        init: impl Fn() -> W + Sync + Send,
+        f: impl Fn(&mut W, usize, &mut [f64]) + Sync + Send,
+    ) {
+        let n = self.npix;
+        assert_eq!(a.dim(), (n, n), "an array of the grid's shape");
+        let values = a.as_slice_mut().expect("an array in standard layout");
         if n * n >= PARALLEL_SAMPLES {
-            values.par_chunks_mut(n).enumerate().for_each(fill);
+            values.par_chunks_mut(n).enumerate().for_each_init(init, |w, (i, row)| f(w, i, row));
         } else {
-            values.chunks_mut(n).enumerate().for_each(fill);
+            let mut w = init();
+            values.chunks_mut(n).enumerate().for_each(|(i, row)| f(&mut w, i, row));
         }
-        out
     }
 
     /// The same grid seen from an optic placed by `frame` (shifted, then rotated: POPPY's

@@ -37,6 +37,20 @@ pub trait PupilOptic: Debug + Send + Sync {
     /// The amplitude transmission on `grid`, or `None` for a clear (all-ones) optic.
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>>;
 
+    /// Multiplies `t`, the transmission of the optics before this one on `grid`, by this
+    /// optic's [transmission](PupilOptic::transmission) in place: the same products, bit for
+    /// bit, without an array of the optic's own where it overrides this. Returns `false`
+    /// (and leaves `t` alone) for a clear optic.
+    fn multiply_transmission(&self, grid: &PupilGrid, t: &mut Array2<f64>) -> bool {
+        match self.transmission(grid) {
+            Some(own) => {
+                *t *= &own;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The OPD in metres on `grid`, or `None` for no OPD.
     fn opd(&self, _grid: &PupilGrid) -> Option<Array2<f64>> {
         None

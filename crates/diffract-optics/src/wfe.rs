@@ -2,7 +2,7 @@
 
 use crate::error::{finite, positive};
 use crate::geometry::gray_disc;
-use crate::zernike::ZernikeSum;
+use crate::zernike::{RowWork, ZernikeSum};
 use crate::{OpticsError, PupilGrid, PupilOptic};
 use ndarray::Array2;
 
@@ -65,13 +65,24 @@ impl PupilOptic for ZernikeWfe {
         );
         let n = grid.npix();
         let evaluate = |g: &PupilGrid| {
-            g.map(|y, x| {
-                let r = (x * x + y * y).sqrt();
-                if r > r0 {
-                    return 0.0;
-                }
-                sum.value(x / r0, y / r0, r / r0)
-            })
+            if g.frame().is_some() {
+                return g.map(|y, x| {
+                    let r = (x * x + y * y).sqrt();
+                    if r > r0 {
+                        return 0.0;
+                    }
+                    sum.value(x / r0, y / r0, r / r0)
+                });
+            }
+            // The same values by rows: `value` at every point, then zero outside the disc.
+            let c = g.coords();
+            let xs: Vec<f64> = c.iter().map(|&x| x / r0).collect();
+            let mut opd = Array2::zeros((n, n));
+            let init = || (RowWork::default(), vec![0.0; n], vec![0.0; n]);
+            g.rows_with(&mut opd, init, |(work, r, rho), i, row| {
+                zernike_row(&sum, &c, &xs, c[i], r0, r, rho, work, row);
+            });
+            opd
         };
         if grid.centre() == (n as f64 - 1.0) / 2.0 {
             return Some(evaluate(grid));
@@ -89,6 +100,49 @@ impl PupilOptic for ZernikeWfe {
             }
         });
         Some(opd)
+    }
+}
+
+crate::simd::vectorised! {
+    /// One row of [`ZernikeWfe::opd`] at `y` metres: `sum` at `(x / r0, y / r0)` for the
+    /// columns' `c` (`xs` = `c / r0`), zero beyond `r0`; `r` and `rho` are scratch rows.
+    #[allow(clippy::too_many_arguments)]
+    fn zernike_row(
+        sum: &ZernikeSum,
+        c: &[f64],
+        xs: &[f64],
+        y: f64,
+        r0: f64,
+        r: &mut [f64],
+        rho: &mut [f64],
+        work: &mut RowWork,
+        row: &mut [f64],
+    ) => zernike_row_kernel
+}
+
+/// [`zernike_row`] as written, for the compiler to vectorise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn zernike_row_kernel(
+    sum: &ZernikeSum,
+    c: &[f64],
+    xs: &[f64],
+    y: f64,
+    r0: f64,
+    r: &mut [f64],
+    rho: &mut [f64],
+    work: &mut RowWork,
+    row: &mut [f64],
+) {
+    for ((r, rho), &x) in r.iter_mut().zip(rho.iter_mut()).zip(c) {
+        *r = (x * x + y * y).sqrt();
+        *rho = *r / r0;
+    }
+    sum.row(xs, y / r0, rho, work, row);
+    for (v, &r) in row.iter_mut().zip(r.iter()) {
+        if r > r0 {
+            *v = 0.0;
+        }
     }
 }
 

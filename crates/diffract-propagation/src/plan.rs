@@ -463,7 +463,14 @@ fn sample_pupil_first(planes: &[Plane], grid: &PupilGrid) -> (PupilArrays, Optio
     let mut first = None;
     for (k, p) in planes.iter().enumerate() {
         if let Plane::Pupil(o) = p {
-            let t = o.transmission(grid);
+            // After the first transmission, the others multiply into it in place.
+            let t = match arrays.transmission.as_mut() {
+                Some(acc) => {
+                    o.multiply_transmission(grid, acc);
+                    None
+                }
+                None => o.transmission(grid),
+            };
             if k == 0 {
                 first = t.as_ref().map(|t| t.iter().map(|v| v * v).sum());
             }
