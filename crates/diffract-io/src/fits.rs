@@ -405,10 +405,15 @@ impl Drop for TempGuard {
 
 /// Writes a file atomically, the one way every output of diffract is written: `write` fills
 /// a temporary path beside `path` (same folder, so the rename cannot cross file systems),
-/// the data is flushed to disk, and the file is renamed into place. `path` therefore holds
-/// either its old content or the complete new file, never a partial one. The temporary file
-/// is removed on every failure: an error from `write`, a failed flush or rename, or a panic
-/// inside `write`.
+/// and the complete file is renamed into place. `path` therefore holds either its old
+/// content or the complete new file, never a partial one, whenever the process stops. The
+/// temporary file is removed on every failure: an error from `write`, a failed rename, or a
+/// panic inside `write`.
+///
+/// The file is not synced to disk before the rename (no `fsync`), as astropy and POPPY do
+/// not sync theirs: a sync costs a few milliseconds on a local disk, a quarter of a small
+/// run's writing, and much more per file on the network file systems that grids write to.
+/// What the machine itself loses in a crash is left to the file system.
 ///
 /// The closure's error type `E` takes the helper's own failures through `From<IoError>`.
 ///
@@ -429,7 +434,7 @@ impl Drop for TempGuard {
 ///
 /// [`IoError::Exists`] (converted to `E`) when `path` exists and `overwrite` is false,
 /// checked before writing and again before the rename; the closure's own error; an
-/// [`IoError::File`] when the flush or the rename fails.
+/// [`IoError::File`] when the rename fails.
 pub fn atomic_write<E: From<IoError>>(
     path: &Path,
     overwrite: bool,
@@ -451,9 +456,6 @@ pub fn atomic_write<E: From<IoError>>(
     let tmp = guard.path.clone();
     let _ = std::fs::remove_file(&tmp);
     write(&tmp)?;
-    std::fs::File::open(&tmp)
-        .and_then(|file| file.sync_all())
-        .map_err(|source| IoError::File { path: tmp.clone(), source })?;
     if path.exists() && !overwrite {
         return Err(IoError::Exists(path.to_path_buf()).into());
     }
