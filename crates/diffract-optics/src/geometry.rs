@@ -74,7 +74,7 @@ pub fn pixel_fraction_in_disc(r: f64, px: f64, py: f64) -> f64 {
 /// get the exact overlap area.
 pub fn gray_disc(grid: &PupilGrid, cx: f64, cy: f64, radius: f64) -> Array2<f64> {
     let mut out = Array2::zeros((grid.npix(), grid.npix()));
-    add_gray_disc(&mut out, grid, cx, cy, radius);
+    disc_into(&mut out, grid, cx, cy, radius, true);
     out
 }
 
@@ -85,6 +85,14 @@ pub fn gray_disc(grid: &PupilGrid, cx: f64, cy: f64, radius: f64) -> Array2<f64>
 /// coordinates, and a rotated frame gets POPPY's gray border of `|cos a|` pixels with its
 /// values divided by `cos^2 a` ([`Frame`](crate::Frame)).
 pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: f64) {
+    disc_into(out, grid, cx, cy, radius, false);
+}
+
+/// [`add_gray_disc`]; with `fresh` (`out` newly made, all zeros), every row of `out` is
+/// written first, rows beyond the disc included: memory read before it is first written
+/// costs the kernel a second page fault, and threads doing so together make it interrupt
+/// each other to flush their address translations.
+fn disc_into(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: f64, fresh: bool) {
     let s = grid.pixelscale();
     let r = radius / s;
     let c = grid.coords();
@@ -164,20 +172,29 @@ pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, 
         }
     };
     let rows = i0..=i1.min(n - 1);
-    match out.as_slice_mut() {
-        Some(values) if rows.clone().count() * n >= crate::grid::PARALLEL_SAMPLES => {
-            values[rows.start() * n..(rows.end() + 1) * n]
-                .par_chunks_mut(n)
-                .enumerate()
-                .for_each(|(k, row)| fill_row(rows.start() + k, row));
+    let visit = |k: usize, row: &mut [f64]| {
+        if fresh {
+            row.fill(0.0);
         }
-        Some(values) if !rows.is_empty() => {
-            for (k, row) in values[rows.start() * n..(rows.end() + 1) * n].chunks_mut(n).enumerate()
-            {
-                fill_row(rows.start() + k, row);
+        let i = if fresh { k } else { rows.start() + k };
+        if rows.contains(&i) {
+            fill_row(i, row);
+        }
+    };
+    let visited = match (fresh, rows.is_empty()) {
+        (true, _) => 0..n * n,
+        (false, false) => rows.start() * n..(rows.end() + 1) * n,
+        (false, true) => 0..0,
+    };
+    match out.as_slice_mut() {
+        Some(values) if visited.len() >= crate::grid::PARALLEL_SAMPLES => {
+            values[visited].par_chunks_mut(n).enumerate().for_each(|(k, row)| visit(k, row));
+        }
+        Some(values) => {
+            for (k, row) in values[visited].chunks_mut(n).enumerate() {
+                visit(k, row);
             }
         }
-        Some(_) => {}
         None => {
             for i in rows {
                 let mut row = out.row(i).to_vec();
