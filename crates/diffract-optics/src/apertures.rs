@@ -151,7 +151,7 @@ impl PupilOptic for SecondaryObscuration {
     }
 }
 
-crate::simd::vectorised! {
+diffract_parallel::vectorised! {
     /// One row of [`SecondaryObscuration::multiply_transmission`] at `y` metres, the
     /// columns at `c`: each test a loop over the row's points, for the compiler to
     /// vectorise; `keep` (scratch) gets each point's factor, 0 or 1, then `row` its
@@ -164,32 +164,20 @@ crate::simd::vectorised! {
         half_width: f64,
         keep: &mut [f64],
         row: &mut [f64],
-    ) => obscuration_row_kernel
-}
-
-/// [`obscuration_row`] as written.
-#[inline(always)]
-fn obscuration_row_kernel(
-    c: &[f64],
-    y: f64,
-    r2: f64,
-    spiders: &[(f64, f64)],
-    half_width: f64,
-    keep: &mut [f64],
-    row: &mut [f64],
-) {
-    for (k, &x) in keep.iter_mut().zip(c) {
-        *k = if (x * x + y * y).sqrt() < r2 { 0.0 } else { 1.0 };
-    }
-    for &(cs, sn) in spiders {
+    ) {
         for (k, &x) in keep.iter_mut().zip(c) {
-            let (xp, yp) = rotate_into(x, y, cs, sn);
-            let on = (xp > 0.0) & (yp.abs() < half_width);
-            *k = if on { 0.0 } else { *k };
+            *k = if (x * x + y * y).sqrt() < r2 { 0.0 } else { 1.0 };
         }
-    }
-    for (v, &k) in row.iter_mut().zip(keep.iter()) {
-        *v *= k;
+        for &(cs, sn) in spiders {
+            for (k, &x) in keep.iter_mut().zip(c) {
+                let (xp, yp) = rotate_into(x, y, cs, sn);
+                let on = (xp > 0.0) & (yp.abs() < half_width);
+                *k = if on { 0.0 } else { *k };
+            }
+        }
+        for (v, &k) in row.iter_mut().zip(keep.iter()) {
+            *v *= k;
+        }
     }
 }
 

@@ -605,62 +605,56 @@ fn nonzero_span(values: ndarray::ArrayView1<'_, f64>) -> Range<usize> {
     }
 }
 
-crate::simd::vectorised! {
+diffract_parallel::vectorised! {
     /// `out = along_y . (surface . along_x)`: each sum in actuator order, as plain products
     /// and sums (no fused multiply-add), so the result is the same on every machine and
     /// whichever vector width runs it. Terms whose influence value is 0 are skipped (they
     /// add nothing).
-    fn gaussian_opd(p: &GaussianProfiles<'_>, surface: &Array2<f64>, out: &mut Array2<f64>)
-        => gaussian_opd_kernel
-}
-
-/// The two products of [`gaussian_opd`], written for the compiler to vectorise along the
-/// pixel rows.
-#[inline(always)]
-fn gaussian_opd_kernel(p: &GaussianProfiles<'_>, surface: &Array2<f64>, out: &mut Array2<f64>) {
-    let (rows, cols) = surface.dim();
-    let npix = p.along_x.ncols();
-    let ax = p.along_x.as_slice().expect("standard layout");
-    let ay = p.along_y.as_slice().expect("standard layout");
-    let s = surface.as_slice().expect("standard layout");
-    // partial = surface . along_x (rows x npix), and the columns where each row may be
-    // non-zero.
-    let mut partial = vec![0.0; rows * npix];
-    let mut spans = vec![0..0; rows];
-    for r in 0..rows {
-        let prow = &mut partial[r * npix..(r + 1) * npix];
-        let mut span: Option<Range<usize>> = None;
-        for c in 0..cols {
-            let v = s[r * cols + c];
-            let xs = p.x_spans[c].clone();
-            if v == 0.0 || xs.is_empty() {
-                continue;
+    fn gaussian_opd(p: &GaussianProfiles<'_>, surface: &Array2<f64>, out: &mut Array2<f64>) {
+        let (rows, cols) = surface.dim();
+        let npix = p.along_x.ncols();
+        let ax = p.along_x.as_slice().expect("standard layout");
+        let ay = p.along_y.as_slice().expect("standard layout");
+        let s = surface.as_slice().expect("standard layout");
+        // partial = surface . along_x (rows x npix), and the columns where each row may be
+        // non-zero.
+        let mut partial = vec![0.0; rows * npix];
+        let mut spans = vec![0..0; rows];
+        for r in 0..rows {
+            let prow = &mut partial[r * npix..(r + 1) * npix];
+            let mut span: Option<Range<usize>> = None;
+            for c in 0..cols {
+                let v = s[r * cols + c];
+                let xs = p.x_spans[c].clone();
+                if v == 0.0 || xs.is_empty() {
+                    continue;
+                }
+                let arow = &ax[c * npix + xs.start..c * npix + xs.end];
+                for (o, a) in prow[xs.clone()].iter_mut().zip(arow) {
+                    *o += v * a;
+                }
+                span = Some(match span {
+                    Some(sp) => sp.start.min(xs.start)..sp.end.max(xs.end),
+                    None => xs,
+                });
             }
-            let arow = &ax[c * npix + xs.start..c * npix + xs.end];
-            for (o, a) in prow[xs.clone()].iter_mut().zip(arow) {
-                *o += v * a;
-            }
-            span = Some(match span {
-                Some(sp) => sp.start.min(xs.start)..sp.end.max(xs.end),
-                None => xs,
-            });
+            spans[r] = span.unwrap_or(0..0);
         }
-        spans[r] = span.unwrap_or(0..0);
-    }
-    // out = along_y . partial.
-    let o = out.as_slice_mut().expect("standard layout");
-    for i in 0..npix {
-        let orow = &mut o[i * npix..(i + 1) * npix];
-        orow.fill(0.0);
-        for r in p.y_spans[i].clone() {
-            let js = spans[r].clone();
-            if js.is_empty() {
-                continue;
-            }
-            let a = ay[i * rows + r];
-            let prow = &partial[r * npix + js.start..r * npix + js.end];
-            for (o, v) in orow[js].iter_mut().zip(prow) {
-                *o += a * v;
+        // out = along_y . partial.
+        let o = out.as_slice_mut().expect("standard layout");
+        for i in 0..npix {
+            let orow = &mut o[i * npix..(i + 1) * npix];
+            orow.fill(0.0);
+            for r in p.y_spans[i].clone() {
+                let js = spans[r].clone();
+                if js.is_empty() {
+                    continue;
+                }
+                let a = ay[i * rows + r];
+                let prow = &partial[r * npix + js.start..r * npix + js.end];
+                for (o, v) in orow[js].iter_mut().zip(prow) {
+                    *o += a * v;
+                }
             }
         }
     }

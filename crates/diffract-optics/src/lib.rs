@@ -37,7 +37,6 @@ mod placement;
 pub mod rng;
 mod screens;
 mod segmented;
-mod simd;
 pub mod special;
 mod wfe;
 pub mod zernike;

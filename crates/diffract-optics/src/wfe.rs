@@ -103,7 +103,7 @@ impl PupilOptic for ZernikeWfe {
     }
 }
 
-crate::simd::vectorised! {
+diffract_parallel::vectorised! {
     /// One row of [`ZernikeWfe::opd`] at `y` metres: `sum` at `(x / r0, y / r0)` for the
     /// columns' `c` (`xs` = `c / r0`), zero beyond `r0`; `r` and `rho` are scratch rows.
     #[allow(clippy::too_many_arguments)]
@@ -117,31 +117,16 @@ crate::simd::vectorised! {
         rho: &mut [f64],
         work: &mut RowWork,
         row: &mut [f64],
-    ) => zernike_row_kernel
-}
-
-/// [`zernike_row`] as written, for the compiler to vectorise.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn zernike_row_kernel(
-    sum: &ZernikeSum,
-    c: &[f64],
-    xs: &[f64],
-    y: f64,
-    r0: f64,
-    r: &mut [f64],
-    rho: &mut [f64],
-    work: &mut RowWork,
-    row: &mut [f64],
-) {
-    for ((r, rho), &x) in r.iter_mut().zip(rho.iter_mut()).zip(c) {
-        *r = (x * x + y * y).sqrt();
-        *rho = *r / r0;
-    }
-    sum.row(xs, y / r0, rho, work, row);
-    for (v, &r) in row.iter_mut().zip(r.iter()) {
-        if r > r0 {
-            *v = 0.0;
+    ) {
+        for ((r, rho), &x) in r.iter_mut().zip(rho.iter_mut()).zip(c) {
+            *r = (x * x + y * y).sqrt();
+            *rho = *r / r0;
+        }
+        sum.row(xs, y / r0, rho, work, row);
+        for (v, &r) in row.iter_mut().zip(r.iter()) {
+            if r > r0 {
+                *v = 0.0;
+            }
         }
     }
 }

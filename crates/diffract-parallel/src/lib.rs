@@ -22,6 +22,7 @@ mod alloc;
 mod helper;
 mod memory;
 mod schedule;
+mod simd;
 mod slices;
 
 pub use alloc::LargePages;

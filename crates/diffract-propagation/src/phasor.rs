@@ -85,88 +85,52 @@ pub(crate) enum Factor<'a> {
     Opd { t: Option<&'a [f64]>, opd: &'a [f64], k: f64 },
 }
 
-/// `f *= factor` along a row: each value as `f * Complex64::from_polar(t, phase)` would
-/// give it with these sines and cosines.
-pub(crate) fn multiply_row(f: &mut [Complex64], factor: Factor<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (checked just above).
-            return unsafe { multiply_row_avx512(f, factor) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { multiply_row_avx2(f, factor) };
-        }
-    }
-    multiply_row_kernel(f, factor)
-}
-
-/// [`multiply_row_kernel`] compiled for AVX-512F.
-///
-/// # Safety
-///
-/// The processor must support AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn multiply_row_avx512(f: &mut [Complex64], factor: Factor<'_>) {
-    multiply_row_kernel(f, factor)
-}
-
-/// [`multiply_row_kernel`] compiled for AVX2.
-///
-/// # Safety
-///
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn multiply_row_avx2(f: &mut [Complex64], factor: Factor<'_>) {
-    multiply_row_kernel(f, factor)
-}
-
-#[inline(always)]
-fn multiply_row_kernel(f: &mut [Complex64], factor: Factor<'_>) {
-    let (mut s, mut c) = ([0.0; CHUNK], [0.0; CHUNK]);
-    let mut x = [0.0; CHUNK];
-    match factor {
-        Factor::Phase(p) => {
-            for (f, p) in f.chunks_mut(CHUNK).zip(p.chunks(CHUNK)) {
-                sin_cos_chunk(p, &mut s, &mut c);
-                for ((f, s), c) in f.iter_mut().zip(&s).zip(&c) {
-                    *f *= Complex64::new(*c, *s);
+diffract_parallel::vectorised! {
+    /// `f *= factor` along a row: each value as `f * Complex64::from_polar(t, phase)` would
+    /// give it with these sines and cosines.
+    pub(crate) fn multiply_row(f: &mut [Complex64], factor: Factor<'_>) {
+        let (mut s, mut c) = ([0.0; CHUNK], [0.0; CHUNK]);
+        let mut x = [0.0; CHUNK];
+        match factor {
+            Factor::Phase(p) => {
+                for (f, p) in f.chunks_mut(CHUNK).zip(p.chunks(CHUNK)) {
+                    sin_cos_chunk(p, &mut s, &mut c);
+                    for ((f, s), c) in f.iter_mut().zip(&s).zip(&c) {
+                        *f *= Complex64::new(*c, *s);
+                    }
                 }
             }
-        }
-        Factor::Opd { t: None, opd, k } => {
-            for (f, o) in f.chunks_mut(CHUNK).zip(opd.chunks(CHUNK)) {
-                for (x, o) in x.iter_mut().zip(o) {
-                    *x = k * o;
-                }
-                sin_cos_chunk(&x[..o.len()], &mut s, &mut c);
-                for ((f, s), c) in f.iter_mut().zip(&s).zip(&c) {
-                    *f *= Complex64::new(*c, *s);
+            Factor::Opd { t: None, opd, k } => {
+                for (f, o) in f.chunks_mut(CHUNK).zip(opd.chunks(CHUNK)) {
+                    for (x, o) in x.iter_mut().zip(o) {
+                        *x = k * o;
+                    }
+                    sin_cos_chunk(&x[..o.len()], &mut s, &mut c);
+                    for ((f, s), c) in f.iter_mut().zip(&s).zip(&c) {
+                        *f *= Complex64::new(*c, *s);
+                    }
                 }
             }
-        }
-        Factor::Opd { t: Some(t), opd, k } => {
-            // Only the span where t is not 0 needs sines; the rest of the row is 0.
-            let zero = Complex64::new(0.0, 0.0);
-            let Some(first) = t.iter().position(|v| *v != 0.0) else {
-                f.fill(zero);
-                return;
-            };
-            let last = t.len() - t.iter().rev().position(|v| *v != 0.0).unwrap_or(0);
-            f[..first].fill(zero);
-            f[last..].fill(zero);
-            let (f, t, opd) = (&mut f[first..last], &t[first..last], &opd[first..last]);
-            for ((f, t), o) in f.chunks_mut(CHUNK).zip(t.chunks(CHUNK)).zip(opd.chunks(CHUNK)) {
-                for (x, o) in x.iter_mut().zip(o) {
-                    *x = k * o;
-                }
-                sin_cos_chunk(&x[..o.len()], &mut s, &mut c);
-                for (((f, t), s), c) in f.iter_mut().zip(t).zip(&s).zip(&c) {
-                    let product = *f * Complex64::new(t * c, t * s);
-                    *f = if *t == 0.0 { zero } else { product };
+            Factor::Opd { t: Some(t), opd, k } => {
+                // Only the span where t is not 0 needs sines; the rest of the row is 0.
+                let zero = Complex64::new(0.0, 0.0);
+                let Some(first) = t.iter().position(|v| *v != 0.0) else {
+                    f.fill(zero);
+                    return;
+                };
+                let last = t.len() - t.iter().rev().position(|v| *v != 0.0).unwrap_or(0);
+                f[..first].fill(zero);
+                f[last..].fill(zero);
+                let (f, t, opd) = (&mut f[first..last], &t[first..last], &opd[first..last]);
+                for ((f, t), o) in f.chunks_mut(CHUNK).zip(t.chunks(CHUNK)).zip(opd.chunks(CHUNK)) {
+                    for (x, o) in x.iter_mut().zip(o) {
+                        *x = k * o;
+                    }
+                    sin_cos_chunk(&x[..o.len()], &mut s, &mut c);
+                    for (((f, t), s), c) in f.iter_mut().zip(t).zip(&s).zip(&c) {
+                        let product = *f * Complex64::new(t * c, t * s);
+                        *f = if *t == 0.0 { zero } else { product };
+                    }
                 }
             }
         }

@@ -148,37 +148,6 @@ pub struct MftScratch<T: Real> {
     blocks: Vec<[Vec<T>; 4]>,
 }
 
-/// `fn $name<T>(args)` calling `$kernel(args)` compiled for AVX-512F or AVX2 when the
-/// processor has them (the kernels are plain sums and differences: the same values at every
-/// vector width).
-macro_rules! vectorised {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) => $kernel:ident) => {
-        $(#[$m])*
-        fn $name<T: Real>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512<T: Real>($($arg: $ty),*) {
-                    $kernel($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                unsafe fn avx2<T: Real>($($arg: $ty),*) {
-                    $kernel($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the processor has AVX-512F (checked just above).
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the processor has AVX2 (checked just above).
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $kernel($($arg),*)
-        }
-    };
-}
-
 /// The first `len` elements of `v` (grown with zeros as needed).
 fn buffer<T: Real>(v: &mut Vec<T>, len: usize) -> &mut [T] {
     if v.len() < len {
@@ -757,93 +726,60 @@ impl<T: Real> SymmetricHalves<'_, T> {
     }
 }
 
-/// Step 1: `plus[y] = a[y] + a[ny - 1 - y]`, `minus[y] = a[y] - a[ny - 1 - y]` for the rows
-/// `y < ceil(ny / 2)` of `a` (whose rows are contiguous), as rows of 2 nx reals in precision
-/// `T` (each sum rounded once); the middle row of an odd `ny` is copied to `plus`, with zeros
-/// in `minus`. Compiled for AVX-512F or AVX2 when the processor has them (plain sums: the
-/// same values at every vector width).
-fn fold_rows<S: Real, T: Real>(a: ArrayView2<'_, Complex<S>>, plus: &mut [T], minus: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<S: Real, T: Real>(
-            a: ArrayView2<'_, Complex<S>>,
-            p: &mut [T],
-            m: &mut [T],
-        ) {
-            fold_rows_kernel(a, p, m)
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<S: Real, T: Real>(a: ArrayView2<'_, Complex<S>>, p: &mut [T], m: &mut [T]) {
-            fold_rows_kernel(a, p, m)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (checked just above).
-            return unsafe { avx512(a, plus, minus) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { avx2(a, plus, minus) };
-        }
-    }
-    fold_rows_kernel(a, plus, minus)
-}
-
-#[inline(always)]
-fn fold_rows_kernel<S: Real, T: Real>(
-    a: ArrayView2<'_, Complex<S>>,
-    plus: &mut [T],
-    minus: &mut [T],
-) {
-    let ny = a.nrows();
-    let w = 2 * a.ncols();
-    let row = |y: usize| as_real(a.row(y).to_slice().expect("rows are contiguous"));
-    for (y, (p, m)) in plus.chunks_exact_mut(w).zip(minus.chunks_exact_mut(w)).enumerate() {
-        let top = row(y);
-        let yb = ny - 1 - y;
-        if yb == y {
-            for (p, t) in p.iter_mut().zip(top) {
-                *p = T::of(t.as_f64());
-            }
-            m.fill(T::zero());
-        } else {
-            let bot = row(yb);
-            for (((p, m), t), b) in p.iter_mut().zip(m.iter_mut()).zip(top).zip(bot) {
-                *p = T::of((*t + *b).as_f64());
-                *m = T::of((*t - *b).as_f64());
+diffract_parallel::vectorised! {
+    /// Step 1: `plus[y] = a[y] + a[ny - 1 - y]`, `minus[y] = a[y] - a[ny - 1 - y]` for the rows
+    /// `y < ceil(ny / 2)` of `a` (whose rows are contiguous), as rows of 2 nx reals in precision
+    /// `T` (each sum rounded once); the middle row of an odd `ny` is copied to `plus`, with zeros
+    /// in `minus`. Compiled for AVX-512F or AVX2 when the processor has them (plain sums: the
+    /// same values at every vector width).
+    fn fold_rows<S: Real, T: Real>(a: ArrayView2<'_, Complex<S>>, plus: &mut [T], minus: &mut [T]) {
+        let ny = a.nrows();
+        let w = 2 * a.ncols();
+        let row = |y: usize| as_real(a.row(y).to_slice().expect("rows are contiguous"));
+        for (y, (p, m)) in plus.chunks_exact_mut(w).zip(minus.chunks_exact_mut(w)).enumerate() {
+            let top = row(y);
+            let yb = ny - 1 - y;
+            if yb == y {
+                for (p, t) in p.iter_mut().zip(top) {
+                    *p = T::of(t.as_f64());
+                }
+                m.fill(T::zero());
+            } else {
+                let bot = row(yb);
+                for (((p, m), t), b) in p.iter_mut().zip(m.iter_mut()).zip(top).zip(bot) {
+                    *p = T::of((*t + *b).as_f64());
+                    *m = T::of((*t - *b).as_f64());
+                }
             }
         }
     }
 }
 
-vectorised! {
+diffract_parallel::vectorised! {
     /// Step 3: for each row r of the complex matrix `z` (rows of 2 nx reals, interleaved),
     /// the sums and differences of its columns `x` and `nx - 1 - x`, real parts in row 2r of
     /// `plus`/`minus` and imaginary parts in row 2r + 1 (rows of ceil(nx / 2)); the middle
     /// column of an odd nx is copied to `plus`, with zeros in `minus`.
-    fn fold_columns(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) => fold_columns_kernel
-}
-
-#[inline(always)]
-fn fold_columns_kernel<T: Real>(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
-    let (w, hx, half) = (2 * nx, nx.div_ceil(2), nx / 2);
-    for (r, zr) in z.chunks_exact(w).enumerate() {
-        let (pr, pi) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
-        let (mr, mi) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
-        // Column x (values 2x, 2x + 1) with column nx - 1 - x, read from the row's end.
-        let (front, back) = zr.split_at(w - 2 * half);
-        for (x, (a, b)) in front.chunks_exact(2).zip(back.rchunks_exact(2)).take(half).enumerate() {
-            pr[x] = a[0] + b[0];
-            mr[x] = a[0] - b[0];
-            pi[x] = a[1] + b[1];
-            mi[x] = a[1] - b[1];
-        }
-        if hx > half {
-            // The middle column of an odd nx.
-            pr[half] = zr[2 * half];
-            pi[half] = zr[2 * half + 1];
-            mr[half] = T::zero();
-            mi[half] = T::zero();
+    fn fold_columns<T: Real>(z: &[T], nx: usize, plus: &mut [T], minus: &mut [T]) {
+        let (w, hx, half) = (2 * nx, nx.div_ceil(2), nx / 2);
+        for (r, zr) in z.chunks_exact(w).enumerate() {
+            let (pr, pi) = plus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+            let (mr, mi) = minus[2 * r * hx..(2 * r + 2) * hx].split_at_mut(hx);
+            // Column x (values 2x, 2x + 1) with column nx - 1 - x, read from the row's end.
+            let (front, back) = zr.split_at(w - 2 * half);
+            for (x, (a, b)) in front.chunks_exact(2).zip(back.rchunks_exact(2)).take(half).enumerate() {
+                pr[x] = a[0] + b[0];
+                mr[x] = a[0] - b[0];
+                pi[x] = a[1] + b[1];
+                mi[x] = a[1] - b[1];
+            }
+            if hx > half {
+                // The middle column of an odd nx.
+                pr[half] = zr[2 * half];
+                pi[half] = zr[2 * half + 1];
+                mr[half] = T::zero();
+                mi[half] = T::zero();
+            }
         }
     }
 }
