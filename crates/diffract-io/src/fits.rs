@@ -145,6 +145,25 @@ pub(crate) fn fits_err(path: &Path, e: impl std::fmt::Display) -> IoError {
     IoError::Fits { path: path.to_path_buf(), message }
 }
 
+/// Closes `f`, the file being written at `tmp`, and reports what closing reports: cfitsio
+/// writes its last buffers then, and a network file system reports a write its server
+/// refused (a full quota) only then; fitsio's close on drop ignores both. cfitsio closes and
+/// frees the file; the `FitsFile` value is then forgotten, not dropped, so its path (a few
+/// dozen bytes) is not freed.
+pub(crate) fn close_checked(f: FitsFile, tmp: &Path) -> Result<(), IoError> {
+    let mut f = std::mem::ManuallyDrop::new(f);
+    let mut status = 0;
+    // SAFETY: the pointer is f's open file. cfitsio closes and frees it, and f is never
+    // dropped (ManuallyDrop), so nothing uses or closes it again.
+    unsafe {
+        fitsio::sys::ffclos(f.as_raw(), &mut status);
+    }
+    match status {
+        0 => Ok(()),
+        s => Err(fits_err(tmp, format!("closing the file failed (cfitsio status {s})"))),
+    }
+}
+
 pub(crate) fn utf8(path: &Path) -> Result<&str, IoError> {
     path.to_str().ok_or_else(|| IoError::Path(path.to_path_buf()))
 }
@@ -413,7 +432,9 @@ impl Drop for TempGuard {
 /// The file is not synced to disk before the rename (no `fsync`), as astropy and POPPY do
 /// not sync theirs: a sync costs a few milliseconds on a local disk, a quarter of a small
 /// run's writing, and much more per file on the network file systems that grids write to.
-/// What the machine itself loses in a crash is left to the file system.
+/// What the machine itself loses in a crash is left to the file system. The FITS writers
+/// close their files with the close's result checked (`close_checked`), so a write refused
+/// at the close is still an error.
 ///
 /// The closure's error type `E` takes the helper's own failures through `From<IoError>`.
 ///
@@ -567,7 +588,7 @@ pub fn write_cube(
         table.write_col(&mut f, "offset_x_arcsec", &ox).map_err(e)?;
         table.write_col(&mut f, "offset_y_arcsec", &oy).map_err(e)?;
         table.write_col(&mut f, "wavelength_m", &wl).map_err(e)?;
-        Ok(())
+        close_checked(f, tmp)
     })
 }
 
@@ -626,7 +647,7 @@ pub fn write_webbpsf_cube(
             all.extend(a.as_standard_layout().iter().copied());
         }
         hdu.write_image(&mut f, &all).map_err(e)?;
-        Ok(())
+        close_checked(f, tmp)
     })
 }
 
@@ -648,7 +669,7 @@ pub fn write_image(
         for (k, v) in keys {
             hdu.write_key(&mut f, k, *v).map_err(e)?;
         }
-        Ok(())
+        close_checked(f, tmp)
     })
 }
 
@@ -694,7 +715,7 @@ pub fn write_plane(path: &Path, plane: &PlaneImage, overwrite: bool) -> Result<(
             hdu.write_image(&mut f, phase.as_slice().expect("standard layout")).map_err(e)?;
             keys(&mut f, &hdu, "phase in radians").map_err(e)?;
         }
-        Ok(())
+        close_checked(f, tmp)
     })
 }
 
@@ -708,7 +729,8 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
     if let Some(fresnel) = &psf.fresnel {
         // A Fresnel output: one HDU in metres, as POPPY's Fresnel calc_psf.
         write_cards(&mut f, &primary, &fresnel_cards(psf, fresnel, opts)).map_err(e)?;
-        return primary.write_image(&mut f, over).map_err(e);
+        primary.write_image(&mut f, over).map_err(e)?;
+        return close_checked(f, tmp);
     }
     let header = psf_header(psf, opts);
     write_cards(&mut f, &primary, &header.primary).map_err(e)?;
@@ -731,7 +753,7 @@ fn write_hdus(tmp: &Path, psf: &Psf, opts: &WriteOptions) -> Result<(), IoError>
             hdu.write_image(&mut f, part.as_slice().expect("standard layout")).map_err(e)?;
         }
     }
-    Ok(())
+    close_checked(f, tmp)
 }
 
 /// Writes header cards in order.

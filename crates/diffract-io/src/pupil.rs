@@ -1,7 +1,7 @@
 //! The entrance pupil as FITS: what the optics before the first image plane make, sampled
 //! on the system's grid (`diffract pupil --fits`).
 
-use crate::fits::{create_with_image, fits_err, utf8};
+use crate::fits::{close_checked, create_with_image, fits_err, utf8};
 use crate::IoError;
 use fitsio::images::{ImageDescription, ImageType};
 use ndarray::Array2;
@@ -58,7 +58,7 @@ pub fn write_pupil(
         hdu.write_image(&mut f, values).map_err(e)?;
         keys(&mut f, &hdu, "OPD", "entrance pupil total OPD").map_err(e)?;
         hdu.write_key(&mut f, "BUNIT", "m").map_err(e)?;
-        Ok(())
+        close_checked(f, tmp)
     })
 }
 

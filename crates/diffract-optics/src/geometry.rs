@@ -81,6 +81,10 @@ pub fn gray_disc(grid: &PupilGrid, cx: f64, cy: f64, radius: f64) -> Array2<f64>
 /// Adds a gray-edged disc (as [`gray_disc`]) into `out`, visiting only the rows and columns
 /// the disc can reach.
 ///
+/// # Panics
+///
+/// When `out` is not of the grid's shape.
+///
 /// On a [placed](PupilGrid::placed) grid the disc's centre `(cx, cy)` is in the optic's
 /// coordinates, and a rotated frame gets POPPY's gray border of `|cos a|` pixels with its
 /// values divided by `cos^2 a` ([`Frame`](crate::Frame)).
@@ -93,6 +97,7 @@ pub fn add_gray_disc(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, 
 /// costs the kernel a second page fault, and threads doing so together make it interrupt
 /// each other to flush their address translations.
 fn disc_into(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: f64, fresh: bool) {
+    assert_eq!(out.dim(), (grid.npix(), grid.npix()), "an array of the grid's shape");
     let s = grid.pixelscale();
     let r = radius / s;
     let c = grid.coords();
@@ -128,7 +133,7 @@ fn disc_into(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: 
     // each row's runs of them come from the chords of the circles of radii r - k - 1 and
     // r + k + 1, a margin of a pixel far beyond any rounding of the coordinates. The first
     // run is filled without the per-pixel test; the pixels outside the second are left as
-    // they are (adding 0 to a sum of such values changes no bit).
+    // they are (adding 0 changes no bit of a sum of such values, which is never -0).
     let inner = r - k - 1.0;
     let outer = r + k + 1.0;
     let jc = grid.centre() + cx / s;

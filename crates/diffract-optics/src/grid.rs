@@ -159,7 +159,7 @@ impl PupilGrid {
 
     /// Calls `f(work, i, row)` on each row `i` of `a` (an array of this grid's shape, in
     /// standard layout), by rows in parallel on large grids; `work` is scratch that `init`
-    /// makes once per thread.
+    /// makes for each piece of the rows that a thread takes.
     ///
     /// # Panics
     ///

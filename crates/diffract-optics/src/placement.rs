@@ -143,6 +143,9 @@ impl<O: PupilOptic + ?Sized> PupilOptic for Placed<O> {
     fn transmission(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
         PupilOptic::transmission(&*self.inner, &grid.placed(self.frame))
     }
+    fn multiply_transmission(&self, grid: &PupilGrid, t: &mut Array2<f64>) -> bool {
+        self.inner.multiply_transmission(&grid.placed(self.frame), t)
+    }
     fn opd(&self, grid: &PupilGrid) -> Option<Array2<f64>> {
         PupilOptic::opd(&*self.inner, &grid.placed(self.frame))
     }

@@ -21,7 +21,7 @@ const PAGE: usize = 4096;
 /// aligned to 2 MiB and marked for transparent huge pages (`madvise(MADV_HUGEPAGE)`), and
 /// unmapped when freed. Their whole 2 MiB stretches then take one page fault each instead of
 /// 512; the last partial stretch stays in base pages, so the resident size is what is used.
-/// Elsewhere than x86-64 Linux it is the system allocator.
+/// Elsewhere than x86-64 Linux with glibc it is the system allocator.
 ///
 /// ```no_run
 /// #[global_allocator]
@@ -32,7 +32,7 @@ pub struct LargePages;
 impl LargePages {
     /// Whether `layout` gets a mapping of its own.
     fn mapped(layout: &Layout) -> bool {
-        cfg!(all(target_os = "linux", target_arch = "x86_64"))
+        cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))
             && layout.size() >= LARGE
             && layout.align() <= PAGE
     }
@@ -43,7 +43,7 @@ fn mapping_len(size: usize) -> usize {
     size.div_ceil(PAGE) * PAGE
 }
 
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 unsafe fn map(size: usize) -> *mut u8 {
     let len = mapping_len(size);
     // Map HUGE more than needed, then unmap the ends so that the start is 2 MiB aligned.
@@ -83,12 +83,12 @@ unsafe fn map(size: usize) -> *mut u8 {
     start as *mut u8
 }
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
 unsafe fn map(_size: usize) -> *mut u8 {
-    unreachable!("mapped only on x86-64 Linux")
+    unreachable!("mapped only on x86-64 Linux with glibc")
 }
 
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 unsafe fn unmap(ptr: *mut u8, size: usize) {
     // SAFETY: the caller passes a pointer from `map(size)`.
     unsafe {
@@ -96,9 +96,9 @@ unsafe fn unmap(ptr: *mut u8, size: usize) {
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
 unsafe fn unmap(_ptr: *mut u8, _size: usize) {
-    unreachable!("mapped only on x86-64 Linux")
+    unreachable!("mapped only on x86-64 Linux with glibc")
 }
 
 // SAFETY: every block comes either from `System` or from a mapping of its own, told apart by
@@ -172,7 +172,7 @@ mod tests {
         unsafe {
             let p = a.alloc_zeroed(layout);
             assert!(!p.is_null());
-            if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            if cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")) {
                 assert_eq!(p as usize % HUGE, 0);
             }
             let s = std::slice::from_raw_parts_mut(p, layout.size());

@@ -6,8 +6,10 @@
 ///
 /// The bodies are loops of plain products, sums, square roots and comparisons written for
 /// the compiler to vectorise. Rust never fuses a product and a sum into one rounding, so
-/// every width gives the same values bit for bit; the attributes given (documentation, lint
-/// allowances) apply to every copy.
+/// every width gives the same values bit for bit. The attributes given are copied onto every
+/// copy, so give only documentation and lint levels (`#[allow]`): an `#[inline]` or a symbol
+/// name would clash. Generic parameters take one bound each; the names `kernel`, `avx2` and
+/// `avx512` are the copies' own inside the body.
 ///
 /// ```
 /// diffract_parallel::vectorised! {
