@@ -18,6 +18,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use std::path::Path;
 
+// The Rust side's arrays of 4 MiB and more in transparent huge pages, as in the `diffract`
+// command (docs/performance.md): sampling a 1024^2 pupil is mostly page faults otherwise.
+// A Rust array handed to numpy (PyArray::from_vec) is freed through this same allocator.
+#[global_allocator]
+static ALLOCATOR: diffract::parallel::LargePages = diffract::parallel::LargePages;
+
 /// One header card for Python: `(keyword, value, comment)`.
 type PyCard<'py> = (String, Bound<'py, PyAny>, Option<String>);
 
