@@ -129,10 +129,6 @@ impl PupilOptic for SecondaryObscuration {
             .collect();
         let half_width = self.support_width / 2.0;
         let r2 = self.secondary_radius;
-        let on_spider = |y: f64, x: f64, (c, s): (f64, f64)| {
-            let (xp, yp) = rotate_into(x, y, c, s);
-            (xp > 0.0) & (yp.abs() < half_width)
-        };
         if !t.is_standard_layout() {
             // An array laid out otherwise (a user optic's): the product with the array.
             if let Some(own) = self.transmission(grid) {
@@ -142,7 +138,9 @@ impl PupilOptic for SecondaryObscuration {
         }
         if grid.frame().is_some() {
             grid.update(t, |y, x, v| {
-                if (x * x + y * y).sqrt() < r2 || spiders.iter().any(|&sp| on_spider(y, x, sp)) {
+                if (x * x + y * y).sqrt() < r2
+                    || spiders.iter().any(|&sp| on_spider(y, x, sp, half_width))
+                {
                     *v *= 0.0;
                 }
             });
@@ -175,17 +173,23 @@ diffract_parallel::vectorised! {
         for (k, &x) in keep.iter_mut().zip(c) {
             *k = if (x * x + y * y).sqrt() < r2 { 0.0 } else { 1.0 };
         }
-        for &(cs, sn) in spiders {
+        for &sp in spiders {
             for (k, &x) in keep.iter_mut().zip(c) {
-                let (xp, yp) = rotate_into(x, y, cs, sn);
-                let on = (xp > 0.0) & (yp.abs() < half_width);
-                *k = if on { 0.0 } else { *k };
+                *k = if on_spider(y, x, sp, half_width) { 0.0 } else { *k };
             }
         }
         for (v, &k) in row.iter_mut().zip(keep.iter()) {
             *v *= k;
         }
     }
+}
+
+/// Whether `(x, y)` lies on the spider along `(cos, sin)` of half width `half_width`: within
+/// it across, on its side of the centre.
+#[inline(always)]
+fn on_spider(y: f64, x: f64, (cos, sin): (f64, f64), half_width: f64) -> bool {
+    let (xp, yp) = rotate_into(x, y, cos, sin);
+    (xp > 0.0) & (yp.abs() < half_width)
 }
 
 /// Whether `(x, y)` is inside the hexagon of side `side` centred on the origin with flat

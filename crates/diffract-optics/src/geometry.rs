@@ -144,25 +144,25 @@ fn disc_into(out: &mut Array2<f64>, grid: &PupilGrid, cx: f64, cy: f64, radius: 
     };
     let fill_row = |i: usize, row: &mut [f64]| {
         let py = (c[i] - cy) / s;
-        let (lo, hi) = match frame {
+        // Columns lo..end may be non-zero; a..b are certainly 1.
+        let (lo, end) = match frame {
             None if py.abs() >= outer => return,
             None => {
                 let (lo, hi) = chord(py, outer);
-                (lo.max(j0 as f64) as usize, hi.min(last as f64) as usize)
+                (lo as usize, hi as usize + 1)
             }
-            Some(_) => (j0, last),
+            Some(_) => (j0, last + 1),
         };
         let (a, b) = if frame.is_none() && inner > 0.0 && py.abs() < inner {
             let (a, b) = chord(py, inner);
             if b >= a {
                 (a as usize, b as usize + 1)
             } else {
-                (hi + 1, hi + 1)
+                (end, end)
             }
         } else {
-            (hi + 1, hi + 1)
+            (end, end)
         };
-        let end = hi + 1;
         let lo = lo.min(end);
         let a = a.clamp(lo, end);
         let b = b.clamp(a, end);

@@ -143,18 +143,21 @@ impl PupilGrid {
     pub fn update(&self, a: &mut Array2<f64>, f: impl Fn(f64, f64, &mut f64) + Sync) {
         let c = self.coords();
         let frame = self.frame;
-        let fill = |(i, row): (usize, &mut [f64])| {
-            for (v, &x) in row.iter_mut().zip(&c) {
-                match frame {
-                    None => f(c[i], x, v),
-                    Some(frame) => {
-                        let (y, x) = frame.apply(c[i], x);
-                        f(y, x, v)
+        self.rows_with(
+            a,
+            || (),
+            |_, i, row| {
+                for (v, &x) in row.iter_mut().zip(&c) {
+                    match frame {
+                        None => f(c[i], x, v),
+                        Some(frame) => {
+                            let (y, x) = frame.apply(c[i], x);
+                            f(y, x, v)
+                        }
                     }
                 }
-            }
-        };
-        self.rows_with(a, || (), |_, i, row| fill((i, row)));
+            },
+        );
     }
 
     /// Calls `f(work, i, row)` on each row `i` of `a` (an array of this grid's shape, in

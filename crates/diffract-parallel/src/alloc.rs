@@ -32,73 +32,83 @@ pub struct LargePages;
 impl LargePages {
     /// Whether `layout` gets a mapping of its own.
     fn mapped(layout: &Layout) -> bool {
-        cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))
-            && layout.size() >= LARGE
-            && layout.align() <= PAGE
+        MAPS && layout.size() >= LARGE && layout.align() <= PAGE
     }
 }
+
+/// Whether this platform maps large allocations (its libc, its huge page size).
+const MAPS: bool = cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"));
 
 /// The length of the mapping that holds `size` bytes.
 fn mapping_len(size: usize) -> usize {
     size.div_ceil(PAGE) * PAGE
 }
 
-#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-unsafe fn map(size: usize) -> *mut u8 {
-    let len = mapping_len(size);
-    // Map HUGE more than needed, then unmap the ends so that the start is 2 MiB aligned.
-    let Some(span) = len.checked_add(HUGE) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: an anonymous private mapping has no preconditions.
-    let raw = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            span,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if raw == libc::MAP_FAILED {
-        return std::ptr::null_mut();
-    }
-    let raw = raw as usize;
-    let start = raw.next_multiple_of(HUGE);
-    // SAFETY: both ranges lie inside the mapping just made and are page aligned.
-    unsafe {
-        if start > raw {
-            libc::munmap(raw as *mut libc::c_void, start - raw);
-        }
-        let tail = raw + span - (start + len);
-        if tail > 0 {
-            libc::munmap((start + len) as *mut libc::c_void, tail);
-        }
-        let whole = len / HUGE * HUGE;
-        if whole > 0 {
-            libc::madvise(start as *mut libc::c_void, whole, libc::MADV_HUGEPAGE);
-        }
-    }
-    start as *mut u8
-}
-
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
-unsafe fn map(_size: usize) -> *mut u8 {
-    unreachable!("mapped only on x86-64 Linux with glibc")
-}
+use os::{map, unmap};
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-unsafe fn unmap(ptr: *mut u8, size: usize) {
-    // SAFETY: the caller passes a pointer from `map(size)`.
-    unsafe {
-        libc::munmap(ptr as *mut libc::c_void, mapping_len(size));
+mod os {
+    use super::{mapping_len, HUGE};
+
+    /// A new zeroed mapping of `size` bytes, 2 MiB aligned, its whole 2 MiB stretches in
+    /// huge pages; null when the kernel refuses.
+    pub(super) unsafe fn map(size: usize) -> *mut u8 {
+        let len = mapping_len(size);
+        // Map HUGE more than needed, then unmap the ends so that the start is 2 MiB aligned.
+        let Some(span) = len.checked_add(HUGE) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: an anonymous private mapping has no preconditions.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                span,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return std::ptr::null_mut();
+        }
+        let raw = raw as usize;
+        let start = raw.next_multiple_of(HUGE);
+        // SAFETY: both ranges lie inside the mapping just made and are page aligned.
+        unsafe {
+            if start > raw {
+                libc::munmap(raw as *mut libc::c_void, start - raw);
+            }
+            let tail = raw + span - (start + len);
+            if tail > 0 {
+                libc::munmap((start + len) as *mut libc::c_void, tail);
+            }
+            let whole = len / HUGE * HUGE;
+            if whole > 0 {
+                libc::madvise(start as *mut libc::c_void, whole, libc::MADV_HUGEPAGE);
+            }
+        }
+        start as *mut u8
+    }
+
+    /// Unmaps what `map(size)` returned.
+    pub(super) unsafe fn unmap(ptr: *mut u8, size: usize) {
+        // SAFETY: the caller passes a pointer from `map(size)`.
+        unsafe {
+            libc::munmap(ptr as *mut libc::c_void, mapping_len(size));
+        }
     }
 }
 
+/// Elsewhere `mapped` is false and these are never called.
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
-unsafe fn unmap(_ptr: *mut u8, _size: usize) {
-    unreachable!("mapped only on x86-64 Linux with glibc")
+mod os {
+    pub(super) unsafe fn map(_size: usize) -> *mut u8 {
+        unreachable!("mapped only on x86-64 Linux with glibc")
+    }
+    pub(super) unsafe fn unmap(_ptr: *mut u8, _size: usize) {
+        unreachable!("mapped only on x86-64 Linux with glibc")
+    }
 }
 
 // SAFETY: every block comes either from `System` or from a mapping of its own, told apart by
@@ -172,7 +182,7 @@ mod tests {
         unsafe {
             let p = a.alloc_zeroed(layout);
             assert!(!p.is_null());
-            if cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")) {
+            if MAPS {
                 assert_eq!(p as usize % HUGE, 0);
             }
             let s = std::slice::from_raw_parts_mut(p, layout.size());
